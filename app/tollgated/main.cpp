@@ -1,0 +1,176 @@
+// tollgated: the Tollgate gateway without a GUI, for servers and scripts.
+
+#include "gateway/gateway.h"
+#include "policy/gatewayconfig.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QFile>
+#include <QSocketNotifier>
+#include <QStandardPaths>
+
+#include <csignal>
+#include <cstdio>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace tollgate;
+
+namespace {
+
+int g_signalPipe[2] = {-1, -1};
+
+void onSignal(int)
+{
+    const char byte = 1;
+    [[maybe_unused]] auto written = ::write(g_signalPipe[1], &byte, 1);
+}
+
+/// Turns SIGINT/SIGTERM into a call on the event loop; signal handlers may only write a byte.
+void watchTerminationSignals(QObject *owner, std::function<void()> onTerminate)
+{
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) != 0)
+        return;
+    auto *notifier = new QSocketNotifier(g_signalPipe[0], QSocketNotifier::Read, owner);
+    QObject::connect(notifier, &QSocketNotifier::activated, owner, [notifier, onTerminate] {
+        char byte = 0;
+        [[maybe_unused]] auto bytes = ::read(g_signalPipe[0], &byte, 1);
+        notifier->setEnabled(false);
+        onTerminate();
+    });
+    struct sigaction action = {};
+    action.sa_handler = onSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+}
+
+void fail(const QString &message)
+{
+    std::fprintf(stderr, "tollgated: %s\n", qPrintable(message));
+    std::exit(2);
+}
+
+/// A provider key from VAR, or from the file named by VAR_FILE (Kubernetes Secret mounts).
+QByteArray providerKey(const char *variable, QString *source)
+{
+    const QByteArray value = qgetenv(variable).trimmed();
+    if (!value.isEmpty()) {
+        *source = QString::fromLatin1(variable);
+        return value;
+    }
+    const QByteArray fileVariable = QByteArray(variable) + "_FILE";
+    const QString path = QString::fromLocal8Bit(qgetenv(fileVariable.constData()));
+    if (path.isEmpty())
+        return {};
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        fail(QStringLiteral("cannot read %1=%2: %3")
+                 .arg(QString::fromLatin1(fileVariable), path, file.errorString()));
+    *source = path;
+    return file.readAll().trimmed();
+}
+
+policy::GatewayConfig configure(const QCommandLineParser &args)
+{
+    policy::GatewayConfig config;
+    config.dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    if (args.isSet(QStringLiteral("config"))) {
+        QFile file(args.value(QStringLiteral("config")));
+        if (!file.open(QIODevice::ReadOnly))
+            fail(QStringLiteral("cannot read %1: %2").arg(file.fileName(), file.errorString()));
+        auto applied = policy::applyPolicy(file.readAll(), config);
+        if (!applied)
+            fail(QStringLiteral("%1: %2").arg(file.fileName(), applied.error().toString()));
+        config = *applied;
+    }
+    if (args.isSet(QStringLiteral("listen"))) {
+        auto listen = policy::parseListenAddress(args.value(QStringLiteral("listen")));
+        if (!listen)
+            fail(QStringLiteral("--listen: %1").arg(listen.error().message));
+        config.listenAddress = listen->first;
+        config.listenPort = listen->second;
+    }
+    const auto baseUrl = [&](const char *option, policy::ProviderConfig &provider) {
+        if (!args.isSet(QLatin1String(option)))
+            return;
+        auto url = policy::parseBaseUrl(args.value(QLatin1String(option)));
+        if (!url)
+            fail(QStringLiteral("--%1: %2").arg(QLatin1String(option), url.error().message));
+        provider.baseUrl = *url;
+    };
+    baseUrl("anthropic-base-url", config.anthropic);
+    baseUrl("openai-base-url", config.openai);
+    if (args.isSet(QStringLiteral("data-dir")))
+        config.dataDir = args.value(QStringLiteral("data-dir"));
+    if (args.isSet(QStringLiteral("workers")))
+        config.workers = args.value(QStringLiteral("workers")).toInt();
+    return config;
+}
+
+void describeProvider(const char *name, const policy::ProviderConfig &provider,
+                      const QString &keySource)
+{
+    const QString key = provider.apiKey.isEmpty()
+                            ? QStringLiteral("no provider key: clients' own keys pass through")
+                            : QStringLiteral("provider key from %1").arg(keySource);
+    std::fprintf(stderr, "tollgated: %s -> %s (%s)\n", name,
+                 qPrintable(provider.baseUrl.toString()), qPrintable(key));
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("tollgate"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(TOLLGATE_VERSION));
+
+    QCommandLineParser args;
+    args.setApplicationDescription(
+        QStringLiteral("Tollgate gateway: meters, logs and relays Anthropic and OpenAI API calls.\n"
+                       "Provider keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY (or *_FILE)."));
+    args.addHelpOption();
+    args.addVersionOption();
+    args.addOptions({
+        {QStringLiteral("config"), QStringLiteral("Policy document (JSON)."),
+         QStringLiteral("policy.json")},
+        {QStringLiteral("listen"), QStringLiteral("Address to serve (default 127.0.0.1:8080)."),
+         QStringLiteral("host:port")},
+        {QStringLiteral("data-dir"),
+         QStringLiteral("Folder of the request log (default: the user's data folder)."),
+         QStringLiteral("dir")},
+        {QStringLiteral("anthropic-base-url"),
+         QStringLiteral("Anthropic API (default https://api.anthropic.com)."),
+         QStringLiteral("url")},
+        {QStringLiteral("openai-base-url"),
+         QStringLiteral("OpenAI-compatible API (default https://api.openai.com)."),
+         QStringLiteral("url")},
+        {QStringLiteral("workers"), QStringLiteral("I/O worker threads (default: one per core)."),
+         QStringLiteral("n")},
+    });
+    args.process(app);
+
+    policy::GatewayConfig config = configure(args);
+    QString anthropicSource, openaiSource;
+    config.anthropic.apiKey = providerKey("ANTHROPIC_API_KEY", &anthropicSource);
+    config.openai.apiKey = providerKey("OPENAI_API_KEY", &openaiSource);
+
+    gateway::Gateway gateway(config);
+    QString error;
+    if (!gateway.start(&error))
+        fail(error);
+    describeProvider("anthropic", config.anthropic, anthropicSource);
+    describeProvider("openai", config.openai, openaiSource);
+    std::fprintf(stdout, "listening on %s:%u\n", qPrintable(gateway.address().toString()),
+                 unsigned(gateway.port()));
+    std::fflush(stdout);
+
+    watchTerminationSignals(&app, [&gateway] {
+        std::fprintf(stderr, "tollgated: draining in-flight requests\n");
+        gateway.drain([] { QCoreApplication::exit(0); });
+    });
+    return app.exec();
+}

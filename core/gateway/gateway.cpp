@@ -1,0 +1,95 @@
+#include "gateway/gateway.h"
+
+#include "gateway/gatewayhandler.h"
+
+#include <QDateTime>
+#include <QDir>
+
+namespace tollgate::gateway {
+
+Gateway::Gateway(policy::GatewayConfig config, QObject *parent)
+    : QObject(parent)
+    , m_context(std::make_unique<GatewayContext>())
+{
+    m_context->config = std::move(config);
+    m_context->prices = metering::PriceTable::builtin();
+    m_drainPoll.setInterval(20);
+    connect(&m_drainPoll, &QTimer::timeout, this, [this] {
+        if (m_context->inflight.load() == 0 ||
+            QDateTime::currentMSecsSinceEpoch() >= m_drainDeadline)
+            finishDrain();
+    });
+}
+
+Gateway::~Gateway()
+{
+    m_server.reset();
+    m_log.reset();
+}
+
+bool Gateway::start(QString *error)
+{
+    const policy::GatewayConfig &config = m_context->config;
+    if (const QString problem = policy::servingProblem(config); !problem.isEmpty()) {
+        *error = problem;
+        return false;
+    }
+    if (!config.dataDir.isEmpty()) {
+        store::RequestLog::Options options;
+        options.path = QDir(config.dataDir).filePath(QStringLiteral("requests.sqlite"));
+        options.retentionDays = config.logRetentionDays;
+        options.maxRows = config.logMaxRows;
+        auto log = store::RequestLog::open(options);
+        if (!log) {
+            *error = QStringLiteral("cannot open the request log: %1").arg(log.error().toString());
+            return false;
+        }
+        m_log = std::move(*log);
+        m_context->log = m_log.get();
+    }
+    http::HttpServer::Options options;
+    options.workers = config.workers;
+    options.limits = config.limits;
+    options.timeouts = config.clientTimeouts;
+    GatewayContext *context = m_context.get();
+    m_server = std::make_unique<http::HttpServer>(
+        options, [context] { return std::make_unique<GatewayHandler>(*context); });
+    return m_server->listen(config.listenAddress, config.listenPort, error);
+}
+
+void Gateway::drain(std::function<void()> done)
+{
+    m_drained = std::move(done);
+    m_context->draining.store(true);
+    if (!m_server) {
+        finishDrain();
+        return;
+    }
+    m_server->stopListening();
+    m_server->closeIdleConnections();
+    m_drainDeadline = QDateTime::currentMSecsSinceEpoch() + m_context->config.drainTimeoutMs;
+    m_drainPoll.start();
+}
+
+void Gateway::finishDrain()
+{
+    m_drainPoll.stop();
+    if (m_server)
+        m_server->stop();
+    if (m_log)
+        m_log->flush();
+    if (m_drained)
+        std::exchange(m_drained, nullptr)();
+}
+
+QHostAddress Gateway::address() const
+{
+    return m_server ? m_server->serverAddress() : QHostAddress();
+}
+
+quint16 Gateway::port() const
+{
+    return m_server ? m_server->serverPort() : 0;
+}
+
+} // namespace tollgate::gateway

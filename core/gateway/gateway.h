@@ -1,0 +1,43 @@
+#pragma once
+
+#include "gateway/gatewaycontext.h"
+#include "http/httpserver.h"
+
+#include <QObject>
+#include <QTimer>
+
+#include <functional>
+#include <memory>
+
+namespace tollgate::gateway {
+
+/// The gateway as a whole: request log, metrics, prices and the HTTP server with its workers.
+/// The console and tollgated both run exactly this.
+class Gateway : public QObject {
+    Q_OBJECT
+public:
+    explicit Gateway(policy::GatewayConfig config, QObject *parent = nullptr);
+    ~Gateway() override;
+
+    /// Opens the request log and starts serving; on failure returns false with a reason.
+    bool start(QString *error);
+    /// Stops accepting, lets in-flight requests finish for up to the drain timeout, then
+    /// closes every connection, writes the log and calls `done`.
+    void drain(std::function<void()> done);
+
+    QHostAddress address() const;
+    quint16 port() const;
+    GatewayContext &context() { return *m_context; }
+
+private:
+    void finishDrain();
+
+    std::unique_ptr<GatewayContext> m_context;
+    std::unique_ptr<store::RequestLog> m_log;
+    std::unique_ptr<http::HttpServer> m_server;
+    QTimer m_drainPoll;
+    qint64 m_drainDeadline = 0;
+    std::function<void()> m_drained;
+};
+
+} // namespace tollgate::gateway

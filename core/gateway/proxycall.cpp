@@ -1,0 +1,387 @@
+#include "gateway/proxycall.h"
+
+#include "api/errorshape.h"
+
+#include <QCryptographicHash>
+#include <QDateTime>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRandomGenerator>
+
+namespace tollgate::gateway {
+
+namespace {
+
+constexpr qsizetype kMaxBufferedResponse = 64 * 1024 * 1024;
+/// Status logged when the client left before a response status was sent (nginx convention).
+constexpr int kClientClosedRequest = 499;
+
+bool isHopByHop(const QByteArray &name)
+{
+    static const QList<QByteArray> names = {
+        "connection",    "keep-alive", "proxy-connection",    "transfer-encoding",  "te",
+        "trailer",       "upgrade",    "proxy-authorization", "proxy-authenticate", "host",
+        "content-length"};
+    return names.contains(name);
+}
+
+bool isCredential(const QByteArray &name)
+{
+    return name == "authorization" || name == "x-api-key";
+}
+
+QString newRequestId()
+{
+    const quint64 random = QRandomGenerator::global()->generate64();
+    return QStringLiteral("tg_") + QString::number(random, 16).rightJustified(16, QLatin1Char('0'));
+}
+
+QByteArray formatUsd(double usd)
+{
+    QByteArray text = QByteArray::number(usd, 'f', 10);
+    while (text.endsWith('0') && !text.endsWith(".0"))
+        text.chop(1);
+    return text;
+}
+
+QByteArray presentedKey(const http::HttpRequest &request)
+{
+    QByteArray key = request.header("x-api-key");
+    if (key.isEmpty()) {
+        const QByteArray authorization = request.header("authorization");
+        if (authorization.toLower().startsWith("bearer "))
+            key = authorization.mid(7).trimmed();
+    }
+    return key;
+}
+
+} // namespace
+
+ProxyCall::ProxyCall(GatewayContext &context, http::UpstreamPool &pool,
+                     http::HttpExchange *exchange, ProxyRoute route)
+    : QObject(exchange)
+    , m_context(context)
+    , m_pool(pool)
+    , m_exchange(exchange)
+    , m_route(route)
+    , m_requestId(newRequestId())
+    , m_meter(route.flavor)
+{
+    m_clock.start();
+    m_context.inflight.fetch_add(1, std::memory_order_relaxed);
+    connect(exchange, &http::HttpExchange::clientGone, this, &ProxyCall::onClientGone);
+}
+
+ProxyCall::~ProxyCall()
+{
+    m_context.inflight.fetch_sub(1, std::memory_order_relaxed);
+}
+
+const policy::ProviderConfig &ProxyCall::provider() const
+{
+    return m_route.flavor == api::Flavor::Anthropic ? m_context.config.anthropic
+                                                    : m_context.config.openai;
+}
+
+void ProxyCall::start()
+{
+    if (!authenticate() || !parseBody())
+        return;
+    m_upstreamStartMs = sinceStartMs();
+    m_call = m_pool.start(upstreamRequest(), this);
+    connect(m_call, &http::UpstreamCall::responseStarted, this, &ProxyCall::onResponseStarted);
+    connect(m_call, &http::UpstreamCall::bodyReceived, this, &ProxyCall::onBody);
+    connect(m_call, &http::UpstreamCall::finished, this, &ProxyCall::onFinished);
+    connect(m_call, &http::UpstreamCall::failed, this, &ProxyCall::onFailed);
+}
+
+bool ProxyCall::authenticate()
+{
+    const http::HttpRequest &request = m_exchange->request();
+    m_user = QString::fromUtf8(request.header("x-tollgate-user"));
+    const auto &keys = m_context.config.gatewayKeys;
+    if (keys.isEmpty())
+        return true;
+    const QByteArray presented = presentedKey(request);
+    if (presented.isEmpty()) {
+        respondError(401, QStringLiteral("missing gateway key: send it as x-api-key or "
+                                         "Authorization: Bearer"));
+        return false;
+    }
+    const QByteArray hash = QCryptographicHash::hash(presented, QCryptographicHash::Sha256).toHex();
+    auto key = std::find_if(keys.begin(), keys.end(),
+                            [&](const policy::GatewayKey &k) { return k.sha256Hex == hash; });
+    if (key == keys.end()) {
+        respondError(401, QStringLiteral("invalid gateway key"));
+        return false;
+    }
+    m_user = key->user;
+    if (provider().apiKey.isEmpty()) {
+        respondError(503, QStringLiteral("no %1 provider key is configured on this gateway")
+                              .arg(QLatin1String(api::flavorName(m_route.flavor))));
+        return false;
+    }
+    return true;
+}
+
+bool ProxyCall::parseBody()
+{
+    const QByteArray &body = m_exchange->request().body;
+    if (m_route.kind == ProxyRoute::Kind::Models)
+        return true;
+    if (m_route.kind == ProxyRoute::Kind::CountTokens) {
+        auto model = api::parseCountTokensModel(body);
+        if (!model) {
+            respondError(400, model.error().toString());
+            return false;
+        }
+        m_request.model = *model;
+        m_request.upstreamBody = body;
+        return true;
+    }
+    auto parsed =
+        api::parseClientRequest(m_route.flavor, body, {m_context.config.defaultMaxTokens});
+    if (!parsed) {
+        respondError(400, parsed.error().toString());
+        return false;
+    }
+    m_request = std::move(*parsed);
+    if (m_user.isEmpty())
+        m_user = m_request.user;
+    return true;
+}
+
+http::UpstreamRequest ProxyCall::upstreamRequest() const
+{
+    const http::HttpRequest &client = m_exchange->request();
+    const policy::ProviderConfig &config = provider();
+    // With a provider key the client's credential is replaced; with gateway keys it is a
+    // gateway key and must never leave; otherwise it is the client's own provider key.
+    const bool replaceCredential = !config.apiKey.isEmpty();
+
+    http::UpstreamRequest request;
+    request.baseUrl = config.baseUrl;
+    request.method = client.method;
+    request.target = client.query.isEmpty() ? client.path : client.path + '?' + client.query;
+    request.timeouts = config.timeouts;
+    request.body = m_request.upstreamBody;
+    for (const auto &field : client.headers) {
+        if (isHopByHop(field.first) || field.first == "accept-encoding" ||
+            field.first.startsWith("x-tollgate-") ||
+            (replaceCredential && isCredential(field.first)))
+            continue;
+        request.headers.append(field);
+    }
+    if (replaceCredential) {
+        if (m_route.flavor == api::Flavor::Anthropic)
+            request.headers.append({"x-api-key", config.apiKey});
+        else
+            request.headers.append({"authorization", "Bearer " + config.apiKey});
+    }
+    return request;
+}
+
+void ProxyCall::onResponseStarted(int status)
+{
+    m_upstreamHeadersMs = sinceStartMs();
+    if (status >= 300) {
+        m_mode = Mode::UpstreamError;
+        return;
+    }
+    if (http::headerValue(m_call->headers(), "content-type").startsWith("text/event-stream")) {
+        m_mode = Mode::Stream;
+        m_exchange->beginStream(status, clientHeaders(false));
+        return;
+    }
+    m_mode = Mode::Buffer;
+}
+
+void ProxyCall::onBody(const QByteArray &data)
+{
+    if (m_mode == Mode::Stream) {
+        relayEvents(data);
+        return;
+    }
+    if (m_body.size() + data.size() > kMaxBufferedResponse) {
+        m_call->cancel();
+        respondError(
+            502, QStringLiteral("upstream response exceeds %1 bytes").arg(kMaxBufferedResponse));
+        return;
+    }
+    m_body.append(data);
+}
+
+void ProxyCall::relayEvents(const QByteArray &data)
+{
+    const bool hideUsageChunk =
+        m_route.flavor == api::Flavor::OpenAI && !m_request.clientWantsUsageChunk;
+    QByteArray out;
+    for (const http::SseEvent &event : m_sse.feed(data)) {
+        m_meter.onEvent(event);
+        // The usage chunk was requested by the gateway for metering, not by this client.
+        if (hideUsageChunk && api::StreamMeter::isOpenAiUsageOnlyChunk(event))
+            continue;
+        out += event.raw;
+    }
+    if (out.isEmpty())
+        return;
+    if (m_firstByteMs < 0)
+        m_firstByteMs = sinceStartMs();
+    m_exchange->writeChunk(out);
+}
+
+void ProxyCall::onFinished()
+{
+    m_upstreamEndMs = sinceStartMs();
+    switch (m_mode) {
+    case Mode::Stream:
+        finishStream(m_meter.completed()
+                         ? QString()
+                         : QStringLiteral("upstream ended the stream before its final event"));
+        break;
+    case Mode::Buffer: finishBuffered(); break;
+    case Mode::UpstreamError: finishUpstreamError(); break;
+    case Mode::Pending:
+    case Mode::Done: break;
+    }
+}
+
+void ProxyCall::onFailed(const http::UpstreamError &error)
+{
+    m_upstreamEndMs = sinceStartMs();
+    if (m_mode == Mode::Stream) {
+        finishStream(
+            QStringLiteral("upstream connection failed mid-stream: %1").arg(error.message));
+        return;
+    }
+    const bool timedOut = error.kind == http::UpstreamError::Kind::Timeout;
+    respondError(timedOut ? 504 : 502,
+                 QStringLiteral("upstream %1 unavailable: %2")
+                     .arg(QLatin1String(api::flavorName(m_route.flavor)), error.message));
+}
+
+void ProxyCall::finishBuffered()
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(m_body, &parseError);
+    if (m_route.kind == ProxyRoute::Kind::Generate && document.isObject())
+        m_summary = api::summarizeResponse(m_route.flavor, document.object());
+    const int status = m_call ? m_call->status() : 200;
+    m_mode = Mode::Done;
+    m_exchange->respond(status, clientHeaders(true), m_body);
+    complete(status, QString());
+}
+
+void ProxyCall::finishUpstreamError()
+{
+    const int status = m_call->status();
+    const QByteArray body = api::normalizeUpstreamError(m_route.flavor, status, m_body);
+    const QJsonObject error = QJsonDocument::fromJson(body).object().value(u"error").toObject();
+    m_mode = Mode::Done;
+    m_exchange->respond(status, clientHeaders(false), body);
+    complete(status, QStringLiteral("upstream HTTP %1: %2")
+                         .arg(status)
+                         .arg(error.value(u"message").toString().left(200)));
+}
+
+void ProxyCall::finishStream(const QString &error)
+{
+    QString recorded = error;
+    if (!error.isEmpty()) {
+        // Never let a broken stream pass for a whole one: the client sees an error event.
+        m_exchange->writeChunk(api::streamErrorEvent(m_route.flavor, 502, error));
+    } else if (!m_meter.errorMessage().isEmpty()) {
+        recorded = m_meter.errorMessage();
+    }
+    m_mode = Mode::Done;
+    const int status = m_call ? m_call->status() : 200;
+    m_exchange->endStream();
+    complete(status, recorded);
+}
+
+void ProxyCall::respondError(int status, const QString &message)
+{
+    m_mode = Mode::Done;
+    const http::HeaderList headers = {{"content-type", "application/json"},
+                                      {"x-tollgate-request-id", m_requestId.toLatin1()}};
+    m_exchange->respond(status, headers, api::errorBody(m_route.flavor, status, message));
+    complete(status, message);
+}
+
+void ProxyCall::onClientGone()
+{
+    if (m_call)
+        m_call->cancel();
+    if (m_mode == Mode::Done)
+        return;
+    const int status = m_mode == Mode::Stream ? m_call->status() : kClientClosedRequest;
+    m_mode = Mode::Done;
+    complete(status, QStringLiteral("client closed the connection"));
+}
+
+http::HeaderList ProxyCall::clientHeaders(bool withCost) const
+{
+    http::HeaderList headers;
+    for (const auto &field : m_call->headers()) {
+        if (!isHopByHop(field.first) && field.first != "set-cookie")
+            headers.append(field);
+    }
+    const QString model = !m_summary.model.isEmpty() ? m_summary.model : m_request.model;
+    headers.append({"x-tollgate-request-id", m_requestId.toLatin1()});
+    if (!model.isEmpty())
+        headers.append({"x-tollgate-model", model.toUtf8()});
+    if (withCost && m_route.kind == ProxyRoute::Kind::Generate) {
+        if (auto cost = m_context.prices.cost(model, m_summary.usage))
+            headers.append({"x-tollgate-cost-usd", formatUsd(*cost)});
+    }
+    headers.append({"server-timing", serverTiming()});
+    return headers;
+}
+
+QByteArray ProxyCall::serverTiming() const
+{
+    const double now = sinceStartMs();
+    const double upstreamEnd = m_upstreamEndMs >= 0 ? m_upstreamEndMs : m_upstreamHeadersMs;
+    const double upstream = upstreamEnd - m_upstreamStartMs;
+    return "gateway;dur=" + QByteArray::number(now - upstream, 'f', 3) +
+           ", upstream;dur=" + QByteArray::number(upstream, 'f', 3);
+}
+
+void ProxyCall::complete(int status, const QString &error)
+{
+    if (m_recorded)
+        return;
+    m_recorded = true;
+    const bool streamed = m_request.stream;
+    const api::Usage usage = streamed ? m_meter.usage() : m_summary.usage;
+    const QString served = streamed ? m_meter.model() : m_summary.model;
+
+    metering::RequestRecord record;
+    record.id = m_requestId;
+    record.startedAtMs = QDateTime::currentMSecsSinceEpoch() - qint64(sinceStartMs());
+    record.flavor = QLatin1String(api::flavorName(m_route.flavor));
+    record.endpoint = QString::fromLatin1(m_exchange ? m_exchange->request().path : QByteArray());
+    record.user = m_user;
+    record.requestedModel = m_request.model;
+    record.usedModel = served.isEmpty() ? m_request.model : served;
+    record.status = status;
+    record.stream = streamed;
+    record.latencyMs = sinceStartMs();
+    record.ttftMs = m_firstByteMs >= 0 ? m_firstByteMs : (status > 0 ? record.latencyMs : -1);
+    record.upstreamMs = m_upstreamEndMs >= 0 ? m_upstreamEndMs - m_upstreamStartMs : 0;
+    record.overheadMs = record.latencyMs - record.upstreamMs;
+    record.usage = usage;
+    if (m_route.kind == ProxyRoute::Kind::Generate) {
+        const auto cost = m_context.prices.cost(record.usedModel, usage);
+        record.costUsd = cost.value_or(0);
+        record.priced = cost.has_value();
+    }
+    record.cacheStatus = QStringLiteral("bypass");
+    record.error = error;
+
+    m_context.metrics.record(record);
+    if (m_context.log)
+        m_context.log->append(std::move(record));
+}
+
+} // namespace tollgate::gateway

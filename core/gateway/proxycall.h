@@ -1,0 +1,80 @@
+#pragma once
+
+#include "api/clientrequest.h"
+#include "api/streammeter.h"
+#include "gateway/gatewaycontext.h"
+#include "http/httpexchange.h"
+#include "http/sseparser.h"
+#include "http/upstreampool.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QPointer>
+
+namespace tollgate::gateway {
+
+/// What a provider call is: which API and which operation.
+struct ProxyRoute {
+    enum class Kind { Generate, CountTokens, Models };
+    api::Flavor flavor;
+    Kind kind;
+};
+
+/// One client request relayed to its provider: authenticate, normalize, send upstream, stream
+/// or buffer the answer back, meter it and log it. Lives as a child of its exchange.
+class ProxyCall : public QObject {
+    Q_OBJECT
+public:
+    ProxyCall(GatewayContext &context, http::UpstreamPool &pool, http::HttpExchange *exchange,
+              ProxyRoute route);
+    ~ProxyCall() override;
+
+    void start();
+
+private:
+    enum class Mode { Pending, Stream, Buffer, UpstreamError, Done };
+
+    bool authenticate();
+    bool parseBody();
+    http::UpstreamRequest upstreamRequest() const;
+    const policy::ProviderConfig &provider() const;
+
+    void onResponseStarted(int status);
+    void onBody(const QByteArray &data);
+    void relayEvents(const QByteArray &data);
+    void onFinished();
+    void onFailed(const http::UpstreamError &error);
+    void onClientGone();
+
+    void finishBuffered();
+    void finishUpstreamError();
+    void finishStream(const QString &error);
+    void respondError(int status, const QString &message);
+    http::HeaderList clientHeaders(bool withCost) const;
+    QByteArray serverTiming() const;
+    void complete(int status, const QString &error);
+
+    double sinceStartMs() const { return double(m_clock.nsecsElapsed()) / 1e6; }
+
+    GatewayContext &m_context;
+    http::UpstreamPool &m_pool;
+    QPointer<http::HttpExchange> m_exchange;
+    ProxyRoute m_route;
+    api::ClientRequest m_request;
+    QString m_user;
+    QString m_requestId;
+    QPointer<http::UpstreamCall> m_call;
+    Mode m_mode = Mode::Pending;
+    QByteArray m_body;
+    http::SseParser m_sse;
+    api::StreamMeter m_meter;
+    api::ResponseSummary m_summary;
+    QElapsedTimer m_clock;
+    double m_upstreamStartMs = 0;
+    double m_upstreamHeadersMs = 0;
+    double m_upstreamEndMs = -1;
+    double m_firstByteMs = -1;
+    bool m_recorded = false;
+};
+
+} // namespace tollgate::gateway

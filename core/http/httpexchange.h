@@ -1,0 +1,56 @@
+#pragma once
+
+#include "http/httpmessage.h"
+
+#include <QHostAddress>
+#include <QObject>
+
+namespace tollgate::http {
+
+class ServerConnection;
+
+/// One request and its response on a client connection. The handler answers with respond(), or
+/// with beginStream() / writeChunk() / endStream() for a chunked stream. When the client hangs
+/// up first, clientGone() fires once and every write becomes a no-op.
+class HttpExchange : public QObject {
+    Q_OBJECT
+public:
+    HttpExchange(ServerConnection *connection, HttpRequest request, QHostAddress peer);
+
+    const HttpRequest &request() const { return m_request; }
+    const QHostAddress &peerAddress() const { return m_peer; }
+
+    void respond(int status, const HeaderList &headers, QByteArrayView body);
+    void beginStream(int status, const HeaderList &headers);
+    void writeChunk(QByteArrayView data);
+    void endStream();
+    /// Ends the connection without completing the response, so the client cannot mistake a
+    /// broken response for a whole one.
+    void abort();
+
+    bool isResponding() const { return m_state == State::Streaming; }
+    bool isFinished() const { return m_state == State::Finished; }
+    bool isClientGone() const { return m_connection == nullptr; }
+    /// Response bytes accepted but not yet handed to the kernel.
+    qint64 pendingBytes() const;
+
+Q_SIGNALS:
+    void clientGone();
+    /// Pending bytes fell after a write: a paused producer may go on.
+    void drained();
+
+private:
+    friend class ServerConnection;
+    enum class State { Waiting, Streaming, Finished };
+
+    QByteArray statusHead(int status, const HeaderList &headers) const;
+    void finish();
+    void detach(); ///< called by the connection when the client is gone
+
+    ServerConnection *m_connection;
+    HttpRequest m_request;
+    QHostAddress m_peer;
+    State m_state = State::Waiting;
+};
+
+} // namespace tollgate::http

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QList>
+#include <QPair>
+
+namespace tollgate::http {
+
+/// Header fields in arrival order; names are lower-case.
+using HeaderList = QList<QPair<QByteArray, QByteArray>>;
+
+/// Value of the first header called `name` (lower-case), empty when absent.
+QByteArray headerValue(const HeaderList &headers, QByteArrayView name);
+
+/// A parsed HTTP/1.1 request.
+struct HttpRequest {
+    QByteArray method;
+    QByteArray path;  ///< target without the query
+    QByteArray query; ///< after '?', empty when none
+    HeaderList headers;
+    QByteArray body;
+    bool keepAlive = true;
+
+    QByteArray header(QByteArrayView name) const { return headerValue(headers, name); }
+};
+
+/// Reason phrase for a status code ("OK", "Too Many Requests", ...).
+QByteArray reasonPhrase(int status);
+
+} // namespace tollgate::http

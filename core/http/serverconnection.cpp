@@ -1,0 +1,157 @@
+#include "http/serverconnection.h"
+
+#include "http/httpexchange.h"
+#include "http/requesthandler.h"
+
+#include <QTcpSocket>
+#include <QTimerEvent>
+
+namespace tollgate::http {
+
+namespace {
+constexpr qint64 kReadChunk = 64 * 1024;
+}
+
+ServerConnection::ServerConnection(qintptr descriptor, RequestHandler *handler,
+                                   RequestLimits limits, ConnectionTimeouts timeouts,
+                                   QObject *parent)
+    : QObject(parent)
+    , m_handler(handler)
+    , m_parser(limits)
+    , m_timeouts(timeouts)
+{
+    auto *socket = new QTcpSocket(this);
+    if (!socket->setSocketDescriptor(descriptor)) {
+        delete socket;
+        return;
+    }
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_socket = socket;
+    connect(socket, &QTcpSocket::readyRead, this, &ServerConnection::onReadyRead);
+    connect(socket, &QTcpSocket::disconnected, this, &ServerConnection::onDisconnected);
+    connect(socket, &QTcpSocket::bytesWritten, this, [this] {
+        if (m_exchange)
+            Q_EMIT m_exchange->drained();
+    });
+    armTimer();
+}
+
+ServerConnection::~ServerConnection()
+{
+    if (m_exchange)
+        m_exchange->detach();
+}
+
+void ServerConnection::close()
+{
+    if (!m_socket || m_closing)
+        return;
+    m_closing = true;
+    m_socket->abort();
+    onDisconnected();
+}
+
+void ServerConnection::write(QByteArrayView data)
+{
+    if (m_socket)
+        m_socket->write(data.data(), data.size());
+}
+
+qint64 ServerConnection::pendingBytes() const
+{
+    return m_socket ? m_socket->bytesToWrite() : 0;
+}
+
+void ServerConnection::onReadyRead()
+{
+    while (m_socket->bytesAvailable() > 0) {
+        const QByteArray data = m_socket->read(kReadChunk);
+        m_parser.append(data);
+    }
+    if (!m_exchange)
+        processNext();
+}
+
+void ServerConnection::processNext()
+{
+    if (!m_socket || m_closing)
+        return;
+    switch (m_parser.parse()) {
+    case RequestParser::State::NeedMore: armTimer(); return;
+    case RequestParser::State::Failed:
+        rejectRequest(m_parser.errorStatus(), m_parser.errorMessage());
+        return;
+    case RequestParser::State::Ready: break;
+    }
+    m_timer.stop();
+    HttpRequest request = m_parser.takeRequest();
+    m_lastPath = request.path;
+    m_exchange = new HttpExchange(this, std::move(request), m_socket->peerAddress());
+    m_handler->handle(m_exchange);
+}
+
+void ServerConnection::exchangeFinished(bool keepAlive)
+{
+    if (m_exchange)
+        m_exchange->deleteLater();
+    m_exchange.clear();
+    if (!keepAlive) {
+        m_closing = true;
+        m_socket->disconnectFromHost();
+        return;
+    }
+    // Queued, so a burst of pipelined requests does not recurse through the handler.
+    QMetaObject::invokeMethod(this, &ServerConnection::processNext, Qt::QueuedConnection);
+}
+
+void ServerConnection::rejectRequest(int status, const QString &message)
+{
+    const QByteArray body = m_handler->errorBody(m_lastPath, status, message);
+    QByteArray head =
+        "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) +
+        "\r\ncontent-type: application/json\r\ncontent-length: " + QByteArray::number(body.size()) +
+        "\r\nconnection: close\r\n\r\n";
+    write(head + body);
+    m_closing = true;
+    m_timer.stop();
+    m_socket->disconnectFromHost();
+}
+
+void ServerConnection::onDisconnected()
+{
+    if (!m_socket)
+        return;
+    m_timer.stop();
+    m_socket->deleteLater();
+    m_socket = nullptr;
+    if (m_exchange) {
+        HttpExchange *exchange = m_exchange;
+        m_exchange.clear();
+        exchange->detach();
+        exchange->deleteLater();
+    }
+    Q_EMIT closed();
+    deleteLater();
+}
+
+void ServerConnection::armTimer()
+{
+    const bool midRequest = m_parser.inRequest();
+    m_timer.start(midRequest ? m_timeouts.requestMs : m_timeouts.idleMs, this);
+}
+
+void ServerConnection::timerEvent(QTimerEvent *event)
+{
+    if (event->timerId() != m_timer.timerId())
+        return QObject::timerEvent(event);
+    m_timer.stop();
+    if (m_exchange)
+        return;
+    if (m_parser.inRequest())
+        rejectRequest(
+            408, QStringLiteral("request not received within %1 ms").arg(m_timeouts.requestMs));
+    else
+        close();
+}
+
+} // namespace tollgate::http

@@ -1,0 +1,141 @@
+#include "http/upstreamconnection.h"
+
+#include "http/upstreamcall.h"
+#include "http/upstreampool.h"
+
+#include <QSslSocket>
+#include <QTimerEvent>
+
+namespace tollgate::http {
+
+UpstreamConnection::UpstreamConnection(const QUrl &baseUrl, UpstreamPool *pool)
+    : QObject(pool)
+    , m_pool(pool)
+    , m_url(baseUrl)
+    , m_tls(baseUrl.scheme() == QLatin1String("https"))
+{
+    if (m_tls) {
+        auto *tls = new QSslSocket(this);
+        connect(tls, &QSslSocket::encrypted, this, &UpstreamConnection::onConnected);
+        connect(tls, &QSslSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
+            onClosed(QStringLiteral("TLS error: %1").arg(errors.value(0).errorString()));
+        });
+        m_socket = tls;
+    } else {
+        m_socket = new QTcpSocket(this);
+        connect(m_socket, &QTcpSocket::connected, this, &UpstreamConnection::onConnected);
+    }
+    connect(m_socket, &QTcpSocket::readyRead, this, &UpstreamConnection::onReadyRead);
+    connect(m_socket, &QTcpSocket::disconnected, this,
+            [this] { onClosed(QStringLiteral("upstream closed the connection")); });
+    connect(m_socket, &QTcpSocket::errorOccurred, this,
+            [this](QAbstractSocket::SocketError) { onClosed(m_socket->errorString()); });
+}
+
+UpstreamConnection::~UpstreamConnection()
+{
+    m_socket->disconnect(this);
+    m_socket->abort();
+}
+
+bool UpstreamConnection::isOpen() const
+{
+    return m_connected && m_socket->state() == QAbstractSocket::ConnectedState;
+}
+
+void UpstreamConnection::send(UpstreamCall *call, QByteArray request)
+{
+    m_call = call;
+    ++m_uses;
+    m_parser.reset();
+    m_idleTimer.stop();
+    if (isOpen()) {
+        m_socket->write(request);
+        call->onSent();
+        return;
+    }
+    m_pendingRequest = std::move(request);
+    const quint16 port = quint16(m_url.port(m_tls ? 443 : 80));
+    if (m_tls)
+        static_cast<QSslSocket *>(m_socket)->connectToHostEncrypted(m_url.host(), port);
+    else
+        m_socket->connectToHost(m_url.host(), port);
+}
+
+void UpstreamConnection::onConnected()
+{
+    m_connected = true;
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    if (m_call && !m_pendingRequest.isEmpty()) {
+        m_socket->write(std::exchange(m_pendingRequest, QByteArray()));
+        m_call->onSent();
+    }
+}
+
+void UpstreamConnection::onReadyRead()
+{
+    const QByteArray data = m_socket->readAll();
+    if (!m_call) {
+        // Bytes on an idle connection belong to no request: the connection is unusable.
+        m_socket->abort();
+        return;
+    }
+    deliver(m_parser.feed(data));
+}
+
+void UpstreamConnection::deliver(const ResponseParser::Progress &progress)
+{
+    // The call may cancel itself from any signal it emits; check it is still ours each step.
+    if (m_call && progress.headersDone)
+        m_call->onHeaders(m_parser.status(), m_parser.headers());
+    if (m_call && !progress.body.isEmpty())
+        m_call->onBody(progress.body);
+    if (m_call && progress.failed)
+        m_call->onConnectionLost({UpstreamError::Kind::Protocol, progress.error, true}, false);
+    else if (m_call && progress.messageDone)
+        m_call->onComplete();
+}
+
+void UpstreamConnection::onClosed(const QString &reason)
+{
+    m_connected = false;
+    if (m_call && m_parser.started()) {
+        const auto progress = m_parser.finishAtEof();
+        if (progress.messageDone) {
+            deliver(progress);
+            return;
+        }
+    }
+    if (m_call) {
+        UpstreamError error;
+        // A request still pending means the connection (or its TLS handshake) never came up.
+        error.kind =
+            m_pendingRequest.isEmpty() ? UpstreamError::Kind::Broken : UpstreamError::Kind::Connect;
+        error.message = reason;
+        error.responseStarted = m_parser.started();
+        UpstreamCall *call = m_call;
+        m_call = nullptr;
+        call->onConnectionLost(error, wasReused());
+        return;
+    }
+    if (m_pool)
+        m_pool->forget(this);
+}
+
+void UpstreamConnection::startIdleTimer(int ms)
+{
+    m_idleTimer.start(ms, this);
+}
+
+void UpstreamConnection::timerEvent(QTimerEvent *event)
+{
+    if (event->timerId() != m_idleTimer.timerId())
+        return QObject::timerEvent(event);
+    m_idleTimer.stop();
+    m_socket->disconnect(this);
+    m_socket->abort();
+    if (m_pool)
+        m_pool->forget(this);
+}
+
+} // namespace tollgate::http

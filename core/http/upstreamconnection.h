@@ -1,0 +1,55 @@
+#pragma once
+
+#include "http/responseparser.h"
+
+#include <QBasicTimer>
+#include <QObject>
+#include <QPointer>
+#include <QUrl>
+
+class QTcpSocket;
+
+namespace tollgate::http {
+
+class UpstreamCall;
+class UpstreamPool;
+
+/// One keep-alive TCP or TLS connection to an upstream host, serving one call at a time.
+class UpstreamConnection : public QObject {
+    Q_OBJECT
+public:
+    UpstreamConnection(const QUrl &baseUrl, UpstreamPool *pool);
+    ~UpstreamConnection() override;
+
+    /// Sends the call's request, connecting first when needed.
+    void send(UpstreamCall *call, QByteArray request);
+    /// Leaves the call: the connection is idle again (when its response was read whole).
+    void detach() { m_call = nullptr; }
+    void startIdleTimer(int ms);
+    void stopIdleTimer() { m_idleTimer.stop(); }
+    bool isOpen() const;
+    /// Served a call before: a failure before any response byte may be a stale keep-alive.
+    bool wasReused() const { return m_uses > 1; }
+    bool keepAlive() const { return m_parser.keepAlive(); }
+    bool responseStarted() const { return m_parser.started(); }
+
+private:
+    void onConnected();
+    void onReadyRead();
+    void onClosed(const QString &reason);
+    void deliver(const ResponseParser::Progress &progress);
+    void timerEvent(QTimerEvent *event) override;
+
+    QPointer<UpstreamPool> m_pool;
+    QTcpSocket *m_socket;
+    QUrl m_url;
+    bool m_tls;
+    bool m_connected = false;
+    int m_uses = 0;
+    QPointer<UpstreamCall> m_call;
+    QByteArray m_pendingRequest;
+    ResponseParser m_parser;
+    QBasicTimer m_idleTimer;
+};
+
+} // namespace tollgate::http

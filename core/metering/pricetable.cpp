@@ -1,0 +1,244 @@
+#include "metering/pricetable.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QJsonParseError>
+#include <QJsonValue>
+#include <QtDebug>
+
+#include <cmath>
+#include <initializer_list>
+#include <limits>
+#include <utility>
+
+namespace tollgate::metering {
+
+namespace {
+
+constexpr int kFormatVersion = 1;
+
+QString indexed(const QString &path, qsizetype index)
+{
+    return path + QLatin1Char('[') + QString::number(index) + QLatin1Char(']');
+}
+
+QString member(const QString &path, const QString &key)
+{
+    return path.isEmpty() ? key : path + QLatin1Char('.') + key;
+}
+
+// Unknown keys are rejected rather than ignored: a misspelt "cache_raed" would otherwise
+// silently fall back to a default price and skew every cost the gateway reports.
+std::optional<Error> checkKeys(const QJsonObject &object, const QString &path,
+                               std::initializer_list<const char *> allowed)
+{
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        bool known = false;
+        for (const char *key : allowed) {
+            if (it.key() == QLatin1String(key)) {
+                known = true;
+                break;
+            }
+        }
+        if (!known)
+            return Error{QStringLiteral("unknown field"), member(path, it.key())};
+    }
+    return std::nullopt;
+}
+
+std::optional<Error> readPrice(const QJsonObject &object, const QString &path, const char *key,
+                               double &out)
+{
+    const QJsonValue value = object.value(QLatin1String(key));
+    const double number = value.toDouble(-1);
+    if (!value.isDouble() || !std::isfinite(number) || number < 0)
+        return Error{QStringLiteral("must be a non-negative number"),
+                     member(path, QLatin1String(key))};
+    out = number;
+    return std::nullopt;
+}
+
+Expected<ModelPrice> parseModel(const QJsonValue &value, const QString &path)
+{
+    if (!value.isObject())
+        return Error{QStringLiteral("must be an object"), path};
+    const QJsonObject object = value.toObject();
+    if (auto error = checkKeys(object, path,
+                               {"id", "provider", "aliases", "input", "output", "cache_write",
+                                "cache_read", "p95_latency_ms"}))
+        return *error;
+
+    ModelPrice model;
+    const QJsonValue id = object.value(QLatin1String("id"));
+    model.id = id.toString().trimmed();
+    if (!id.isString() || model.id.isEmpty() || model.id != id.toString())
+        return Error{QStringLiteral("must be a non-empty string without surrounding spaces"),
+                     member(path, QStringLiteral("id"))};
+
+    const QJsonValue provider = object.value(QLatin1String("provider"));
+    model.provider = provider.toString();
+    if (model.provider != QLatin1String("anthropic") && model.provider != QLatin1String("openai"))
+        return Error{QStringLiteral("must be \"anthropic\" or \"openai\""),
+                     member(path, QStringLiteral("provider"))};
+
+    const QJsonValue aliases = object.value(QLatin1String("aliases"));
+    if (!aliases.isUndefined()) {
+        const QString aliasesPath = member(path, QStringLiteral("aliases"));
+        if (!aliases.isArray())
+            return Error{QStringLiteral("must be an array of strings"), aliasesPath};
+        const QJsonArray list = aliases.toArray();
+        for (qsizetype i = 0; i < list.size(); ++i) {
+            const QString alias = list.at(i).toString();
+            if (!list.at(i).isString() || alias.isEmpty() || alias.trimmed() != alias)
+                return Error{
+                    QStringLiteral("must be a non-empty string without surrounding spaces"),
+                    indexed(aliasesPath, i)};
+            model.aliases.append(alias);
+        }
+    }
+
+    if (auto error = readPrice(object, path, "input", model.inputPerMTok))
+        return *error;
+    if (auto error = readPrice(object, path, "output", model.outputPerMTok))
+        return *error;
+    // A table that leaves cache prices out charges cached tokens like plain input: spend is then
+    // over- rather than under-reported, which is the safe side for budgets.
+    model.cacheWritePerMTok = model.inputPerMTok;
+    model.cacheReadPerMTok = model.inputPerMTok;
+    if (object.contains(QLatin1String("cache_write"))) {
+        if (auto error = readPrice(object, path, "cache_write", model.cacheWritePerMTok))
+            return *error;
+    }
+    if (object.contains(QLatin1String("cache_read"))) {
+        if (auto error = readPrice(object, path, "cache_read", model.cacheReadPerMTok))
+            return *error;
+    }
+
+    const QJsonValue latency = object.value(QLatin1String("p95_latency_ms"));
+    if (!latency.isUndefined()) {
+        const double ms = latency.toDouble(-1);
+        if (!latency.isDouble() || !std::isfinite(ms) || ms < 0 || std::floor(ms) != ms ||
+            ms > std::numeric_limits<int>::max())
+            return Error{QStringLiteral("must be a non-negative whole number of milliseconds"),
+                         member(path, QStringLiteral("p95_latency_ms"))};
+        model.p95LatencyMs = static_cast<int>(ms);
+    }
+    return model;
+}
+
+} // namespace
+
+Expected<PriceTable> PriceTable::fromJson(const QByteArray &json)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError)
+        return Error{QStringLiteral("invalid JSON at offset %1: %2")
+                         .arg(parseError.offset)
+                         .arg(parseError.errorString())};
+    if (!document.isObject())
+        return Error{QStringLiteral("the price table must be a JSON object")};
+    const QJsonObject root = document.object();
+    if (auto error = checkKeys(root, QString(), {"version", "models"}))
+        return *error;
+
+    const QJsonValue version = root.value(QLatin1String("version"));
+    if (!version.isDouble() || version.toDouble() != kFormatVersion)
+        return Error{
+            QStringLiteral("must be %1 (the only format this build reads)").arg(kFormatVersion),
+            QStringLiteral("version")};
+
+    const QJsonValue models = root.value(QLatin1String("models"));
+    if (!models.isArray())
+        return Error{QStringLiteral("must be an array"), QStringLiteral("models")};
+
+    PriceTable table;
+    // Every id and alias shares one namespace, or a name could resolve to two prices.
+    QHash<QString, QString> owners; // name -> path that claimed it
+    const QJsonArray list = models.toArray();
+    for (qsizetype i = 0; i < list.size(); ++i) {
+        const QString path = indexed(QStringLiteral("models"), i);
+        Expected<ModelPrice> parsed = parseModel(list.at(i), path);
+        if (!parsed)
+            return parsed.error();
+        ModelPrice &model = parsed.value();
+
+        auto claim = [&owners](const QString &name,
+                               const QString &namePath) -> std::optional<Error> {
+            const auto owner = owners.constFind(name);
+            if (owner != owners.constEnd())
+                return Error{QStringLiteral("duplicate model name \"%1\" (already used by %2)")
+                                 .arg(name, owner.value()),
+                             namePath};
+            owners.insert(name, namePath);
+            return std::nullopt;
+        };
+        if (auto error = claim(model.id, member(path, QStringLiteral("id"))))
+            return *error;
+        for (qsizetype a = 0; a < model.aliases.size(); ++a) {
+            if (auto error =
+                    claim(model.aliases.at(a), indexed(member(path, QStringLiteral("aliases")), a)))
+                return *error;
+        }
+
+        const qsizetype index = table.m_models.size();
+        table.m_byId.insert(model.id, index);
+        for (const QString &alias : std::as_const(model.aliases))
+            table.m_byAlias.insert(alias, index);
+        table.m_models.append(std::move(model));
+    }
+    return table;
+}
+
+PriceTable PriceTable::builtin()
+{
+    // Parsed once: the resource never changes while the process runs.
+    static const PriceTable table = [] {
+        QFile file(QStringLiteral(":/tollgate/prices.json"));
+        if (!file.open(QIODevice::ReadOnly)) {
+            qWarning("tollgate: built-in price table is missing from the resources");
+            return PriceTable();
+        }
+        Expected<PriceTable> parsed = fromJson(file.readAll());
+        if (!parsed) {
+            qWarning("tollgate: built-in price table is invalid: %s",
+                     qPrintable(parsed.error().toString()));
+            return PriceTable();
+        }
+        return std::move(parsed.value());
+    }();
+    return table;
+}
+
+const ModelPrice *PriceTable::find(const QString &model) const
+{
+    if (auto it = m_byId.constFind(model); it != m_byId.constEnd())
+        return &m_models.at(it.value());
+    if (auto it = m_byAlias.constFind(model); it != m_byAlias.constEnd())
+        return &m_models.at(it.value());
+    // Cutting at each '-' from the right tries the longest candidate first, so
+    // "gpt-4o-mini-2024-07-18" resolves to gpt-4o-mini, not gpt-4o.
+    for (qsizetype cut = model.lastIndexOf(QLatin1Char('-')); cut > 0;
+         cut = model.lastIndexOf(QLatin1Char('-'), cut - 1)) {
+        if (auto it = m_byId.constFind(model.left(cut)); it != m_byId.constEnd())
+            return &m_models.at(it.value());
+    }
+    return nullptr;
+}
+
+std::optional<double> PriceTable::cost(const QString &model, const api::Usage &usage) const
+{
+    const ModelPrice *price = find(model);
+    if (!price)
+        return std::nullopt;
+    // One division at the end keeps the rounding error of the sum to a single step.
+    const double microDollars = double(usage.inputTokens) * price->inputPerMTok +
+                                double(usage.outputTokens) * price->outputPerMTok +
+                                double(usage.cacheWriteTokens) * price->cacheWritePerMTok +
+                                double(usage.cacheReadTokens) * price->cacheReadPerMTok;
+    return microDollars / 1e6;
+}
+
+} // namespace tollgate::metering

@@ -1,0 +1,32 @@
+#pragma once
+
+#include "api/usage.h"
+
+#include <QString>
+
+namespace tollgate::metering {
+
+/// Everything measured about one request: the row of the request log and the input of metrics.
+/// Never holds a credential.
+struct RequestRecord {
+    QString id;             ///< x-tollgate-request-id
+    qint64 startedAtMs = 0; ///< wall clock, ms since epoch
+    QString flavor;         ///< "anthropic" | "openai"
+    QString endpoint;       ///< e.g. "/v1/messages"
+    QString user;           ///< identified user, empty when anonymous
+    QString requestedModel; ///< model the client asked for
+    QString usedModel;      ///< model that served it (from the response when known)
+    int status = 0;         ///< HTTP status sent to the client (0: client left before a status)
+    bool stream = false;
+    double latencyMs = 0;  ///< request received -> response complete
+    double ttftMs = -1;    ///< request received -> first body byte to the client; -1 when none
+    double upstreamMs = 0; ///< time spent waiting on the upstream
+    double overheadMs = 0; ///< gateway's own time: latency minus upstream time
+    api::Usage usage;
+    double costUsd = 0;
+    bool priced = true;  ///< false when the model is missing from the price table
+    QString cacheStatus; ///< "hit" | "miss" | "bypass"
+    QString error;       ///< short error text, empty on success
+};
+
+} // namespace tollgate::metering

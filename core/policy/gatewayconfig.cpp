@@ -1,0 +1,257 @@
+#include "policy/gatewayconfig.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
+
+#include <functional>
+
+namespace tollgate::policy {
+
+namespace {
+
+using FieldSetter = std::function<std::optional<Error>(const QJsonValue &, const QString &path)>;
+
+Error typeError(const QString &path, const QString &expected)
+{
+    return Error(QStringLiteral("expected %1").arg(expected), path);
+}
+
+FieldSetter intField(int *target, int minimum)
+{
+    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+        const double number = value.toDouble(-1);
+        if (!value.isDouble() || number != double(qint64(number)) || number < minimum ||
+            number > 2147483647.0)
+            return typeError(path, QStringLiteral("an integer >= %1").arg(minimum));
+        *target = int(number);
+        return std::nullopt;
+    };
+}
+
+FieldSetter int64Field(qint64 *target, qint64 minimum)
+{
+    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+        const double number = value.toDouble(-1);
+        if (!value.isDouble() || number != double(qint64(number)) || number < double(minimum))
+            return typeError(path, QStringLiteral("an integer >= %1").arg(minimum));
+        *target = qint64(number);
+        return std::nullopt;
+    };
+}
+
+FieldSetter qsizeField(qsizetype *target, qsizetype minimum)
+{
+    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+        qint64 parsed = 0;
+        if (auto error = int64Field(&parsed, minimum)(value, path))
+            return error;
+        *target = qsizetype(parsed);
+        return std::nullopt;
+    };
+}
+
+/// Applies each known key of `object` with its setter; unknown keys are errors.
+std::optional<Error> applyFields(const QJsonValue &value, const QString &path,
+                                 const QList<QPair<QString, FieldSetter>> &fields)
+{
+    if (!value.isObject())
+        return typeError(path, QStringLiteral("an object"));
+    const QJsonObject object = value.toObject();
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        const QString childPath = path.isEmpty() ? it.key() : path + QLatin1Char('.') + it.key();
+        auto field = std::find_if(fields.begin(), fields.end(),
+                                  [&](const auto &f) { return f.first == it.key(); });
+        if (field == fields.end())
+            return Error(QStringLiteral("unknown setting"), childPath);
+        if (auto error = field->second(it.value(), childPath))
+            return error;
+    }
+    return std::nullopt;
+}
+
+FieldSetter listenField(GatewayConfig *config)
+{
+    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+        auto parsed = parseListenAddress(value.toString());
+        if (!value.isString() || !parsed)
+            return Error(parsed ? QStringLiteral("expected \"host:port\"") : parsed.error().message,
+                         path);
+        config->listenAddress = parsed->first;
+        config->listenPort = parsed->second;
+        return std::nullopt;
+    };
+}
+
+FieldSetter providerField(ProviderConfig *provider)
+{
+    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+        auto baseUrl = [=](const QJsonValue &v, const QString &p) -> std::optional<Error> {
+            auto url = parseBaseUrl(v.toString());
+            if (!url)
+                return Error(url.error().message, p);
+            provider->baseUrl = *url;
+            return std::nullopt;
+        };
+        return applyFields(
+            value, path,
+            {{QStringLiteral("base_url"), baseUrl},
+             {QStringLiteral("connect_timeout_ms"), intField(&provider->timeouts.connectMs, 1)},
+             {QStringLiteral("first_byte_timeout_ms"),
+              intField(&provider->timeouts.firstByteMs, 1)},
+             {QStringLiteral("idle_timeout_ms"), intField(&provider->timeouts.idleMs, 1)}});
+    };
+}
+
+std::optional<Error> parseGatewayKey(const QJsonValue &value, const QString &path, GatewayKey *key)
+{
+    auto text = [](QString *target) {
+        return [=](const QJsonValue &v, const QString &p) -> std::optional<Error> {
+            if (!v.isString() || v.toString().isEmpty())
+                return typeError(p, QStringLiteral("a non-empty string"));
+            *target = v.toString();
+            return std::nullopt;
+        };
+    };
+    QString hash;
+    auto error = applyFields(value, path,
+                             {{QStringLiteral("name"), text(&key->name)},
+                              {QStringLiteral("sha256"), text(&hash)},
+                              {QStringLiteral("user"), text(&key->user)},
+                              {QStringLiteral("plan"), text(&key->plan)}});
+    if (error)
+        return error;
+    static const QRegularExpression hex(QStringLiteral("^[0-9a-f]{64}$"));
+    if (!hex.match(hash).hasMatch())
+        return Error(QStringLiteral("expected the key's SHA-256 as 64 lower-case hex digits"),
+                     path + QStringLiteral(".sha256"));
+    key->sha256Hex = hash.toLatin1();
+    return std::nullopt;
+}
+
+FieldSetter gatewayKeysField(QList<GatewayKey> *keys)
+{
+    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+        if (!value.isArray())
+            return typeError(path, QStringLiteral("an array"));
+        keys->clear();
+        const QJsonArray array = value.toArray();
+        for (qsizetype i = 0; i < array.size(); ++i) {
+            GatewayKey key;
+            if (auto error =
+                    parseGatewayKey(array.at(i), QStringLiteral("%1[%2]").arg(path).arg(i), &key))
+                return error;
+            keys->append(key);
+        }
+        return std::nullopt;
+    };
+}
+
+} // namespace
+
+Expected<QPair<QHostAddress, quint16>> parseListenAddress(const QString &text)
+{
+    const qsizetype colon = text.lastIndexOf(QLatin1Char(':'));
+    if (colon <= 0)
+        return Error(QStringLiteral("expected \"host:port\", got \"%1\"").arg(text));
+    QString host = text.left(colon);
+    if (host.startsWith(QLatin1Char('[')) && host.endsWith(QLatin1Char(']')))
+        host = host.mid(1, host.size() - 2);
+    bool portOk = false;
+    const uint port = text.mid(colon + 1).toUInt(&portOk);
+    if (!portOk || port > 65535)
+        return Error(QStringLiteral("invalid port in \"%1\"").arg(text));
+    QHostAddress address;
+    if (host == QLatin1String("localhost"))
+        address = QHostAddress::LocalHost;
+    else if (!address.setAddress(host))
+        return Error(QStringLiteral("\"%1\" is not an IP address").arg(host));
+    return QPair<QHostAddress, quint16>(address, quint16(port));
+}
+
+Expected<QUrl> parseBaseUrl(const QString &text)
+{
+    QUrl url(text, QUrl::StrictMode);
+    const QString scheme = url.scheme();
+    if (!url.isValid() || url.host().isEmpty() ||
+        (scheme != QLatin1String("http") && scheme != QLatin1String("https")))
+        return Error(QStringLiteral("expected an http(s) URL with a host, got \"%1\"").arg(text));
+    QString path = url.path();
+    while (path.endsWith(QLatin1Char('/')))
+        path.chop(1);
+    if (path.endsWith(QLatin1String("/v1")))
+        path.chop(3);
+    url.setPath(path);
+    return url;
+}
+
+Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base)
+{
+    QJsonParseError parseError;
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError)
+        return Error(QStringLiteral("not valid JSON: %1 at offset %2")
+                         .arg(parseError.errorString())
+                         .arg(parseError.offset));
+    if (!document.isObject())
+        return Error(QStringLiteral("the policy must be a JSON object"));
+    GatewayConfig config = std::move(base);
+    auto version = [](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+        if (value.toInt(-1) != 1)
+            return Error(QStringLiteral("unsupported policy version (this build reads 1)"), path);
+        return std::nullopt;
+    };
+    auto gateway = [&](const QJsonValue &value, const QString &path) {
+        return applyFields(
+            value, path,
+            {{QStringLiteral("listen"), listenField(&config)},
+             {QStringLiteral("workers"), intField(&config.workers, 0)},
+             {QStringLiteral("max_header_bytes"), qsizeField(&config.limits.maxHeaderBytes, 1024)},
+             {QStringLiteral("max_body_bytes"), qsizeField(&config.limits.maxBodyBytes, 1024)},
+             {QStringLiteral("request_timeout_ms"), intField(&config.clientTimeouts.requestMs, 1)},
+             {QStringLiteral("idle_timeout_ms"), intField(&config.clientTimeouts.idleMs, 1)},
+             {QStringLiteral("drain_timeout_ms"), intField(&config.drainTimeoutMs, 0)},
+             {QStringLiteral("default_max_tokens"), intField(&config.defaultMaxTokens, 1)},
+             {QStringLiteral("max_connections_per_host"),
+              intField(&config.maxConnectionsPerHost, 1)},
+             {QStringLiteral("max_idle_connections_per_host"),
+              intField(&config.maxIdleConnectionsPerHost, 0)},
+             {QStringLiteral("keys"), gatewayKeysField(&config.gatewayKeys)}});
+    };
+    auto providers = [&](const QJsonValue &value, const QString &path) {
+        return applyFields(value, path,
+                           {{QStringLiteral("anthropic"), providerField(&config.anthropic)},
+                            {QStringLiteral("openai"), providerField(&config.openai)}});
+    };
+    auto log = [&](const QJsonValue &value, const QString &path) {
+        return applyFields(
+            value, path,
+            {{QStringLiteral("retention_days"), intField(&config.logRetentionDays, 1)},
+             {QStringLiteral("max_rows"), int64Field(&config.logMaxRows, 1000)}});
+    };
+    if (auto error = applyFields(document.object(), QString(),
+                                 {{QStringLiteral("version"), version},
+                                  {QStringLiteral("gateway"), gateway},
+                                  {QStringLiteral("providers"), providers},
+                                  {QStringLiteral("log"), log}}))
+        return *error;
+    return config;
+}
+
+QString servingProblem(const GatewayConfig &config)
+{
+    if (!config.listenAddress.isLoopback() && config.gatewayKeys.isEmpty())
+        return QStringLiteral(
+                   "refusing to listen on %1 without gateway keys: anyone who can reach it could "
+                   "spend the provider keys. Listen on 127.0.0.1, or add gateway.keys to the "
+                   "policy.")
+            .arg(config.listenAddress.toString());
+    if (!config.gatewayKeys.isEmpty() && config.anthropic.apiKey.isEmpty() &&
+        config.openai.apiKey.isEmpty())
+        return QStringLiteral("gateway keys are configured but no provider key is: set "
+                              "ANTHROPIC_API_KEY or OPENAI_API_KEY");
+    return {};
+}
+
+} // namespace tollgate::policy

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "common/expected.h"
+#include "http/requestparser.h"
+#include "http/serverconnection.h"
+#include "http/upstreamcall.h"
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QList>
+#include <QString>
+#include <QUrl>
+
+namespace tollgate::policy {
+
+/// How the gateway reaches one provider. The key never comes from or goes to a policy file.
+struct ProviderConfig {
+    QUrl baseUrl;
+    QByteArray apiKey; ///< from the environment or the keychain; empty: pass the client's through
+    http::UpstreamTimeouts timeouts;
+};
+
+/// A virtual key: callers present it instead of a provider key; it names a user and plan and is
+/// never forwarded. Only its SHA-256 is kept.
+struct GatewayKey {
+    QString name;
+    QByteArray sha256Hex;
+    QString user;
+    QString plan;
+};
+
+/// Everything the gateway process needs to run, with the reference defaults.
+struct GatewayConfig {
+    QHostAddress listenAddress = QHostAddress::LocalHost;
+    quint16 listenPort = 8080;
+    int workers = 0; ///< 0: one per core
+    http::RequestLimits limits;
+    http::ConnectionTimeouts clientTimeouts;
+    int drainTimeoutMs = 30000;
+    int defaultMaxTokens = 1024;
+    int maxConnectionsPerHost = 512;
+    int maxIdleConnectionsPerHost = 64;
+    ProviderConfig anthropic{QUrl(QStringLiteral("https://api.anthropic.com")), {}, {}};
+    ProviderConfig openai{QUrl(QStringLiteral("https://api.openai.com")), {}, {}};
+    QList<GatewayKey> gatewayKeys;
+    QString dataDir; ///< empty: no request log
+    int logRetentionDays = 30;
+    qint64 logMaxRows = 2'000'000;
+};
+
+/// Applies a policy document (JSON) on top of `base`. Unknown keys and wrong types are errors
+/// with their JSON path, e.g. `gateway.listen: expected "host:port"`.
+Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base = {});
+
+/// Parses "host:port" or "[v6]:port"; the host must be an IP address or "localhost".
+Expected<QPair<QHostAddress, quint16>> parseListenAddress(const QString &text);
+
+/// Validates a provider base URL (http or https, with a host); a trailing "/v1" is dropped
+/// because the gateway forwards paths that already start with /v1.
+Expected<QUrl> parseBaseUrl(const QString &text);
+
+/// The problem that keeps this configuration from serving, or an empty string. A non-loopback
+/// address needs gateway keys, or anyone on the network could spend the provider key.
+QString servingProblem(const GatewayConfig &config);
+
+} // namespace tollgate::policy

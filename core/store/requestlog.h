@@ -1,0 +1,60 @@
+#pragma once
+
+#include "common/expected.h"
+#include "metering/requestrecord.h"
+
+#include <QString>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace tollgate::store {
+
+/// The SQLite request log: one writer thread, WAL, batched transactions, a bounded queue that
+/// never blocks the request path, and retention by age and row count.
+class RequestLog {
+public:
+    struct Options {
+        QString path; ///< database file, created with its folder if missing
+        /// records waiting to be written; beyond it they are dropped and counted
+        int queueCapacity = 50000;
+        int maxBatch = 1000;        ///< records per transaction
+        int flushIntervalMs = 250;  ///< longest time a record waits before it is written
+        int retentionDays = 30;     ///< rows older than this are deleted (<= 0: keep all ages)
+        qint64 maxRows = 2'000'000; ///< oldest rows beyond this count are deleted (<= 0: no cap)
+        int retentionIntervalMs = 60000; ///< how often retention runs
+    };
+
+    static Expected<std::unique_ptr<RequestLog>> open(const Options &options);
+    ~RequestLog(); ///< writes what is queued, then stops the writer
+
+    /// Queues a record; returns false (and counts it as dropped) when the queue is full.
+    bool append(metering::RequestRecord record);
+    /// Blocks until every record queued before the call is committed.
+    void flush();
+    /// Runs retention now (also runs on its own timer); blocks until done.
+    void enforceRetention();
+
+    /// Records lost: queue full, or (rarely) a failed write such as a full disk.
+    quint64 dropped() const { return m_dropped.load(); }
+    quint64 written() const { return m_written.load(); }
+    /// Write transactions committed; with written() it shows how well appends are batched.
+    quint64 transactions() const { return m_transactions.load(); }
+    QString path() const { return m_options.path; }
+
+private:
+    explicit RequestLog(const Options &options);
+    // implementation-defined: sqlite handle, queue, thread
+    struct Writer;
+    Options m_options;
+    std::unique_ptr<Writer> m_writer;
+    std::atomic<quint64> m_dropped{0};
+    std::atomic<quint64> m_written{0};
+    std::atomic<quint64> m_transactions{0};
+};
+
+} // namespace tollgate::store

@@ -1,0 +1,151 @@
+#include "policy/gatewayconfig.h"
+
+#include <QTest>
+
+using namespace tollgate;
+using namespace tollgate::policy;
+
+class TestGatewayConfig : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void defaultsMatchTheReference();
+    void appliesEverySection();
+    void reportsErrorsWithTheirPath_data();
+    void reportsErrorsWithTheirPath();
+    void parsesListenAddresses_data();
+    void parsesListenAddresses();
+    void dropsTrailingV1FromBaseUrls();
+    void refusesNetworkListenWithoutKeys();
+};
+
+void TestGatewayConfig::defaultsMatchTheReference()
+{
+    const GatewayConfig config;
+    QCOMPARE(config.listenAddress, QHostAddress(QHostAddress::LocalHost));
+    QCOMPARE(config.listenPort, quint16(8080));
+    QCOMPARE(config.defaultMaxTokens, 1024);
+    QCOMPARE(config.anthropic.baseUrl, QUrl(QStringLiteral("https://api.anthropic.com")));
+    QCOMPARE(config.openai.baseUrl, QUrl(QStringLiteral("https://api.openai.com")));
+    QVERIFY(config.anthropic.apiKey.isEmpty());
+    QVERIFY(config.maxConnectionsPerHost > 6);
+}
+
+void TestGatewayConfig::appliesEverySection()
+{
+    const QByteArray hash(64, 'a');
+    const QByteArray json = R"({
+        "version": 1,
+        "gateway": {"listen": "0.0.0.0:9000", "workers": 3, "max_body_bytes": 4096,
+                    "default_max_tokens": 2048,
+                    "keys": [{"name": "ci", "sha256": ")" +
+                            hash + R"(", "user": "bot",
+                              "plan": "pro"}]},
+        "providers": {"openai": {"base_url": "http://127.0.0.1:1234/v1",
+                                 "first_byte_timeout_ms": 500}},
+        "log": {"retention_days": 7}
+    })";
+    auto config = applyPolicy(json);
+    QVERIFY2(config.ok(), qPrintable(config ? QString() : config.error().toString()));
+    QCOMPARE(config->listenAddress, QHostAddress(QHostAddress::AnyIPv4));
+    QCOMPARE(config->listenPort, quint16(9000));
+    QCOMPARE(config->workers, 3);
+    QCOMPARE(config->limits.maxBodyBytes, qsizetype(4096));
+    QCOMPARE(config->defaultMaxTokens, 2048);
+    QCOMPARE(config->gatewayKeys.size(), 1);
+    QCOMPARE(config->gatewayKeys[0].user, QStringLiteral("bot"));
+    QCOMPARE(config->gatewayKeys[0].sha256Hex, hash);
+    QCOMPARE(config->openai.baseUrl, QUrl(QStringLiteral("http://127.0.0.1:1234")));
+    QCOMPARE(config->openai.timeouts.firstByteMs, 500);
+    QCOMPARE(config->logRetentionDays, 7);
+    // Untouched settings keep their defaults.
+    QCOMPARE(config->anthropic.baseUrl, QUrl(QStringLiteral("https://api.anthropic.com")));
+}
+
+void TestGatewayConfig::reportsErrorsWithTheirPath_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("path");
+    QTest::newRow("unknown top-level") << QByteArray(R"({"gatway": {}})") << "gatway";
+    QTest::newRow("unknown nested")
+        << QByteArray(R"({"gateway": {"listen_on": "x"}})") << "gateway.listen_on";
+    QTest::newRow("wrong type") << QByteArray(R"({"gateway": {"workers": "two"}})")
+                                << "gateway.workers";
+    QTest::newRow("negative") << QByteArray(R"({"gateway": {"max_body_bytes": -1}})")
+                              << "gateway.max_body_bytes";
+    QTest::newRow("bad listen") << QByteArray(R"({"gateway": {"listen": "nowhere"}})")
+                                << "gateway.listen";
+    QTest::newRow("bad url") << QByteArray(
+                                    R"({"providers": {"anthropic": {"base_url": "ftp://x"}}})")
+                             << "providers.anthropic.base_url";
+    QTest::newRow("bad key hash")
+        << QByteArray(
+               R"({"gateway": {"keys": [{"name": "a", "sha256": "xyz", "user": "u", "plan": "free"}]}})")
+        << "gateway.keys[0].sha256";
+    QTest::newRow("version") << QByteArray(R"({"version": 2})") << "version";
+    QTest::newRow("not json") << QByteArray("{") << "";
+    QTest::newRow("not an object") << QByteArray("[]") << "";
+}
+
+void TestGatewayConfig::reportsErrorsWithTheirPath()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, path);
+    auto config = applyPolicy(json);
+    QVERIFY(!config.ok());
+    QCOMPARE(config.error().path, path);
+    QVERIFY(!config.error().message.isEmpty());
+}
+
+void TestGatewayConfig::parsesListenAddresses_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<bool>("valid");
+    QTest::addColumn<QString>("host");
+    QTest::addColumn<int>("port");
+    QTest::newRow("v4") << "127.0.0.1:8080" << true << "127.0.0.1" << 8080;
+    QTest::newRow("localhost") << "localhost:0" << true << "127.0.0.1" << 0;
+    QTest::newRow("v6") << "[::1]:9" << true << "::1" << 9;
+    QTest::newRow("no port") << "127.0.0.1" << false << "" << 0;
+    QTest::newRow("big port") << "127.0.0.1:70000" << false << "" << 0;
+    QTest::newRow("hostname") << "example.com:80" << false << "" << 0;
+}
+
+void TestGatewayConfig::parsesListenAddresses()
+{
+    QFETCH(QString, text);
+    QFETCH(bool, valid);
+    QFETCH(QString, host);
+    QFETCH(int, port);
+    auto parsed = parseListenAddress(text);
+    QCOMPARE(parsed.ok(), valid);
+    if (!valid)
+        return;
+    QCOMPARE(parsed->first, QHostAddress(host));
+    QCOMPARE(int(parsed->second), port);
+}
+
+void TestGatewayConfig::dropsTrailingV1FromBaseUrls()
+{
+    QCOMPARE(*parseBaseUrl(QStringLiteral("https://api.openai.com/v1/")),
+             QUrl(QStringLiteral("https://api.openai.com")));
+    QCOMPARE(*parseBaseUrl(QStringLiteral("http://10.0.0.5:8000/proxy/v1")),
+             QUrl(QStringLiteral("http://10.0.0.5:8000/proxy")));
+    QVERIFY(!parseBaseUrl(QStringLiteral("api.openai.com")).ok());
+}
+
+void TestGatewayConfig::refusesNetworkListenWithoutKeys()
+{
+    GatewayConfig config;
+    QVERIFY(servingProblem(config).isEmpty());
+    config.listenAddress = QHostAddress(QHostAddress::AnyIPv4);
+    QVERIFY(servingProblem(config).contains(QLatin1String("without gateway keys")));
+    config.gatewayKeys.append(
+        {QStringLiteral("k"), QByteArray(64, 'a'), QStringLiteral("u"), QStringLiteral("free")});
+    QVERIFY(servingProblem(config).contains(QLatin1String("no provider key")));
+    config.anthropic.apiKey = "sk-provider";
+    QVERIFY(servingProblem(config).isEmpty());
+}
+
+QTEST_GUILESS_MAIN(TestGatewayConfig)
+#include "tst_gatewayconfig.moc"

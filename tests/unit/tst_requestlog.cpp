@@ -1,0 +1,543 @@
+#include "store/requestlog.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+using tollgate::metering::RequestRecord;
+using tollgate::store::RequestLog;
+
+namespace {
+
+constexpr qint64 kDayMs = 24LL * 60 * 60 * 1000;
+
+RequestRecord makeRecord(const QString &id, qint64 startedAtMs)
+{
+    RequestRecord r;
+    r.id = id;
+    r.startedAtMs = startedAtMs;
+    r.flavor = QStringLiteral("openai");
+    r.endpoint = QStringLiteral("/v1/chat/completions");
+    r.requestedModel = QStringLiteral("gpt-4o");
+    r.usedModel = QStringLiteral("gpt-4o-2024-08-06");
+    r.status = 200;
+    r.latencyMs = 12.5;
+    r.cacheStatus = QStringLiteral("miss");
+    return r;
+}
+
+// A reader connection of its own, as the console's request view would use.
+class Db {
+public:
+    explicit Db(const QString &path)
+    {
+        if (sqlite3_open_v2(QFile::encodeName(path).constData(), &m_db, SQLITE_OPEN_READWRITE,
+                            nullptr) != SQLITE_OK) {
+            qWarning("cannot open %s: %s", qPrintable(path), sqlite3_errmsg(m_db));
+            sqlite3_close(m_db);
+            m_db = nullptr;
+        } else {
+            sqlite3_busy_timeout(m_db, 5000);
+        }
+    }
+    ~Db() { sqlite3_close(m_db); }
+    Db(const Db &) = delete;
+    Db &operator=(const Db &) = delete;
+
+    bool isOpen() const { return m_db != nullptr; }
+    sqlite3 *handle() const { return m_db; }
+
+    qint64 integer(const char *sql) const
+    {
+        sqlite3_stmt *stmt = prepare(sql);
+        const qint64 value =
+            stmt && sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+        sqlite3_finalize(stmt);
+        return value;
+    }
+    QString text(const char *sql) const
+    {
+        sqlite3_stmt *stmt = prepare(sql);
+        QString value;
+        if (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+            value = QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(stmt, 0)));
+        sqlite3_finalize(stmt);
+        return value;
+    }
+    QStringList column(const char *sql) const
+    {
+        sqlite3_stmt *stmt = prepare(sql);
+        QStringList values;
+        while (stmt && sqlite3_step(stmt) == SQLITE_ROW)
+            values.append(
+                QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(stmt, 0))));
+        sqlite3_finalize(stmt);
+        return values;
+    }
+    bool exec(const char *sql) const
+    {
+        return sqlite3_exec(m_db, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
+    }
+    sqlite3_stmt *prepare(const char *sql) const
+    {
+        sqlite3_stmt *stmt = nullptr;
+        if (sqlite3_prepare_v2(m_db, sql, -1, &stmt, nullptr) != SQLITE_OK)
+            qWarning("prepare failed: %s", sqlite3_errmsg(m_db));
+        return stmt;
+    }
+
+private:
+    sqlite3 *m_db = nullptr;
+};
+
+qint64 rowCount(const QString &path)
+{
+    return Db(path).integer("SELECT COUNT(*) FROM requests");
+}
+
+} // namespace
+
+class TestRequestLog : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void init();
+    void writesExactValues();
+    void createsParentFolder();
+    void walModeAndSchemaVersion();
+    void flushWaitsForEverythingQueued();
+    void writesOnIntervalWithoutFlush();
+    void batchesAppendsFromTwoThreads();
+    void boundedQueueDropsAndCounts();
+    void retentionByAge();
+    void retentionByCount();
+    void retentionRunsOnItsTimer();
+    void destructorDrainsAndReopenKeepsRows();
+    void readerDoesNotBlockWriter();
+    void unwritablePathIsAnError();
+    void directoryAsPathIsAnError();
+    void notADatabaseIsAnError();
+    void newerSchemaIsAnError();
+
+private:
+    RequestLog::Options options(const QString &name = QStringLiteral("requests.db")) const;
+    std::unique_ptr<RequestLog> openLog(const RequestLog::Options &options);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void TestRequestLog::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+RequestLog::Options TestRequestLog::options(const QString &name) const
+{
+    RequestLog::Options o;
+    o.path = m_dir->filePath(name);
+    // Tests write fixed timestamps far in the past; only the retention tests turn it on.
+    o.retentionDays = 0;
+    o.maxRows = 0;
+    // Long enough that only batch size, flush() and shutdown trigger writes unless a test
+    // says otherwise.
+    o.flushIntervalMs = 60000;
+    return o;
+}
+
+std::unique_ptr<RequestLog> TestRequestLog::openLog(const RequestLog::Options &o)
+{
+    auto opened = RequestLog::open(o);
+    if (!opened) {
+        qWarning("open failed: %s", qPrintable(opened.error().toString()));
+        return nullptr;
+    }
+    return std::move(opened.value());
+}
+
+void TestRequestLog::writesExactValues()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+
+    RequestRecord full = makeRecord(QStringLiteral("req-1"), 1'760'000'000'123);
+    full.flavor = QStringLiteral("anthropic");
+    full.endpoint = QStringLiteral("/v1/messages");
+    full.user = QStringLiteral("alice@example.com");
+    full.requestedModel = QStringLiteral("claude-sonnet-4-0");
+    full.usedModel = QStringLiteral("claude-sonnet-4-20250514");
+    full.status = 200;
+    full.stream = true;
+    full.latencyMs = 1234.5;
+    full.ttftMs = 321.25;
+    full.upstreamMs = 1234.375;
+    full.overheadMs = 0.125;
+    full.usage.inputTokens = 1500;
+    full.usage.outputTokens = 420;
+    full.usage.cacheWriteTokens = 2048;
+    full.usage.cacheReadTokens = 8'000'000'000; // beyond 32 bits
+    full.costUsd = 0.0123456789;
+    full.priced = true;
+    full.cacheStatus = QStringLiteral("miss");
+    full.error = QStringLiteral("upstream reset \"mid\"-stream ü");
+    QVERIFY(log->append(full));
+
+    RequestRecord bare = makeRecord(QStringLiteral("req-2"), 1'760'000'000'456);
+    bare.user.clear();
+    bare.status = 0;
+    bare.ttftMs = -1;
+    bare.priced = false;
+    bare.cacheStatus = QStringLiteral("bypass");
+    QVERIFY(log->append(bare));
+    log->flush();
+    QCOMPARE(log->written(), quint64(2));
+    QCOMPARE(log->dropped(), quint64(0));
+
+    Db db(log->path());
+    QVERIFY(db.isOpen());
+    sqlite3_stmt *stmt = db.prepare(
+        "SELECT id, started_at_ms, flavor, endpoint, user, requested_model, used_model, status, "
+        "stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, output_tokens, "
+        "cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, error "
+        "FROM requests ORDER BY rowid");
+    QVERIFY(stmt);
+    auto text = [stmt](int column) {
+        return QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(stmt, column)));
+    };
+
+    QCOMPARE(sqlite3_step(stmt), SQLITE_ROW);
+    QCOMPARE(text(0), QStringLiteral("req-1"));
+    QCOMPARE(sqlite3_column_int64(stmt, 1), Q_INT64_C(1'760'000'000'123));
+    QCOMPARE(text(2), QStringLiteral("anthropic"));
+    QCOMPARE(text(3), QStringLiteral("/v1/messages"));
+    QCOMPARE(text(4), QStringLiteral("alice@example.com"));
+    QCOMPARE(text(5), QStringLiteral("claude-sonnet-4-0"));
+    QCOMPARE(text(6), QStringLiteral("claude-sonnet-4-20250514"));
+    QCOMPARE(sqlite3_column_int(stmt, 7), 200);
+    QCOMPARE(sqlite3_column_int(stmt, 8), 1);
+    QCOMPARE(sqlite3_column_double(stmt, 9), 1234.5);
+    QCOMPARE(sqlite3_column_type(stmt, 10), SQLITE_FLOAT);
+    QCOMPARE(sqlite3_column_double(stmt, 10), 321.25);
+    QCOMPARE(sqlite3_column_double(stmt, 11), 1234.375);
+    QCOMPARE(sqlite3_column_double(stmt, 12), 0.125);
+    QCOMPARE(sqlite3_column_int64(stmt, 13), Q_INT64_C(1500));
+    QCOMPARE(sqlite3_column_int64(stmt, 14), Q_INT64_C(420));
+    QCOMPARE(sqlite3_column_int64(stmt, 15), Q_INT64_C(2048));
+    QCOMPARE(sqlite3_column_int64(stmt, 16), Q_INT64_C(8'000'000'000));
+    QCOMPARE(sqlite3_column_double(stmt, 17), 0.0123456789);
+    QCOMPARE(sqlite3_column_int(stmt, 18), 1);
+    QCOMPARE(text(19), QStringLiteral("miss"));
+    QCOMPARE(text(20), QStringLiteral("upstream reset \"mid\"-stream ü"));
+
+    QCOMPARE(sqlite3_step(stmt), SQLITE_ROW);
+    QCOMPARE(text(0), QStringLiteral("req-2"));
+    QCOMPARE(sqlite3_column_int64(stmt, 1), Q_INT64_C(1'760'000'000'456));
+    QCOMPARE(sqlite3_column_type(stmt, 4), SQLITE_TEXT);
+    QCOMPARE(text(4), QString());
+    QCOMPARE(sqlite3_column_int(stmt, 7), 0);
+    QCOMPARE(sqlite3_column_int(stmt, 8), 0);
+    QCOMPARE(sqlite3_column_type(stmt, 10), SQLITE_NULL); // no first byte: NULL, not -1
+    QCOMPARE(sqlite3_column_int(stmt, 18), 0);
+    QCOMPARE(text(19), QStringLiteral("bypass"));
+    QCOMPARE(text(20), QString());
+
+    QCOMPARE(sqlite3_step(stmt), SQLITE_DONE);
+    sqlite3_finalize(stmt);
+
+    // Exactly the record's fields, nothing more.
+    QCOMPARE(db.integer("SELECT COUNT(*) FROM pragma_table_info('requests')"), Q_INT64_C(21));
+    QCOMPARE(db.integer("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
+                        "tbl_name = 'requests' AND sql LIKE '%started_at_ms%'"),
+             Q_INT64_C(1));
+}
+
+void TestRequestLog::createsParentFolder()
+{
+    auto o = options(QStringLiteral("a/b/c/requests.db"));
+    auto log = openLog(o);
+    QVERIFY(log);
+    QVERIFY(QFile::exists(o.path));
+    QCOMPARE(log->path(), o.path);
+}
+
+void TestRequestLog::walModeAndSchemaVersion()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+    QVERIFY(log->append(makeRecord(QStringLiteral("x"), 1)));
+    log->flush();
+    Db db(log->path());
+    QCOMPARE(db.text("PRAGMA journal_mode"), QStringLiteral("wal"));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(1));
+    QVERIFY(QFile::exists(log->path() + QStringLiteral("-wal")));
+}
+
+void TestRequestLog::flushWaitsForEverythingQueued()
+{
+    auto o = options();
+    o.maxBatch = 100;
+    auto log = openLog(o);
+    QVERIFY(log);
+    for (int i = 0; i < 1050; ++i)
+        QVERIFY(log->append(makeRecord(QString::number(i), 1000 + i)));
+    log->flush();
+    QCOMPARE(log->written(), quint64(1050));
+    QCOMPARE(rowCount(log->path()), Q_INT64_C(1050));
+    // Ten full batches and the 50 that flush() pushed out.
+    QCOMPARE(log->transactions(), quint64(11));
+    // A flush with nothing queued returns at once.
+    log->flush();
+    QCOMPARE(log->transactions(), quint64(11));
+}
+
+void TestRequestLog::writesOnIntervalWithoutFlush()
+{
+    auto o = options();
+    o.flushIntervalMs = 50;
+    auto log = openLog(o);
+    QVERIFY(log);
+    QVERIFY(log->append(makeRecord(QStringLiteral("lonely"), 1)));
+    QTRY_COMPARE_WITH_TIMEOUT(log->written(), quint64(1), 5000);
+    QCOMPARE(rowCount(log->path()), Q_INT64_C(1));
+}
+
+void TestRequestLog::batchesAppendsFromTwoThreads()
+{
+    auto o = options();
+    o.maxBatch = 100;
+    auto log = openLog(o);
+    QVERIFY(log);
+
+    constexpr int kPerThread = 5000;
+    std::vector<std::thread> workers;
+    for (int t = 0; t < 2; ++t) {
+        workers.emplace_back([&log, t] {
+            for (int i = 0; i < kPerThread; ++i)
+                log->append(
+                    makeRecord(QStringLiteral("t%1-%2").arg(t).arg(i, 5, 10, QLatin1Char('0')),
+                               qint64(t) * 1'000'000 + i));
+        });
+    }
+    for (std::thread &worker : workers)
+        worker.join();
+    log->flush();
+
+    QCOMPARE(log->dropped(), quint64(0));
+    QCOMPARE(log->written(), quint64(2 * kPerThread));
+    // The writer only wakes when a batch is full (the interval is a minute here), so 10,000
+    // records take exactly 100 transactions of 100, not one each.
+    QCOMPARE(log->transactions(), quint64(2 * kPerThread / 100));
+
+    Db db(log->path());
+    QCOMPARE(db.integer("SELECT COUNT(*) FROM requests"), Q_INT64_C(10000));
+    QCOMPARE(db.integer("SELECT COUNT(DISTINCT id) FROM requests"), Q_INT64_C(10000));
+    // Each thread's records keep their order.
+    for (const char *sql : {"SELECT id FROM requests WHERE id LIKE 't0-%' ORDER BY rowid",
+                            "SELECT id FROM requests WHERE id LIKE 't1-%' ORDER BY rowid"}) {
+        const QStringList ids = db.column(sql);
+        QCOMPARE(ids.size(), kPerThread);
+        QVERIFY(std::is_sorted(ids.begin(), ids.end()));
+    }
+}
+
+void TestRequestLog::boundedQueueDropsAndCounts()
+{
+    auto o = options();
+    o.queueCapacity = 10;
+    // A batch larger than the queue and a one-minute interval keep the writer asleep, so the
+    // queue fills deterministically.
+    o.maxBatch = 1000;
+    auto log = openLog(o);
+    QVERIFY(log);
+
+    int accepted = 0;
+    for (int i = 0; i < 25; ++i)
+        accepted += log->append(makeRecord(QString::number(i), i)) ? 1 : 0;
+    QCOMPARE(accepted, 10);
+    QCOMPARE(log->dropped(), quint64(15));
+
+    log->flush();
+    QCOMPARE(log->written(), quint64(10));
+    QCOMPARE(rowCount(log->path()), Q_INT64_C(10));
+    // The oldest ten were kept; appends after the queue filled were the ones dropped.
+    QCOMPARE(Db(log->path()).column("SELECT id FROM requests ORDER BY rowid"),
+             (QStringList{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}));
+
+    // Room again once written.
+    QVERIFY(log->append(makeRecord(QStringLiteral("after"), 99)));
+    log->flush();
+    QCOMPARE(log->written(), quint64(11));
+    QCOMPARE(log->dropped(), quint64(15));
+}
+
+void TestRequestLog::retentionByAge()
+{
+    auto o = options();
+    o.retentionDays = 30;
+    auto log = openLog(o);
+    QVERIFY(log);
+
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    log->append(makeRecord(QStringLiteral("40d"), now - 40 * kDayMs));
+    log->append(makeRecord(QStringLiteral("31d"), now - 31 * kDayMs));
+    log->append(makeRecord(QStringLiteral("30d+1m"), now - 30 * kDayMs - 60'000));
+    log->append(makeRecord(QStringLiteral("29d"), now - 29 * kDayMs));
+    log->append(makeRecord(QStringLiteral("1h"), now - 3'600'000));
+    log->append(makeRecord(QStringLiteral("now"), now));
+    // Records still queued take part: enforceRetention() writes them first.
+    log->enforceRetention();
+
+    QCOMPARE(log->written(), quint64(6));
+    QCOMPARE(Db(log->path()).column("SELECT id FROM requests ORDER BY started_at_ms"),
+             (QStringList{"29d", "1h", "now"}));
+}
+
+void TestRequestLog::retentionByCount()
+{
+    auto o = options();
+    o.maxRows = 5;
+    auto log = openLog(o);
+    QVERIFY(log);
+
+    // Inserted out of time order: "oldest" means earliest start, not first written.
+    const qint64 starts[] = {500, 100, 800, 300, 700, 200, 600, 400};
+    for (qint64 start : starts)
+        log->append(makeRecord(QStringLiteral("t%1").arg(start), start));
+    log->enforceRetention();
+
+    QCOMPARE(Db(log->path()).column("SELECT id FROM requests ORDER BY started_at_ms"),
+             (QStringList{"t400", "t500", "t600", "t700", "t800"}));
+
+    // Under the cap nothing more goes.
+    log->enforceRetention();
+    QCOMPARE(rowCount(log->path()), Q_INT64_C(5));
+}
+
+void TestRequestLog::retentionRunsOnItsTimer()
+{
+    auto o = options();
+    o.maxRows = 3;
+    o.retentionIntervalMs = 100;
+    auto log = openLog(o);
+    QVERIFY(log);
+    for (int i = 0; i < 8; ++i)
+        log->append(makeRecord(QString::number(i), i));
+    log->flush();
+    QTRY_COMPARE_WITH_TIMEOUT(rowCount(log->path()), Q_INT64_C(3), 5000);
+    QCOMPARE(Db(log->path()).column("SELECT id FROM requests ORDER BY started_at_ms"),
+             (QStringList{"5", "6", "7"}));
+}
+
+void TestRequestLog::destructorDrainsAndReopenKeepsRows()
+{
+    const auto o = options();
+    {
+        auto log = openLog(o);
+        QVERIFY(log);
+        QVERIFY(log->append(makeRecord(QStringLiteral("a"), 1)));
+        QVERIFY(log->append(makeRecord(QStringLiteral("b"), 2)));
+        // No flush: the destructor must write what is queued.
+    }
+    QCOMPARE(rowCount(o.path), Q_INT64_C(2));
+
+    auto reopened = openLog(o);
+    QVERIFY(reopened);
+    QVERIFY(reopened->append(makeRecord(QStringLiteral("c"), 3)));
+    reopened->flush();
+    QCOMPARE(reopened->written(), quint64(1));
+    Db db(o.path);
+    QCOMPARE(db.column("SELECT id FROM requests ORDER BY rowid"), (QStringList{"a", "b", "c"}));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(1));
+}
+
+void TestRequestLog::readerDoesNotBlockWriter()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+    log->append(makeRecord(QStringLiteral("first"), 1));
+    log->flush();
+
+    // A reader in the middle of a read transaction (the console scrolling the log) must not
+    // stop commits; with WAL it sees its snapshot while the writer moves on.
+    Db reader(log->path());
+    QVERIFY(reader.exec("BEGIN"));
+    QCOMPARE(reader.integer("SELECT COUNT(*) FROM requests"), Q_INT64_C(1));
+    for (int i = 0; i < 50; ++i)
+        log->append(makeRecord(QString::number(i), 10 + i));
+    log->flush();
+    QCOMPARE(log->written(), quint64(51));
+    QCOMPARE(log->dropped(), quint64(0));
+    QCOMPARE(reader.integer("SELECT COUNT(*) FROM requests"), Q_INT64_C(1));
+    QVERIFY(reader.exec("COMMIT"));
+    QCOMPARE(reader.integer("SELECT COUNT(*) FROM requests"), Q_INT64_C(51));
+}
+
+void TestRequestLog::unwritablePathIsAnError()
+{
+    // A regular file where a folder should be: fails even for root, unlike chmod.
+    QFile blocker(m_dir->filePath(QStringLiteral("not-a-folder")));
+    QVERIFY(blocker.open(QIODevice::WriteOnly));
+    blocker.close();
+    RequestLog::Options o;
+    o.path = m_dir->filePath(QStringLiteral("not-a-folder/sub/requests.db"));
+    const auto opened = RequestLog::open(o);
+    QVERIFY(!opened.ok());
+    QVERIFY2(opened.error().message.startsWith(QLatin1String("cannot create folder ")),
+             qPrintable(opened.error().toString()));
+    QVERIFY(opened.error().message.contains(QLatin1String("not-a-folder/sub")));
+
+    o.path.clear();
+    QVERIFY(!RequestLog::open(o).ok());
+}
+
+void TestRequestLog::directoryAsPathIsAnError()
+{
+    RequestLog::Options o;
+    o.path = m_dir->path();
+    const auto opened = RequestLog::open(o);
+    QVERIFY(!opened.ok());
+    QVERIFY2(opened.error().message.contains(m_dir->path()), qPrintable(opened.error().message));
+}
+
+void TestRequestLog::notADatabaseIsAnError()
+{
+    const QString path = m_dir->filePath(QStringLiteral("garbage.db"));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(QByteArray(4096, 'x'));
+    file.close();
+    RequestLog::Options o;
+    o.path = path;
+    const auto opened = RequestLog::open(o);
+    QVERIFY(!opened.ok());
+    QVERIFY2(opened.error().message.contains(QLatin1String("not a database")),
+             qPrintable(opened.error().message));
+}
+
+void TestRequestLog::newerSchemaIsAnError()
+{
+    const auto o = options();
+    {
+        auto log = openLog(o);
+        QVERIFY(log);
+    }
+    {
+        Db db(o.path);
+        QVERIFY(db.exec("PRAGMA user_version = 7"));
+    }
+    const auto opened = RequestLog::open(o);
+    QVERIFY(!opened.ok());
+    QVERIFY2(opened.error().message.contains(QLatin1String("schema version 7 is newer")),
+             qPrintable(opened.error().message));
+}
+
+QTEST_GUILESS_MAIN(TestRequestLog)
+#include "tst_requestlog.moc"
