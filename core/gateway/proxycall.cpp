@@ -13,6 +13,10 @@ namespace tollgate::gateway {
 namespace {
 
 constexpr qsizetype kMaxBufferedResponse = 64 * 1024 * 1024;
+/// A stream's bytes waiting for a slow client: above the high mark the upstream is paused, below
+/// the low mark it goes on.
+constexpr qint64 kPauseAboveBytes = 1024 * 1024;
+constexpr qint64 kResumeBelowBytes = 256 * 1024;
 /// Status logged when the client left before a response status was sent (nginx convention).
 constexpr int kClientClosedRequest = 499;
 
@@ -70,6 +74,10 @@ ProxyCall::ProxyCall(GatewayContext &context, http::UpstreamPool &pool,
     m_clock.start();
     m_context.inflight.fetch_add(1, std::memory_order_relaxed);
     connect(exchange, &http::HttpExchange::clientGone, this, &ProxyCall::onClientGone);
+    connect(exchange, &http::HttpExchange::drained, this, [this] {
+        if (m_call && m_call->isPaused() && m_exchange->pendingBytes() < kResumeBelowBytes)
+            m_call->resume();
+    });
 }
 
 ProxyCall::~ProxyCall()
@@ -190,7 +198,6 @@ void ProxyCall::onResponseStarted(int status)
     }
     if (http::headerValue(m_call->headers(), "content-type").startsWith("text/event-stream")) {
         m_mode = Mode::Stream;
-        m_exchange->beginStream(status, clientHeaders(false));
         return;
     }
     m_mode = Mode::Buffer;
@@ -227,7 +234,19 @@ void ProxyCall::relayEvents(const QByteArray &data)
         return;
     if (m_firstByteMs < 0)
         m_firstByteMs = sinceStartMs();
+    beginStreamOnce();
     m_exchange->writeChunk(out);
+    if (m_exchange->pendingBytes() > kPauseAboveBytes)
+        m_call->pause();
+}
+
+void ProxyCall::beginStreamOnce()
+{
+    if (m_exchange->isResponding())
+        return;
+    // The head waits for the first event, which names the model that actually serves.
+    m_summary.model = m_meter.model();
+    m_exchange->beginStream(m_call->status(), clientHeaders(false));
 }
 
 void ProxyCall::onFinished()
@@ -249,7 +268,7 @@ void ProxyCall::onFinished()
 void ProxyCall::onFailed(const http::UpstreamError &error)
 {
     m_upstreamEndMs = sinceStartMs();
-    if (m_mode == Mode::Stream) {
+    if (m_mode == Mode::Stream && m_exchange->isResponding()) {
         finishStream(
             QStringLiteral("upstream connection failed mid-stream: %1").arg(error.message));
         return;
@@ -286,6 +305,12 @@ void ProxyCall::finishUpstreamError()
 
 void ProxyCall::finishStream(const QString &error)
 {
+    if (!m_exchange->isResponding() && !error.isEmpty()) {
+        // Nothing relayed yet, so the client can still get a plain error status.
+        respondError(502, error);
+        return;
+    }
+    beginStreamOnce();
     QString recorded = error;
     if (!error.isEmpty()) {
         // Never let a broken stream pass for a whole one: the client sees an error event.
@@ -314,7 +339,7 @@ void ProxyCall::onClientGone()
         m_call->cancel();
     if (m_mode == Mode::Done)
         return;
-    const int status = m_mode == Mode::Stream ? m_call->status() : kClientClosedRequest;
+    const int status = m_exchange->isResponding() ? m_call->status() : kClientClosedRequest;
     m_mode = Mode::Done;
     complete(status, QStringLiteral("client closed the connection"));
 }

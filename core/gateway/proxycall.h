@@ -42,6 +42,7 @@ private:
     void onResponseStarted(int status);
     void onBody(const QByteArray &data);
     void relayEvents(const QByteArray &data);
+    void beginStreamOnce();
     void onFinished();
     void onFailed(const http::UpstreamError &error);
     void onClientGone();

@@ -32,6 +32,26 @@ void UpstreamCall::cancel()
     release(false);
 }
 
+void UpstreamCall::pause()
+{
+    if (m_done || m_paused || !m_connection)
+        return;
+    m_paused = true;
+    m_timer.stop();
+    m_connection->setPaused(true);
+}
+
+void UpstreamCall::resume()
+{
+    if (!m_paused)
+        return;
+    m_paused = false;
+    if (m_done || !m_connection)
+        return;
+    armTimer(m_request.timeouts.idleMs);
+    m_connection->setPaused(false);
+}
+
 QByteArray UpstreamCall::serialize() const
 {
     const QUrl &url = m_request.baseUrl;

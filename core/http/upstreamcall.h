@@ -48,6 +48,11 @@ public:
     ~UpstreamCall() override;
 
     void cancel();
+    /// Stops and restarts delivering the response (backpressure from a slow client). The idle
+    /// timeout does not run while paused: the silence is ours, not the upstream's.
+    void pause();
+    void resume();
+    bool isPaused() const { return m_paused; }
     int status() const { return m_status; }
     const HeaderList &headers() const { return m_headers; }
     /// Milliseconds from start to now.
@@ -84,6 +89,7 @@ private:
     HeaderList m_headers;
     int m_status = 0;
     bool m_retried = false;
+    bool m_paused = false;
     bool m_done = false;
 };
 

@@ -8,6 +8,10 @@
 
 namespace tollgate::http {
 
+namespace {
+constexpr qint64 kReadBufferBytes = 256 * 1024;
+}
+
 UpstreamConnection::UpstreamConnection(const QUrl &baseUrl, UpstreamPool *pool)
     : QObject(pool)
     , m_pool(pool)
@@ -25,6 +29,7 @@ UpstreamConnection::UpstreamConnection(const QUrl &baseUrl, UpstreamPool *pool)
         m_socket = new QTcpSocket(this);
         connect(m_socket, &QTcpSocket::connected, this, &UpstreamConnection::onConnected);
     }
+    m_socket->setReadBufferSize(kReadBufferBytes);
     connect(m_socket, &QTcpSocket::readyRead, this, &UpstreamConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this,
             [this] { onClosed(QStringLiteral("upstream closed the connection")); });
@@ -46,6 +51,7 @@ bool UpstreamConnection::isOpen() const
 void UpstreamConnection::send(UpstreamCall *call, QByteArray request)
 {
     m_call = call;
+    m_paused = false;
     ++m_uses;
     m_parser.reset();
     m_idleTimer.stop();
@@ -72,8 +78,17 @@ void UpstreamConnection::onConnected()
     }
 }
 
+void UpstreamConnection::setPaused(bool paused)
+{
+    m_paused = paused;
+    if (!paused && m_socket->bytesAvailable() > 0)
+        QMetaObject::invokeMethod(this, &UpstreamConnection::onReadyRead, Qt::QueuedConnection);
+}
+
 void UpstreamConnection::onReadyRead()
 {
+    if (m_paused && m_call)
+        return;
     const QByteArray data = m_socket->readAll();
     if (!m_call) {
         // Bytes on an idle connection belong to no request: the connection is unusable.

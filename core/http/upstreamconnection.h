@@ -32,6 +32,9 @@ public:
     bool wasReused() const { return m_uses > 1; }
     bool keepAlive() const { return m_parser.keepAlive(); }
     bool responseStarted() const { return m_parser.started(); }
+    /// Stops reading the response; the socket's bounded buffer then fills and TCP flow control
+    /// slows the upstream down, so a slow client never makes the gateway hoard a response.
+    void setPaused(bool paused);
 
 private:
     void onConnected();
@@ -45,6 +48,7 @@ private:
     QUrl m_url;
     bool m_tls;
     bool m_connected = false;
+    bool m_paused = false;
     int m_uses = 0;
     QPointer<UpstreamCall> m_call;
     QByteArray m_pendingRequest;

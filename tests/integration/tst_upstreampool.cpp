@@ -24,6 +24,7 @@ private Q_SLOTS:
     void reportsConnectFailure();
     void timesOutWaitingForTheFirstByte();
     void cancelClosesTheUpstreamConnection();
+    void pauseStopsReadingUntilResumed();
 
 private:
     UpstreamRequest messages(const QByteArray &scenario, bool stream = false) const;
@@ -196,6 +197,34 @@ void TestUpstreamPool::cancelClosesTheUpstreamConnection()
     QTRY_VERIFY_WITH_TIMEOUT(!m_mock->journal().isEmpty() && m_mock->journal().first().clientClosed,
                              2000);
     QVERIFY(!m_mock->journal().first().completed);
+    delete call;
+}
+
+void TestUpstreamPool::pauseStopsReadingUntilResumed()
+{
+    // ~10 MB of events: more than loopback socket buffers hold, so a paused reader must stall
+    // the upstream's writes instead of buffering them.
+    UpstreamPool pool({8, 8, 60000});
+    UpstreamCall *call = pool.start(messages("events=100000", true), this);
+    qint64 received = 0;
+    connect(call, &UpstreamCall::bodyReceived, this, [&](const QByteArray &data) {
+        received += data.size();
+        call->pause();
+    });
+    QSignalSpy finished(call, &UpstreamCall::finished);
+    QTRY_VERIFY_WITH_TIMEOUT(received > 0, 2000);
+    const qint64 atPause = received;
+    QTest::qWait(300);
+    QCOMPARE(received, atPause);
+    QVERIFY(!m_mock->journal().first().completed);
+
+    disconnect(call, &UpstreamCall::bodyReceived, this, nullptr);
+    connect(call, &UpstreamCall::bodyReceived, this,
+            [&](const QByteArray &data) { received += data.size(); });
+    call->resume();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 10000);
+    QVERIFY(received > 5 * 1024 * 1024);
+    QVERIFY(m_mock->journal().first().completed);
     delete call;
 }
 

@@ -1,9 +1,10 @@
 #include "mockupstream.h"
 
-#include "mockconnection.h"
-#include "mocklistener.h"
+#include "mockworker.h"
 
 #include <QThread>
+
+#include <future>
 
 namespace tollgate::testsupport {
 
@@ -35,17 +36,34 @@ void MockUpstream::setJournalLimit(int entries)
 bool MockUpstream::listen(const QHostAddress &address, quint16 port)
 {
     close();
-    startWorkers();
-    if (!startListener(address, port)) {
-        stopWorkers();
+    for (int i = 0; i < qMax(1, m_threadCount); ++i)
+        m_workers.append(new MockWorker(m_requiredKey, m_journal));
+    m_nextWorker = 0;
+    const bool listening =
+        m_threadCount == 0 ? listenInline(address, port) : listenThreaded(address, port);
+    const MockWorker *first = m_workers.first();
+    m_address = first->serverAddress();
+    m_errorString = first->errorString();
+    if (!listening) {
+        close();
         return false;
     }
+    m_port = first->serverPort();
     return true;
 }
 
 void MockUpstream::close()
 {
-    stopWorkers();
+    // The first thread holds the listener: stopping it first means no more dispatching.
+    for (QThread *thread : std::as_const(m_threads)) {
+        thread->quit();
+        thread->wait();
+        delete thread; // its worker went with it (deleteLater on finished)
+    }
+    if (m_threads.isEmpty())
+        qDeleteAll(m_workers);
+    m_threads.clear();
+    m_workers.clear();
     m_port = 0;
 }
 
@@ -76,70 +94,47 @@ void MockUpstream::clearJournal()
     m_journal.clear();
 }
 
-void MockUpstream::startWorkers()
+bool MockUpstream::listenInline(const QHostAddress &address, quint16 port)
 {
-    if (m_threadCount == 0) {
-        m_workers.append({nullptr, new QObject(this)});
-        return;
-    }
-    for (int i = 0; i < m_threadCount; ++i) {
-        Worker worker{new QThread, new QObject};
-        worker.thread->setObjectName(QStringLiteral("mock-upstream-%1").arg(i));
-        worker.context->moveToThread(worker.thread);
-        // Documented way to free objects of a thread in that thread once its loop has stopped.
-        connect(worker.thread, &QThread::finished, worker.context, &QObject::deleteLater);
-        worker.thread->start();
-        m_workers.append(worker);
-    }
+    MockWorker *worker = m_workers.first();
+    worker->setParent(this);
+    return worker->listen(address, port, [this](qintptr descriptor) { dispatch(descriptor); });
 }
 
-void MockUpstream::stopWorkers()
+bool MockUpstream::listenThreaded(const QHostAddress &address, quint16 port)
 {
-    for (const Worker &worker : std::as_const(m_workers)) {
-        if (worker.thread == nullptr) {
-            delete worker.context;
-            continue;
-        }
-        worker.thread->quit();
-        worker.thread->wait();
-        delete worker.thread;
+    for (qsizetype i = 0; i < m_workers.size(); ++i) {
+        auto *thread = new QThread;
+        thread->setObjectName(QStringLiteral("mock-upstream-%1").arg(i));
+        m_workers[i]->moveToThread(thread);
+        // Documented way to free an object of a thread in that thread once its loop has stopped.
+        connect(thread, &QThread::finished, m_workers[i], &QObject::deleteLater);
+        m_threads.append(thread);
     }
-    m_workers.clear();
-    m_listener = nullptr; // a child of the first worker's context, gone with it
-}
-
-bool MockUpstream::startListener(const QHostAddress &address, quint16 port)
-{
-    QObject *home = m_workers.first().context;
-    m_listener = new MockListener([this](qintptr descriptor) { dispatch(descriptor); });
-    bool listening = false;
-    auto start = [&] {
-        m_listener->setParent(home);
-        listening = m_listener->listen(address, port);
-        m_port = listening ? m_listener->serverPort() : 0;
-        m_address = m_listener->serverAddress();
-        m_errorString = m_listener->errorString();
-    };
-    if (m_workers.first().thread == nullptr) {
-        start();
-    } else {
-        m_listener->moveToThread(m_workers.first().thread);
-        QMetaObject::invokeMethod(home, start, Qt::BlockingQueuedConnection);
-    }
-    return listening;
+    // The first thread creates the listener as its very first act, so everything it reads was
+    // written before the thread started, and the promise hands the result back.
+    std::promise<bool> listening;
+    std::future<bool> result = listening.get_future();
+    MockWorker *first = m_workers.first();
+    const QMetaObject::Connection connection = connect(
+        m_threads.first(), &QThread::started, first,
+        [&] {
+            listening.set_value(
+                first->listen(address, port, [this](qintptr descriptor) { dispatch(descriptor); }));
+        },
+        Qt::DirectConnection);
+    for (QThread *thread : std::as_const(m_threads))
+        thread->start();
+    const bool ok = result.get();
+    disconnect(connection);
+    return ok;
 }
 
 void MockUpstream::dispatch(qintptr descriptor)
 {
-    QObject *context = m_workers.at(m_nextWorker).context;
+    MockWorker *worker = m_workers.at(m_nextWorker);
     m_nextWorker = (m_nextWorker + 1) % m_workers.size();
-    auto adopt = [this, descriptor, context] {
-        new MockConnection(descriptor, m_requiredKey, m_journal, context);
-    };
-    if (context->thread() == QThread::currentThread())
-        adopt();
-    else
-        QMetaObject::invokeMethod(context, adopt, Qt::QueuedConnection);
+    worker->enqueue(descriptor);
 }
 
 } // namespace tollgate::testsupport

@@ -11,7 +11,7 @@ class QThread;
 
 namespace tollgate::testsupport {
 
-class MockListener;
+class MockWorker;
 
 /// A fake LLM provider on a real socket: the Anthropic Messages and OpenAI Chat Completions APIs
 /// over HTTP/1.1 (keep-alive, pipelining, chunked SSE), faults injected per request through the
@@ -52,22 +52,16 @@ public:
     void clearJournal();
 
 private:
-    struct Worker {
-        QThread *thread = nullptr;  ///< null when serving on the owner's thread
-        QObject *context = nullptr; ///< parent of this worker's connections
-    };
-
-    void startWorkers();
-    void stopWorkers();
-    bool startListener(const QHostAddress &address, quint16 port);
+    bool listenInline(const QHostAddress &address, quint16 port);
+    bool listenThreaded(const QHostAddress &address, quint16 port);
     void dispatch(qintptr descriptor);
 
     MockJournal m_journal;
     QByteArray m_requiredKey;
     int m_threadCount = 0;
-    QList<Worker> m_workers;
-    MockListener *m_listener = nullptr;
-    qsizetype m_nextWorker = 0; ///< touched only on the listener's thread
+    QList<MockWorker *> m_workers; ///< the first one also listens
+    QList<QThread *> m_threads;    ///< one per worker; empty when serving inline
+    qsizetype m_nextWorker = 0;    ///< touched only on the listener's thread
     QHostAddress m_address;
     quint16 m_port = 0;
     QString m_errorString;
