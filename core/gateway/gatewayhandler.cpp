@@ -73,13 +73,16 @@ void GatewayHandler::handle(http::HttpExchange *exchange)
     for (const Endpoint &endpoint : providerEndpoints()) {
         if (endpoint.path != path)
             continue;
-        if (endpoint.method != request.method)
-            return respondJson(
-                exchange, 405,
-                errorBody(path, 405,
-                          QStringLiteral("%1 %2 is not supported; use %3")
-                              .arg(QString::fromLatin1(request.method), QString::fromLatin1(path),
-                                   QString::fromLatin1(endpoint.method))));
+        if (endpoint.method != request.method) {
+            const QString message =
+                QStringLiteral("%1 %2 is not supported; use %3")
+                    .arg(QString::fromLatin1(request.method), QString::fromLatin1(path),
+                         QString::fromLatin1(endpoint.method));
+            exchange->respond(405,
+                              {{"content-type", "application/json"}, {"allow", endpoint.method}},
+                              errorBody(path, 405, message));
+            return;
+        }
         const api::Flavor flavor = endpoint.kind == ProxyRoute::Kind::Models
                                        ? flavorOfModelsRequest(request)
                                        : flavorOfPath(path);

@@ -136,6 +136,7 @@ int RequestParser::onHeadersComplete(http_parser *parser)
             413, QStringLiteral("request body exceeds %1 bytes").arg(p->m_limits.maxBodyBytes));
     if (parser->content_length != ULLONG_MAX)
         request.body.reserve(qsizetype(parser->content_length));
+    p->m_wantsContinue = request.header("expect").toLower() == "100-continue";
     return 0;
 }
 

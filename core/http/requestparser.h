@@ -5,6 +5,8 @@
 #include <QByteArray>
 #include <QString>
 
+#include <utility>
+
 #include <http_parser.h>
 
 namespace tollgate::http {
@@ -32,6 +34,9 @@ public:
 
     /// True once any byte of a request that is not complete yet has arrived.
     bool inRequest() const { return m_inMessage || !m_pending.isEmpty(); }
+    /// True once per request whose headers asked for `Expect: 100-continue`: the client waits
+    /// for an interim response before it sends the body.
+    bool takeContinueRequest() { return std::exchange(m_wantsContinue, false); }
     int errorStatus() const { return m_errorStatus; }
     QString errorMessage() const { return m_errorMessage; }
 
@@ -56,6 +61,7 @@ private:
     bool m_lastWasValue = false;
     bool m_inMessage = false;
     bool m_ready = false;
+    bool m_wantsContinue = false;
     qsizetype m_headerBytes = 0;
     int m_errorStatus = 0;
     QString m_errorMessage;

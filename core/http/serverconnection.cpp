@@ -76,7 +76,10 @@ void ServerConnection::processNext()
 {
     if (!m_socket || m_closing)
         return;
-    switch (m_parser.parse()) {
+    const RequestParser::State state = m_parser.parse();
+    if (state != RequestParser::State::Failed && m_parser.takeContinueRequest())
+        write("HTTP/1.1 100 Continue\r\n\r\n");
+    switch (state) {
     case RequestParser::State::NeedMore: armTimer(); return;
     case RequestParser::State::Failed:
         rejectRequest(m_parser.errorStatus(), m_parser.errorMessage());
