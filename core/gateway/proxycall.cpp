@@ -172,6 +172,7 @@ http::UpstreamRequest ProxyCall::upstreamRequest() const
     request.method = client.method;
     request.target = client.query.isEmpty() ? client.path : client.path + '?' + client.query;
     request.timeouts = config.timeouts;
+    request.extraCaCertificates = config.extraCaCertificates;
     request.body = m_request.upstreamBody;
     for (const auto &field : client.headers) {
         if (isHopByHop(field.first) || field.first == "accept-encoding" ||
@@ -297,7 +298,11 @@ void ProxyCall::finishUpstreamError()
     const QByteArray body = api::normalizeUpstreamError(m_route.flavor, status, m_body);
     const QJsonObject error = QJsonDocument::fromJson(body).object().value(u"error").toObject();
     m_mode = Mode::Done;
-    m_exchange->respond(status, clientHeaders(false), body);
+    // The body is JSON in the caller's shape now, whatever the upstream sent.
+    http::HeaderList headers = clientHeaders(false);
+    headers.removeIf([](const auto &field) { return field.first == "content-type"; });
+    headers.prepend({"content-type", "application/json"});
+    m_exchange->respond(status, headers, body);
     complete(status, QStringLiteral("upstream HTTP %1: %2")
                          .arg(status)
                          .arg(error.value(u"message").toString().left(200)));

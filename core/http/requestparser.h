@@ -37,6 +37,12 @@ public:
     /// True once per request whose headers asked for `Expect: 100-continue`: the client waits
     /// for an interim response before it sends the body.
     bool takeContinueRequest() { return std::exchange(m_wantsContinue, false); }
+    /// Path of the request being parsed, as far as it arrived (names the API in error answers).
+    QByteArray currentPath() const
+    {
+        const qsizetype queryAt = m_url.indexOf('?');
+        return queryAt < 0 ? m_url : m_url.left(queryAt);
+    }
     int errorStatus() const { return m_errorStatus; }
     QString errorMessage() const { return m_errorMessage; }
 

@@ -87,8 +87,8 @@ void ServerConnection::processNext()
     case RequestParser::State::Ready: break;
     }
     m_timer.stop();
+    m_timingRequest = false;
     HttpRequest request = m_parser.takeRequest();
-    m_lastPath = request.path;
     m_exchange = new HttpExchange(this, std::move(request), m_socket->peerAddress());
     m_handler->handle(m_exchange);
 }
@@ -109,7 +109,7 @@ void ServerConnection::exchangeFinished(bool keepAlive)
 
 void ServerConnection::rejectRequest(int status, const QString &message)
 {
-    const QByteArray body = m_handler->errorBody(m_lastPath, status, message);
+    const QByteArray body = m_handler->errorBody(m_parser.currentPath(), status, message);
     QByteArray head =
         "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) +
         "\r\ncontent-type: application/json\r\ncontent-length: " + QByteArray::number(body.size()) +
@@ -139,8 +139,15 @@ void ServerConnection::onDisconnected()
 
 void ServerConnection::armTimer()
 {
-    const bool midRequest = m_parser.inRequest();
-    m_timer.start(midRequest ? m_timeouts.requestMs : m_timeouts.idleMs, this);
+    // A started request gets one deadline for all of it: bytes trickling in do not extend it.
+    if (m_parser.inRequest()) {
+        if (!m_timingRequest)
+            m_timer.start(m_timeouts.requestMs, this);
+        m_timingRequest = true;
+        return;
+    }
+    m_timingRequest = false;
+    m_timer.start(m_timeouts.idleMs, this);
 }
 
 void ServerConnection::timerEvent(QTimerEvent *event)

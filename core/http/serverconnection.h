@@ -55,7 +55,7 @@ private:
     ConnectionTimeouts m_timeouts;
     QPointer<HttpExchange> m_exchange;
     QBasicTimer m_timer;
-    QByteArray m_lastPath;
+    bool m_timingRequest = false; ///< m_timer counts the time a started request may take
     bool m_closing = false;
 };
 

@@ -7,6 +7,7 @@
 #include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
+#include <QSslCertificate>
 #include <QUrl>
 
 namespace tollgate::http {
@@ -29,6 +30,8 @@ struct UpstreamRequest {
     HeaderList headers; ///< without host, content-length and connection: the client adds them
     QByteArray body;
     UpstreamTimeouts timeouts;
+    /// Trusted for https besides the system CAs (a corporate TLS proxy, a self-hosted server).
+    QList<QSslCertificate> extraCaCertificates;
 };
 
 /// Why an upstream call failed.
@@ -82,6 +85,7 @@ private:
 
     QPointer<UpstreamPool> m_pool;
     UpstreamRequest m_request;
+    QString m_hostKey; ///< the pool's key for the request, computed once
     QPointer<UpstreamConnection> m_connection;
     QBasicTimer m_timer;
     QElapsedTimer m_clock;

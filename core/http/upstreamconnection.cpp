@@ -12,35 +12,58 @@ namespace {
 constexpr qint64 kReadBufferBytes = 256 * 1024;
 }
 
-UpstreamConnection::UpstreamConnection(const QUrl &baseUrl, UpstreamPool *pool)
+UpstreamConnection::UpstreamConnection(const UpstreamRequest &request, UpstreamPool *pool)
     : QObject(pool)
     , m_pool(pool)
-    , m_url(baseUrl)
-    , m_tls(baseUrl.scheme() == QLatin1String("https"))
+    , m_url(request.baseUrl)
+    , m_tls(request.baseUrl.scheme() == QLatin1String("https"))
 {
     if (m_tls) {
         auto *tls = new QSslSocket(this);
+        tls->setSslConfiguration(tlsConfiguration(request.extraCaCertificates));
         connect(tls, &QSslSocket::encrypted, this, &UpstreamConnection::onConnected);
-        connect(tls, &QSslSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
-            onClosed(QStringLiteral("TLS error: %1").arg(errors.value(0).errorString()));
-        });
+        // Only noted: Qt then fails the handshake with errorOccurred, and that reports it once.
+        connect(tls, &QSslSocket::sslErrors, this,
+                [this](const QList<QSslError> &errors) { m_tlsErrors = errors; });
         m_socket = tls;
     } else {
         m_socket = new QTcpSocket(this);
         connect(m_socket, &QTcpSocket::connected, this, &UpstreamConnection::onConnected);
     }
     m_socket->setReadBufferSize(kReadBufferBytes);
+    connect(m_socket, &QTcpSocket::connected, this, [this] { m_tcpConnected = true; });
     connect(m_socket, &QTcpSocket::readyRead, this, &UpstreamConnection::onReadyRead);
     connect(m_socket, &QTcpSocket::disconnected, this,
             [this] { onClosed(QStringLiteral("upstream closed the connection")); });
-    connect(m_socket, &QTcpSocket::errorOccurred, this,
-            [this](QAbstractSocket::SocketError) { onClosed(m_socket->errorString()); });
+    connect(m_socket, &QTcpSocket::errorOccurred, this, &UpstreamConnection::onSocketError);
 }
 
 UpstreamConnection::~UpstreamConnection()
 {
     m_socket->disconnect(this);
     m_socket->abort();
+}
+
+QSslConfiguration
+UpstreamConnection::tlsConfiguration(const QList<QSslCertificate> &extraCaCertificates)
+{
+    QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+    // Whatever the process-wide default was set to, an upstream is verified (chain and host
+    // name) and told the host name it is expected to be (SNI).
+    config.setPeerVerifyMode(QSslSocket::VerifyPeer);
+    config.setSslOption(QSsl::SslOptionDisableServerNameIndication, false);
+    if (extraCaCertificates.isEmpty())
+        return config;
+    // Qt looks the system CAs up on demand only while no CA is named, so an empty list here
+    // means "the system's"; naming the extra ones turns that off, so the system's are named
+    // too. Reading them scans a directory, hence once per process.
+    static const QList<QSslCertificate> systemCaCertificates =
+        QSslConfiguration::systemCaCertificates();
+    QList<QSslCertificate> caCertificates = config.caCertificates();
+    if (caCertificates.isEmpty())
+        caCertificates = systemCaCertificates;
+    config.setCaCertificates(caCertificates + extraCaCertificates);
+    return config;
 }
 
 bool UpstreamConnection::isOpen() const
@@ -111,8 +134,26 @@ void UpstreamConnection::deliver(const ResponseParser::Progress &progress)
         m_call->onComplete();
 }
 
+void UpstreamConnection::onSocketError()
+{
+    // A refused certificate: Qt's error string names only the first reason; give them all.
+    QStringList reasons;
+    for (const QSslError &error : std::as_const(m_tlsErrors)) {
+        if (!reasons.contains(error.errorString()))
+            reasons.append(error.errorString());
+    }
+    onClosed(reasons.isEmpty() ? m_socket->errorString() : reasons.join(QLatin1String("; ")));
+}
+
 void UpstreamConnection::onClosed(const QString &reason)
 {
+    // errorOccurred and disconnected both follow one failure; the first says why.
+    if (m_closed)
+        return;
+    m_closed = true;
+    // TCP came up but `encrypted` never did: the TLS handshake failed (certificate, host name,
+    // protocol), and an operator must be able to tell that from a refused connection.
+    const bool inHandshake = m_tls && m_tcpConnected && !m_connected;
     m_connected = false;
     if (m_call && m_parser.started()) {
         const auto progress = m_parser.finishAtEof();
@@ -126,7 +167,7 @@ void UpstreamConnection::onClosed(const QString &reason)
         // A request still pending means the connection (or its TLS handshake) never came up.
         error.kind =
             m_pendingRequest.isEmpty() ? UpstreamError::Kind::Broken : UpstreamError::Kind::Connect;
-        error.message = reason;
+        error.message = inHandshake ? QStringLiteral("TLS error: %1").arg(reason) : reason;
         error.responseStarted = m_parser.started();
         UpstreamCall *call = m_call;
         m_call = nullptr;

@@ -5,6 +5,8 @@
 #include <QBasicTimer>
 #include <QObject>
 #include <QPointer>
+#include <QSslConfiguration>
+#include <QSslError>
 #include <QUrl>
 
 class QTcpSocket;
@@ -13,13 +15,19 @@ namespace tollgate::http {
 
 class UpstreamCall;
 class UpstreamPool;
+struct UpstreamRequest;
 
 /// One keep-alive TCP or TLS connection to an upstream host, serving one call at a time.
 class UpstreamConnection : public QObject {
     Q_OBJECT
 public:
-    UpstreamConnection(const QUrl &baseUrl, UpstreamPool *pool);
+    /// Reaches `request`'s base URL; for https it trusts the request's extra CAs as well.
+    UpstreamConnection(const UpstreamRequest &request, UpstreamPool *pool);
     ~UpstreamConnection() override;
+
+    /// The TLS settings of an upstream connection: Qt's defaults (system CAs, peer and host
+    /// name verification, SNI) plus `extraCaCertificates`, never with verification relaxed.
+    static QSslConfiguration tlsConfiguration(const QList<QSslCertificate> &extraCaCertificates);
 
     /// Sends the call's request, connecting first when needed.
     void send(UpstreamCall *call, QByteArray request);
@@ -39,6 +47,7 @@ public:
 private:
     void onConnected();
     void onReadyRead();
+    void onSocketError();
     void onClosed(const QString &reason);
     void deliver(const ResponseParser::Progress &progress);
     void timerEvent(QTimerEvent *event) override;
@@ -47,11 +56,14 @@ private:
     QTcpSocket *m_socket;
     QUrl m_url;
     bool m_tls;
+    bool m_tcpConnected = false; ///< TCP is up; with TLS the handshake may still be running
     bool m_connected = false;
+    bool m_closed = false; ///< the end was handled: later socket signals report nothing
     bool m_paused = false;
     int m_uses = 0;
     QPointer<UpstreamCall> m_call;
     QByteArray m_pendingRequest;
+    QList<QSslError> m_tlsErrors; ///< why the peer's certificate was refused
     ResponseParser m_parser;
     QBasicTimer m_idleTimer;
 };

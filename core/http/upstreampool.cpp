@@ -2,6 +2,8 @@
 
 #include "http/upstreamconnection.h"
 
+#include <QCryptographicHash>
+
 namespace tollgate::http {
 
 UpstreamPool::UpstreamPool(Options options, QObject *parent)
@@ -12,23 +14,32 @@ UpstreamPool::UpstreamPool(Options options, QObject *parent)
 
 UpstreamPool::~UpstreamPool() = default;
 
-QString UpstreamPool::hostKey(const QUrl &url)
+QString UpstreamPool::hostKey(const UpstreamRequest &request)
 {
+    const QUrl &url = request.baseUrl;
     const bool tls = url.scheme() == QLatin1String("https");
-    return url.scheme() + QLatin1String("://") + url.host() + QLatin1Char(':') +
-           QString::number(url.port(tls ? 443 : 80));
+    QString key = url.scheme() + QLatin1String("://") + url.host() + QLatin1Char(':') +
+                  QString::number(url.port(tls ? 443 : 80));
+    if (tls && !request.extraCaCertificates.isEmpty()) {
+        QCryptographicHash trust(QCryptographicHash::Sha256);
+        for (const QSslCertificate &certificate : request.extraCaCertificates)
+            trust.addData(certificate.digest(QCryptographicHash::Sha256));
+        key += QLatin1String(" ca=") + QString::fromLatin1(trust.result().toHex());
+    }
+    return key;
 }
 
 UpstreamCall *UpstreamPool::start(UpstreamRequest request, QObject *parent)
 {
     auto *call = new UpstreamCall(this, std::move(request), parent);
+    call->m_hostKey = hostKey(call->m_request);
     acquire(call, false);
     return call;
 }
 
 void UpstreamPool::acquire(UpstreamCall *call, bool fresh)
 {
-    Host &host = m_hosts[hostKey(call->m_request.baseUrl)];
+    Host &host = m_hosts[call->m_hostKey];
     while (!fresh && !host.idle.isEmpty()) {
         UpstreamConnection *connection = host.idle.takeLast();
         if (!connection->isOpen()) {
@@ -45,12 +56,12 @@ void UpstreamPool::acquire(UpstreamCall *call, bool fresh)
         return;
     }
     ++host.active;
-    call->attach(new UpstreamConnection(call->m_request.baseUrl, this));
+    call->attach(new UpstreamConnection(call->m_request, this));
 }
 
 void UpstreamPool::release(UpstreamCall *call, UpstreamConnection *connection, bool reusable)
 {
-    Host &host = m_hosts[hostKey(call->m_request.baseUrl)];
+    Host &host = m_hosts[call->m_hostKey];
     if (!connection) {
         host.waiting.removeAll(call);
         return;

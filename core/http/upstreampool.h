@@ -45,7 +45,9 @@ private:
     void release(UpstreamCall *call, UpstreamConnection *connection, bool reusable);
     void serveWaiting(Host &host);
     void forget(UpstreamConnection *connection);
-    static QString hostKey(const QUrl &url);
+    /// Calls share connections only when they reach the same origin and trust the same CAs:
+    /// a connection verified with extra CAs must not serve a request that does not trust them.
+    static QString hostKey(const UpstreamRequest &request);
 
     Options m_options;
     QHash<QString, Host> m_hosts;

@@ -1,5 +1,6 @@
 #include "policy/gatewayconfig.h"
 
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -94,9 +95,19 @@ FieldSetter providerField(ProviderConfig *provider)
             provider->baseUrl = *url;
             return std::nullopt;
         };
+        auto caFile = [=](const QJsonValue &v, const QString &p) -> std::optional<Error> {
+            if (!v.isString() || v.toString().isEmpty())
+                return typeError(p, QStringLiteral("the path of a PEM file"));
+            auto certificates = loadCaFile(v.toString());
+            if (!certificates)
+                return Error(certificates.error().message, p);
+            provider->extraCaCertificates = *certificates;
+            return std::nullopt;
+        };
         return applyFields(
             value, path,
             {{QStringLiteral("base_url"), baseUrl},
+             {QStringLiteral("ca_file"), caFile},
              {QStringLiteral("connect_timeout_ms"), intField(&provider->timeouts.connectMs, 1)},
              {QStringLiteral("first_byte_timeout_ms"),
               intField(&provider->timeouts.firstByteMs, 1)},
@@ -184,6 +195,18 @@ Expected<QUrl> parseBaseUrl(const QString &text)
         path.chop(3);
     url.setPath(path);
     return url;
+}
+
+Expected<QList<QSslCertificate>> loadCaFile(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return Error(QStringLiteral("cannot read \"%1\": %2").arg(path, file.errorString()));
+    const QList<QSslCertificate> certificates =
+        QSslCertificate::fromData(file.readAll(), QSsl::Pem);
+    if (certificates.isEmpty())
+        return Error(QStringLiteral("no PEM certificate in \"%1\"").arg(path));
+    return certificates;
 }
 
 Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base)

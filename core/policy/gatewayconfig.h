@@ -8,6 +8,7 @@
 #include <QByteArray>
 #include <QHostAddress>
 #include <QList>
+#include <QSslCertificate>
 #include <QString>
 #include <QUrl>
 
@@ -18,6 +19,8 @@ struct ProviderConfig {
     QUrl baseUrl;
     QByteArray apiKey; ///< from the environment or the keychain; empty: pass the client's through
     http::UpstreamTimeouts timeouts;
+    /// From `ca_file`: trusted for https besides the system CAs.
+    QList<QSslCertificate> extraCaCertificates;
 };
 
 /// A virtual key: callers present it instead of a provider key; it names a user and plan and is
@@ -40,8 +43,8 @@ struct GatewayConfig {
     int defaultMaxTokens = 1024;
     int maxConnectionsPerHost = 512;
     int maxIdleConnectionsPerHost = 64;
-    ProviderConfig anthropic{QUrl(QStringLiteral("https://api.anthropic.com")), {}, {}};
-    ProviderConfig openai{QUrl(QStringLiteral("https://api.openai.com")), {}, {}};
+    ProviderConfig anthropic{QUrl(QStringLiteral("https://api.anthropic.com")), {}, {}, {}};
+    ProviderConfig openai{QUrl(QStringLiteral("https://api.openai.com")), {}, {}, {}};
     QList<GatewayKey> gatewayKeys;
     QString dataDir; ///< empty: no request log
     int logRetentionDays = 30;
@@ -58,6 +61,10 @@ Expected<QPair<QHostAddress, quint16>> parseListenAddress(const QString &text);
 /// Validates a provider base URL (http or https, with a host); a trailing "/v1" is dropped
 /// because the gateway forwards paths that already start with /v1.
 Expected<QUrl> parseBaseUrl(const QString &text);
+
+/// Reads the CA certificates of a PEM file; an unreadable file or one without a certificate is
+/// an error, so a mistyped path never silently leaves a private CA untrusted.
+Expected<QList<QSslCertificate>> loadCaFile(const QString &path);
 
 /// The problem that keeps this configuration from serving, or an empty string. A non-loopback
 /// address needs gateway keys, or anyone on the network could spend the provider key.

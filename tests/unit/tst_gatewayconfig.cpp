@@ -1,9 +1,42 @@
 #include "policy/gatewayconfig.h"
 
+#include <QFile>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace tollgate;
 using namespace tollgate::policy;
+
+namespace {
+
+// A throwaway self-signed CA: the certificate only, its key was discarded.
+const QByteArray kTestCaPem = "-----BEGIN CERTIFICATE-----\n"
+                              "MIIBlzCCAT2gAwIBAgIUCJXaxR6AQACyvoARVzDlqccOVGQwCgYIKoZIzj0EAwIw\n"
+                              "IDEeMBwGA1UEAwwVVG9sbGdhdGUgVW5pdCBUZXN0IENBMCAXDTI2MTEyODExMjM0\n"
+                              "MVoYDzIxMjYxMTA0MTEyMzQxWjAgMR4wHAYDVQQDDBVUb2xsZ2F0ZSBVbml0IFRl\n"
+                              "c3QgQ0EwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASDVeSGDILF9HLdXgAm+tQX\n"
+                              "y+GqChnICR6KgRrq634a0b340QQCaO6j+BKGG6HQqWK91oJ/lRPu2CkFcd//353R\n"
+                              "o1MwUTAdBgNVHQ4EFgQUWxOEIE63MMsQAtQR54kjZgbALdwwHwYDVR0jBBgwFoAU\n"
+                              "WxOEIE63MMsQAtQR54kjZgbALdwwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQD\n"
+                              "AgNIADBFAiEAv+krj2DJmDdi3qaW3cx6KixPX4OcpiZWDv9u3IktGv4CIARss2FM\n"
+                              "fK/bScvtFOJxl2joLbpNF8yE+rO/jkb8LGH7\n"
+                              "-----END CERTIFICATE-----\n";
+
+/// Writes `content` to `name` in `dir`; returns its path.
+QString writeFile(const QTemporaryDir &dir, const QString &name, const QByteArray &content)
+{
+    QFile file(dir.filePath(name));
+    if (file.open(QIODevice::WriteOnly))
+        file.write(content);
+    return file.fileName();
+}
+
+QByteArray caFilePolicy(const QByteArray &value)
+{
+    return R"({"providers": {"anthropic": {"ca_file": )" + value + "}}}";
+}
+
+} // namespace
 
 class TestGatewayConfig : public QObject {
     Q_OBJECT
@@ -17,6 +50,9 @@ private Q_SLOTS:
     void parsesListenAddresses();
     void dropsTrailingV1FromBaseUrls();
     void refusesNetworkListenWithoutKeys();
+    void loadsExtraCaCertificatesFromCaFile();
+    void reportsUnusableCaFiles_data();
+    void reportsUnusableCaFiles();
 };
 
 void TestGatewayConfig::defaultsMatchTheReference()
@@ -145,6 +181,51 @@ void TestGatewayConfig::refusesNetworkListenWithoutKeys()
     QVERIFY(servingProblem(config).contains(QLatin1String("no provider key")));
     config.anthropic.apiKey = "sk-provider";
     QVERIFY(servingProblem(config).isEmpty());
+}
+
+void TestGatewayConfig::loadsExtraCaCertificatesFromCaFile()
+{
+    QVERIFY(GatewayConfig().anthropic.extraCaCertificates.isEmpty());
+    QTemporaryDir dir;
+    // A bundle: two certificates with text around them, as CA bundles often have.
+    const QString path = writeFile(dir, QStringLiteral("bundle.pem"),
+                                   "# corporate proxy\n" + kTestCaPem + "\n" + kTestCaPem);
+    auto config = applyPolicy(caFilePolicy('"' + path.toUtf8() + '"'));
+    QVERIFY2(config.ok(), qPrintable(config ? QString() : config.error().toString()));
+    QCOMPARE(config->anthropic.extraCaCertificates.size(), 2);
+    QCOMPARE(config->anthropic.extraCaCertificates.first().subjectInfo(QSslCertificate::CommonName),
+             QStringList{QStringLiteral("Tollgate Unit Test CA")});
+    QVERIFY(config->openai.extraCaCertificates.isEmpty());
+}
+
+void TestGatewayConfig::reportsUnusableCaFiles_data()
+{
+    QTest::addColumn<QByteArray>("value");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("missing file") << QByteArray("\"FOLDER/missing.pem\"")
+                                  << QStringLiteral("cannot read");
+    QTest::newRow("not PEM") << QByteArray("\"FOLDER/notes.txt\"")
+                             << QStringLiteral("no PEM certificate");
+    QTest::newRow("DER, not PEM") << QByteArray("\"FOLDER/ca.der\"")
+                                  << QStringLiteral("no PEM certificate");
+    QTest::newRow("empty path") << QByteArray("\"\"") << QStringLiteral("expected");
+    QTest::newRow("not a string") << QByteArray("7") << QStringLiteral("expected");
+}
+
+void TestGatewayConfig::reportsUnusableCaFiles()
+{
+    QFETCH(QByteArray, value);
+    QFETCH(QString, message);
+    QTemporaryDir dir;
+    writeFile(dir, QStringLiteral("notes.txt"), "not a certificate\n");
+    const auto pem = QSslCertificate::fromData(kTestCaPem, QSsl::Pem);
+    QCOMPARE(pem.size(), 1);
+    writeFile(dir, QStringLiteral("ca.der"), pem.first().toDer());
+    value.replace("FOLDER", dir.path().toUtf8());
+    auto config = applyPolicy(caFilePolicy(value));
+    QVERIFY(!config.ok());
+    QCOMPARE(config.error().path, QStringLiteral("providers.anthropic.ca_file"));
+    QVERIFY2(config.error().message.contains(message), qPrintable(config.error().message));
 }
 
 QTEST_GUILESS_MAIN(TestGatewayConfig)
