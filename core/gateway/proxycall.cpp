@@ -1,8 +1,8 @@
 #include "gateway/proxycall.h"
 
 #include "api/errorshape.h"
+#include "gateway/authentication.h"
 
-#include <QCryptographicHash>
 #include <QDateTime>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -46,17 +46,6 @@ QByteArray formatUsd(double usd)
     while (text.endsWith('0') && !text.endsWith(".0"))
         text.chop(1);
     return text;
-}
-
-QByteArray presentedKey(const http::HttpRequest &request)
-{
-    QByteArray key = request.header("x-api-key");
-    if (key.isEmpty()) {
-        const QByteArray authorization = request.header("authorization");
-        if (authorization.toLower().startsWith("bearer "))
-            key = authorization.mid(7).trimmed();
-    }
-    return key;
 }
 
 } // namespace
@@ -105,26 +94,16 @@ void ProxyCall::start()
 
 bool ProxyCall::authenticate()
 {
-    const http::HttpRequest &request = m_exchange->request();
-    m_user = QString::fromUtf8(request.header("x-tollgate-user"));
-    const auto &keys = m_context.config.gatewayKeys;
-    if (keys.isEmpty())
-        return true;
-    const QByteArray presented = presentedKey(request);
-    if (presented.isEmpty()) {
-        respondError(401, QStringLiteral("missing gateway key: send it as x-api-key or "
-                                         "Authorization: Bearer"));
+    const Authentication auth =
+        gateway::authenticate(m_context.config.gatewayKeys, m_exchange->request(),
+                              m_exchange->peerAddress().isLoopback());
+    if (auth.status != 0) {
+        respondError(auth.status, auth.error);
         return false;
     }
-    const QByteArray hash = QCryptographicHash::hash(presented, QCryptographicHash::Sha256).toHex();
-    auto key = std::find_if(keys.begin(), keys.end(),
-                            [&](const policy::GatewayKey &k) { return k.sha256Hex == hash; });
-    if (key == keys.end()) {
-        respondError(401, QStringLiteral("invalid gateway key"));
-        return false;
-    }
-    m_user = key->user;
-    if (provider().apiKey.isEmpty()) {
+    m_principal = auth.principal;
+    m_user = m_principal.user;
+    if (!m_context.config.gatewayKeys.isEmpty() && provider().apiKey.isEmpty()) {
         respondError(503, QStringLiteral("no %1 provider key is configured on this gateway")
                               .arg(QLatin1String(api::flavorName(m_route.flavor))));
         return false;
@@ -155,7 +134,7 @@ bool ProxyCall::parseBody()
     }
     m_request = std::move(*parsed);
     if (m_user.isEmpty())
-        m_user = m_request.user;
+        m_user = attributionUser(m_request.user);
     return true;
 }
 

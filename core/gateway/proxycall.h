@@ -6,6 +6,7 @@
 #include "http/httpexchange.h"
 #include "http/sseparser.h"
 #include "http/upstreampool.h"
+#include "policy/requestfeatures.h"
 
 #include <QElapsedTimer>
 #include <QObject>
@@ -62,7 +63,8 @@ private:
     QPointer<http::HttpExchange> m_exchange;
     ProxyRoute m_route;
     api::ClientRequest m_request;
-    QString m_user;
+    policy::Principal m_principal;
+    QString m_user; ///< recorded for attribution: the principal's user, else the body's
     QString m_requestId;
     QPointer<http::UpstreamCall> m_call;
     Mode m_mode = Mode::Pending;

@@ -125,12 +125,22 @@ std::optional<Error> parseGatewayKey(const QJsonValue &value, const QString &pat
             return std::nullopt;
         };
     };
+    auto flag = [](bool *target) {
+        return [=](const QJsonValue &v, const QString &p) -> std::optional<Error> {
+            if (!v.isBool())
+                return typeError(p, QStringLiteral("true or false"));
+            *target = v.toBool();
+            return std::nullopt;
+        };
+    };
     QString hash;
     auto error = applyFields(value, path,
                              {{QStringLiteral("name"), text(&key->name)},
                               {QStringLiteral("sha256"), text(&hash)},
                               {QStringLiteral("user"), text(&key->user)},
-                              {QStringLiteral("plan"), text(&key->plan)}});
+                              {QStringLiteral("plan"), text(&key->plan)},
+                              {QStringLiteral("team"), text(&key->team)},
+                              {QStringLiteral("trusted"), flag(&key->trusted)}});
     if (error)
         return error;
     static const QRegularExpression hex(QStringLiteral("^[0-9a-f]{64}$"));

@@ -23,13 +23,16 @@ struct ProviderConfig {
     QList<QSslCertificate> extraCaCertificates;
 };
 
-/// A virtual key: callers present it instead of a provider key; it names a user and plan and is
-/// never forwarded. Only its SHA-256 is kept.
+/// A virtual key: callers present it instead of a provider key; it names a user, team and plan
+/// and is never forwarded. Only its SHA-256 is kept. A trusted key (a team's own service, say)
+/// may name other users and plans with x-tollgate-user / x-tollgate-plan.
 struct GatewayKey {
     QString name;
     QByteArray sha256Hex;
     QString user;
     QString plan;
+    QString team;
+    bool trusted = false;
 };
 
 /// Everything the gateway process needs to run, with the reference defaults.

@@ -176,8 +176,8 @@ void TestGatewayConfig::refusesNetworkListenWithoutKeys()
     QVERIFY(servingProblem(config).isEmpty());
     config.listenAddress = QHostAddress(QHostAddress::AnyIPv4);
     QVERIFY(servingProblem(config).contains(QLatin1String("without gateway keys")));
-    config.gatewayKeys.append(
-        {QStringLiteral("k"), QByteArray(64, 'a'), QStringLiteral("u"), QStringLiteral("free")});
+    config.gatewayKeys.append({QStringLiteral("k"), QByteArray(64, 'a'), QStringLiteral("u"),
+                               QStringLiteral("free"), QString(), false});
     QVERIFY(servingProblem(config).contains(QLatin1String("no provider key")));
     config.anthropic.apiKey = "sk-provider";
     QVERIFY(servingProblem(config).isEmpty());
