@@ -1,11 +1,13 @@
 // tollgated: the Tollgate gateway without a GUI, for servers and scripts.
 
 #include "gateway/gateway.h"
+#include "metering/pricetable.h"
 #include "policy/gatewayconfig.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QFile>
+#include <QJsonDocument>
 #include <QSocketNotifier>
 #include <QStandardPaths>
 
@@ -73,19 +75,28 @@ QByteArray providerKey(const char *variable, QString *source)
     return file.readAll().trimmed();
 }
 
-policy::GatewayConfig configure(const QCommandLineParser &args)
+gateway::PolicyDocument loadPolicyFile(const QString &path, gateway::PolicyDocument base)
 {
-    policy::GatewayConfig config;
-    config.dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    if (args.isSet(QStringLiteral("config"))) {
-        QFile file(args.value(QStringLiteral("config")));
-        if (!file.open(QIODevice::ReadOnly))
-            fail(QStringLiteral("cannot read %1: %2").arg(file.fileName(), file.errorString()));
-        auto applied = policy::applyPolicy(file.readAll(), config);
-        if (!applied)
-            fail(QStringLiteral("%1: %2").arg(file.fileName(), applied.error().toString()));
-        config = *applied;
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        fail(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
+    auto loaded = gateway::loadPolicy(file.readAll(), metering::PriceTable::builtin(), base);
+    if (!loaded) {
+        const QString problems = loaded.error().message.contains(QLatin1Char('\n'))
+                                     ? loaded.error().message
+                                     : loaded.error().toString();
+        fail(QStringLiteral("%1:\n%2").arg(path, problems));
     }
+    return *loaded;
+}
+
+gateway::PolicyDocument configure(const QCommandLineParser &args)
+{
+    gateway::PolicyDocument document;
+    document.gateway.dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    if (args.isSet(QStringLiteral("config")))
+        document = loadPolicyFile(args.value(QStringLiteral("config")), document);
+    policy::GatewayConfig &config = document.gateway;
     if (args.isSet(QStringLiteral("listen"))) {
         auto listen = policy::parseListenAddress(args.value(QStringLiteral("listen")));
         if (!listen)
@@ -107,7 +118,15 @@ policy::GatewayConfig configure(const QCommandLineParser &args)
         config.dataDir = args.value(QStringLiteral("data-dir"));
     if (args.isSet(QStringLiteral("workers")))
         config.workers = args.value(QStringLiteral("workers")).toInt();
-    return config;
+    return document;
+}
+
+/// `tollgated check-config FILE`: validates a policy and prints it with every default filled in.
+int checkConfig(const QString &path)
+{
+    const gateway::PolicyDocument document = loadPolicyFile(path, {});
+    std::fputs(QJsonDocument(gateway::effectivePolicy(document)).toJson().constData(), stdout);
+    return 0;
 }
 
 void describeProvider(const char *name, const policy::ProviderConfig &provider,
@@ -151,14 +170,24 @@ int main(int argc, char *argv[])
         {QStringLiteral("workers"), QStringLiteral("I/O worker threads (default: one per core)."),
          QStringLiteral("n")},
     });
+    args.addPositionalArgument(QStringLiteral("check-config"),
+                               QStringLiteral("check-config FILE: validate a policy and print it "
+                                              "with every default filled in."),
+                               QStringLiteral("[check-config FILE]"));
     args.process(app);
+    const QStringList positional = args.positionalArguments();
+    if (positional.value(0) == QLatin1String("check-config") && positional.size() == 2)
+        return checkConfig(positional.at(1));
+    if (!positional.isEmpty())
+        fail(QStringLiteral("unexpected arguments: %1 (see --help)").arg(positional.join(u' ')));
 
-    policy::GatewayConfig config = configure(args);
+    gateway::PolicyDocument document = configure(args);
+    policy::GatewayConfig &config = document.gateway;
     QString anthropicSource, openaiSource;
     config.anthropic.apiKey = providerKey("ANTHROPIC_API_KEY", &anthropicSource);
     config.openai.apiKey = providerKey("OPENAI_API_KEY", &openaiSource);
 
-    gateway::Gateway gateway(config);
+    gateway::Gateway gateway(document);
     QString error;
     if (!gateway.start(&error))
         fail(error);

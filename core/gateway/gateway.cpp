@@ -7,11 +7,15 @@
 
 namespace tollgate::gateway {
 
-Gateway::Gateway(policy::GatewayConfig config, QObject *parent)
+Gateway::Gateway(PolicyDocument policy, QObject *parent)
     : QObject(parent)
     , m_context(std::make_unique<GatewayContext>())
 {
-    m_context->config = std::move(config);
+    m_context->config = std::move(policy.gateway);
+    m_context->routes = std::move(policy.routes);
+    m_context->plans = std::move(policy.plans);
+    m_context->reliability = policy.reliability;
+    m_context->breakers.setPolicy(policy.reliability.breakers);
     m_context->prices = metering::PriceTable::builtin();
     m_drainPoll.setInterval(20);
     connect(&m_drainPoll, &QTimer::timeout, this, [this] {

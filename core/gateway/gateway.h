@@ -1,6 +1,7 @@
 #pragma once
 
 #include "gateway/gatewaycontext.h"
+#include "gateway/policydocument.h"
 #include "http/httpserver.h"
 
 #include <QObject>
@@ -16,7 +17,7 @@ namespace tollgate::gateway {
 class Gateway : public QObject {
     Q_OBJECT
 public:
-    explicit Gateway(policy::GatewayConfig config, QObject *parent = nullptr);
+    explicit Gateway(PolicyDocument policy, QObject *parent = nullptr);
     ~Gateway() override;
 
     /// Opens the request log and starts serving; on failure returns false with a reason.

@@ -1,8 +1,13 @@
 #pragma once
 
+#include "limits/planpolicy.h"
+#include "limits/ratelimiter.h"
 #include "metering/metrics.h"
 #include "metering/pricetable.h"
 #include "policy/gatewayconfig.h"
+#include "routing/breakerregistry.h"
+#include "routing/reliabilitypolicy.h"
+#include "routing/routingpolicy.h"
 #include "store/requestlog.h"
 
 #include <atomic>
@@ -13,7 +18,12 @@ namespace tollgate::gateway {
 /// metrics and log, and counters. Owned by the Gateway, which outlives the workers.
 struct GatewayContext {
     policy::GatewayConfig config;
+    routing::RoutingPolicy routes;
+    limits::PlanPolicy plans;
+    routing::ReliabilityPolicy reliability;
     metering::PriceTable prices;
+    limits::RateLimiter rateLimiter;
+    routing::BreakerRegistry breakers;
     metering::Metrics metrics;
     store::RequestLog *log = nullptr;
     std::atomic<int> inflight{0};

@@ -1,7 +1,9 @@
 #include "gateway/proxycall.h"
 
 #include "api/errorshape.h"
+#include "api/promptstats.h"
 #include "gateway/authentication.h"
+#include "routing/router.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
@@ -84,6 +86,8 @@ void ProxyCall::start()
 {
     if (!authenticate() || !parseBody())
         return;
+    if (m_route.kind == ProxyRoute::Kind::Generate && (!admit() || !routeRequest()))
+        return;
     m_upstreamStartMs = sinceStartMs();
     m_call = m_pool.start(upstreamRequest(), this);
     connect(m_call, &http::UpstreamCall::responseStarted, this, &ProxyCall::onResponseStarted);
@@ -108,6 +112,79 @@ bool ProxyCall::authenticate()
                               .arg(QLatin1String(api::flavorName(m_route.flavor))));
         return false;
     }
+    return true;
+}
+
+bool ProxyCall::admit()
+{
+    const limits::Plan &plan = m_context.plans.resolvePlan(m_principal);
+    m_principal.plan = plan.name;
+    m_plan = &plan;
+    m_rateKey = limits::RateLimitStore::keyFor(m_principal);
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    m_admission = m_context.rateLimiter.admit(m_rateKey, plan, now,
+                                              m_request.stream ? limits::RequestKind::Stream
+                                                               : limits::RequestKind::Plain);
+    m_rateHeaders = limits::rateLimitHeaders(m_admission, now);
+    if (m_admission.allowed)
+        return true;
+    respondError(429, QString::fromLatin1(limits::kRateLimitExceededMessage));
+    return false;
+}
+
+policy::RequestFeatures ProxyCall::features() const
+{
+    const http::HttpRequest &client = m_exchange->request();
+    policy::RequestFeatures features;
+    features.flavor = m_route.flavor;
+    features.requestedModel = m_request.model;
+    features.principal = m_principal;
+    features.stream = m_request.stream;
+    features.maxTokens = m_request.maxTokensDefaulted ? 0 : m_request.maxTokens;
+    features.headers = client.headers;
+    const QByteArray priority = client.header("x-tollgate-priority").trimmed().toLower();
+    features.priority = priority == "high"     ? policy::Priority::High
+                        : priority == "medium" ? policy::Priority::Medium
+                        : priority == "low"    ? policy::Priority::Low
+                                               : policy::Priority::Unspecified;
+    const QByteArray budget = client.header("x-tollgate-budget").trimmed().toLower();
+    features.budget = budget == "strict"     ? policy::BudgetHint::Strict
+                      : budget == "flexible" ? policy::BudgetHint::Flexible
+                                             : policy::BudgetHint::Unspecified;
+    bool numeric = false;
+    const double complexity = client.header("x-tollgate-complexity").trimmed().toDouble(&numeric);
+    if (numeric)
+        features.complexity = complexity;
+    // Parsing the prompt costs time: only a router model without a given complexity needs it.
+    if (!features.complexity && m_context.routes.isRouterModel(m_request.model)) {
+        const api::PromptStats stats = api::promptStats(m_route.flavor, client.body);
+        features.promptChars = stats.chars;
+        features.messageCount = stats.messages;
+        features.toolCount = stats.tools;
+        features.codeBlockCount = stats.codeBlocks;
+        features.mathMarkerCount = stats.mathMarkers;
+    }
+    return features;
+}
+
+bool ProxyCall::routeRequest()
+{
+    m_decision = routing::route(m_context.routes, features(), m_context.prices);
+    if (m_decision.chain.isEmpty()) {
+        respondError(400, QStringLiteral("model \"%1\" is a router model and no routing rule "
+                                         "picked a model for this request")
+                              .arg(m_request.model));
+        return false;
+    }
+    const QString target = m_decision.chain.first();
+    int maxTokens = m_decision.maxTokens > 0 ? m_decision.maxTokens : m_request.maxTokens;
+    if (maxTokens > 0)
+        maxTokens = m_plan->cappedMaxTokens(maxTokens);
+    const bool newMaxTokens = maxTokens > 0 && maxTokens != m_request.maxTokens;
+    if (target != m_request.model || newMaxTokens)
+        m_request.upstreamBody = api::rewriteRequest(m_route.flavor, m_request.upstreamBody, target,
+                                                     newMaxTokens ? maxTokens : 0);
+    m_targetModel = target;
     return true;
 }
 
@@ -311,8 +388,9 @@ void ProxyCall::finishStream(const QString &error)
 void ProxyCall::respondError(int status, const QString &message)
 {
     m_mode = Mode::Done;
-    const http::HeaderList headers = {{"content-type", "application/json"},
-                                      {"x-tollgate-request-id", m_requestId.toLatin1()}};
+    http::HeaderList headers = {{"content-type", "application/json"},
+                                {"x-tollgate-request-id", m_requestId.toLatin1()}};
+    headers += m_rateHeaders;
     m_exchange->respond(status, headers, api::errorBody(m_route.flavor, status, message));
     complete(status, message);
 }
@@ -328,6 +406,17 @@ void ProxyCall::onClientGone()
     complete(status, QStringLiteral("client closed the connection"));
 }
 
+void ProxyCall::settleLimits(const api::Usage &usage)
+{
+    if (!m_plan)
+        return;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    m_context.rateLimiter.charge(m_rateKey, *m_plan, usage.inputTokens + usage.cacheWriteTokens,
+                                 usage.outputTokens, now);
+    if (m_admission.holdsStreamSlot)
+        m_context.rateLimiter.release(m_rateKey);
+}
+
 http::HeaderList ProxyCall::clientHeaders(bool withCost) const
 {
     http::HeaderList headers;
@@ -335,10 +424,18 @@ http::HeaderList ProxyCall::clientHeaders(bool withCost) const
         if (!isHopByHop(field.first) && field.first != "set-cookie")
             headers.append(field);
     }
-    const QString model = !m_summary.model.isEmpty() ? m_summary.model : m_request.model;
+    const QString model = !m_summary.model.isEmpty() ? m_summary.model : upstreamModel();
+    if (!m_rateHeaders.isEmpty()) {
+        // The plan's limits are what this caller is held to; a provider's own x-ratelimit-*
+        // describe the gateway's provider key instead.
+        headers.removeIf([](const auto &field) { return field.first.startsWith("x-ratelimit-"); });
+        headers += m_rateHeaders;
+    }
     headers.append({"x-tollgate-request-id", m_requestId.toLatin1()});
     if (!model.isEmpty())
         headers.append({"x-tollgate-model", model.toUtf8()});
+    if (!m_decision.ruleName.isEmpty())
+        headers.append({"x-tollgate-route", m_decision.ruleName.toUtf8()});
     if (withCost && m_route.kind == ProxyRoute::Kind::Generate) {
         if (auto cost = m_context.prices.cost(model, m_summary.usage))
             headers.append({"x-tollgate-cost-usd", formatUsd(*cost)});
@@ -372,7 +469,7 @@ void ProxyCall::complete(int status, const QString &error)
     record.endpoint = QString::fromLatin1(m_exchange ? m_exchange->request().path : QByteArray());
     record.user = m_user;
     record.requestedModel = m_request.model;
-    record.usedModel = served.isEmpty() ? m_request.model : served;
+    record.usedModel = served.isEmpty() ? upstreamModel() : served;
     record.status = status;
     record.stream = streamed;
     record.latencyMs = sinceStartMs();
@@ -388,6 +485,7 @@ void ProxyCall::complete(int status, const QString &error)
     record.cacheStatus = QStringLiteral("bypass");
     record.error = error;
 
+    settleLimits(usage);
     m_context.metrics.record(record);
     if (m_context.log)
         m_context.log->append(std::move(record));

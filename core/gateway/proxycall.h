@@ -6,7 +6,10 @@
 #include "http/httpexchange.h"
 #include "http/sseparser.h"
 #include "http/upstreampool.h"
+#include "limits/admission.h"
+#include "limits/planpolicy.h"
 #include "policy/requestfeatures.h"
+#include "routing/router.h"
 
 #include <QElapsedTimer>
 #include <QObject>
@@ -37,6 +40,16 @@ private:
 
     bool authenticate();
     bool parseBody();
+    /// Rate limits of the principal's plan; answers 429 when over.
+    bool admit();
+    policy::RequestFeatures features() const;
+    /// Picks the target model by the routing rules and rewrites the body for it.
+    bool routeRequest();
+    QString upstreamModel() const
+    {
+        return m_targetModel.isEmpty() ? m_request.model : m_targetModel;
+    }
+    void settleLimits(const api::Usage &usage);
     http::UpstreamRequest upstreamRequest() const;
     const policy::ProviderConfig &provider() const;
 
@@ -64,6 +77,12 @@ private:
     ProxyRoute m_route;
     api::ClientRequest m_request;
     policy::Principal m_principal;
+    const limits::Plan *m_plan = nullptr; ///< owned by the context's PlanPolicy
+    QString m_rateKey;
+    limits::Admission m_admission;
+    http::HeaderList m_rateHeaders;
+    routing::RouteDecision m_decision;
+    QString m_targetModel;
     QString m_user; ///< recorded for attribution: the principal's user, else the body's
     QString m_requestId;
     QPointer<http::UpstreamCall> m_call;

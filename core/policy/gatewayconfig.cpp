@@ -219,7 +219,8 @@ Expected<QList<QSslCertificate>> loadCaFile(const QString &path)
     return certificates;
 }
 
-Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base)
+Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base,
+                                    const QStringList &otherSections)
 {
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
@@ -263,11 +264,15 @@ Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base)
             {{QStringLiteral("retention_days"), intField(&config.logRetentionDays, 1)},
              {QStringLiteral("max_rows"), int64Field(&config.logMaxRows, 1000)}});
     };
-    if (auto error = applyFields(document.object(), QString(),
-                                 {{QStringLiteral("version"), version},
-                                  {QStringLiteral("gateway"), gateway},
-                                  {QStringLiteral("providers"), providers},
-                                  {QStringLiteral("log"), log}}))
+    QList<QPair<QString, FieldSetter>> sections = {{QStringLiteral("version"), version},
+                                                   {QStringLiteral("gateway"), gateway},
+                                                   {QStringLiteral("providers"), providers},
+                                                   {QStringLiteral("log"), log}};
+    for (const QString &other : otherSections)
+        sections.append({other, [](const QJsonValue &, const QString &) -> std::optional<Error> {
+                             return std::nullopt;
+                         }});
+    if (auto error = applyFields(document.object(), QString(), sections))
         return *error;
     return config;
 }

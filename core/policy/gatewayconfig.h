@@ -56,7 +56,9 @@ struct GatewayConfig {
 
 /// Applies a policy document (JSON) on top of `base`. Unknown keys and wrong types are errors
 /// with their JSON path, e.g. `gateway.listen: expected "host:port"`.
-Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base = {});
+/// `otherSections` names top-level keys that other parts read (routes, plans, ...): skipped here.
+Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base = {},
+                                    const QStringList &otherSections = {});
 
 /// Parses "host:port" or "[v6]:port"; the host must be an IP address or "localhost".
 Expected<QPair<QHostAddress, quint16>> parseListenAddress(const QString &text);

@@ -1,0 +1,107 @@
+#include "gateway/policydocument.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace tollgate::gateway {
+
+namespace {
+
+const QStringList kPartSections = {
+    QStringLiteral("routes"),           QStringLiteral("plans"),   QStringLiteral("default_plan"),
+    QStringLiteral("local_owner_plan"), QStringLiteral("retries"), QStringLiteral("breakers")};
+
+QString describe(const QList<Error> &problems)
+{
+    QStringList lines;
+    for (const Error &problem : problems)
+        lines.append(problem.toString());
+    return lines.join(QLatin1Char('\n'));
+}
+
+QJsonObject providerJson(const policy::ProviderConfig &provider)
+{
+    return {{QStringLiteral("base_url"), provider.baseUrl.toString()},
+            {QStringLiteral("connect_timeout_ms"), provider.timeouts.connectMs},
+            {QStringLiteral("first_byte_timeout_ms"), provider.timeouts.firstByteMs},
+            {QStringLiteral("idle_timeout_ms"), provider.timeouts.idleMs}};
+}
+
+QJsonObject gatewayJson(const policy::GatewayConfig &config)
+{
+    QJsonArray keys;
+    for (const policy::GatewayKey &key : config.gatewayKeys)
+        keys.append(QJsonObject{{QStringLiteral("name"), key.name},
+                                {QStringLiteral("sha256"), QString::fromLatin1(key.sha256Hex)},
+                                {QStringLiteral("user"), key.user},
+                                {QStringLiteral("plan"), key.plan},
+                                {QStringLiteral("team"), key.team},
+                                {QStringLiteral("trusted"), key.trusted}});
+    const QString host = config.listenAddress.protocol() == QAbstractSocket::IPv6Protocol
+                             ? QLatin1Char('[') + config.listenAddress.toString() + QLatin1Char(']')
+                             : config.listenAddress.toString();
+    return {
+        {QStringLiteral("listen"), host + QLatin1Char(':') + QString::number(config.listenPort)},
+        {QStringLiteral("workers"), config.workers},
+        {QStringLiteral("max_header_bytes"), double(config.limits.maxHeaderBytes)},
+        {QStringLiteral("max_body_bytes"), double(config.limits.maxBodyBytes)},
+        {QStringLiteral("request_timeout_ms"), config.clientTimeouts.requestMs},
+        {QStringLiteral("idle_timeout_ms"), config.clientTimeouts.idleMs},
+        {QStringLiteral("drain_timeout_ms"), config.drainTimeoutMs},
+        {QStringLiteral("default_max_tokens"), config.defaultMaxTokens},
+        {QStringLiteral("max_connections_per_host"), config.maxConnectionsPerHost},
+        {QStringLiteral("max_idle_connections_per_host"), config.maxIdleConnectionsPerHost},
+        {QStringLiteral("keys"), keys}};
+}
+
+} // namespace
+
+Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::PriceTable &prices,
+                                    PolicyDocument base)
+{
+    auto gateway = policy::applyPolicy(json, base.gateway, kPartSections);
+    if (!gateway)
+        return gateway.error();
+    const QJsonObject document = QJsonDocument::fromJson(json).object();
+    QList<Error> problems;
+    if (document.contains(u"routes"))
+        problems += routing::RoutingPolicy::validate(document.value(u"routes"),
+                                                     QStringLiteral("routes"), prices);
+    problems += limits::PlanPolicy::validate(document);
+    problems += routing::ReliabilityPolicy::validate(document);
+    if (!problems.isEmpty())
+        return Error(describe(problems), problems.first().path);
+
+    PolicyDocument result = std::move(base);
+    result.gateway = *gateway;
+    if (document.contains(u"routes"))
+        result.routes = *routing::RoutingPolicy::fromJson(document.value(u"routes"),
+                                                          QStringLiteral("routes"), prices);
+    result.plans = *limits::PlanPolicy::fromJson(document);
+    result.reliability = *routing::ReliabilityPolicy::fromJson(document);
+    return result;
+}
+
+QJsonObject effectivePolicy(const PolicyDocument &document)
+{
+    const policy::GatewayConfig &config = document.gateway;
+    QJsonObject result{{QStringLiteral("version"), 1},
+                       {QStringLiteral("gateway"), gatewayJson(config)},
+                       {QStringLiteral("providers"),
+                        QJsonObject{{QStringLiteral("anthropic"), providerJson(config.anthropic)},
+                                    {QStringLiteral("openai"), providerJson(config.openai)}}},
+                       {QStringLiteral("log"),
+                        QJsonObject{{QStringLiteral("retention_days"), config.logRetentionDays},
+                                    {QStringLiteral("max_rows"), double(config.logMaxRows)}}},
+                       {QStringLiteral("routes"), document.routes.toJson()}};
+    const QJsonObject plans = document.plans.toJson();
+    for (auto it = plans.begin(); it != plans.end(); ++it)
+        result.insert(it.key(), it.value());
+    const QJsonObject reliability = document.reliability.toJson();
+    for (auto it = reliability.begin(); it != reliability.end(); ++it)
+        result.insert(it.key(), it.value());
+    return result;
+}
+
+} // namespace tollgate::gateway
