@@ -3,12 +3,14 @@
 #include "api/errorshape.h"
 #include "api/promptstats.h"
 #include "gateway/authentication.h"
+#include "routing/retrypolicy.h"
 #include "routing/router.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
+#include <QTimer>
 
 namespace tollgate::gateway {
 
@@ -88,12 +90,85 @@ void ProxyCall::start()
         return;
     if (m_route.kind == ProxyRoute::Kind::Generate && (!admit() || !routeRequest()))
         return;
+    if (m_chain.isEmpty())
+        m_chain = {m_request.model};
     m_upstreamStartMs = sinceStartMs();
+    startAttempt();
+}
+
+QString ProxyCall::breakerKey(const QString &model) const
+{
+    // One breaker per provider endpoint and model: a model can fail while its siblings work.
+    return QLatin1String(api::flavorName(m_route.flavor)) + QLatin1Char(' ') +
+           provider().baseUrl.toString() + QLatin1Char(' ') + model;
+}
+
+void ProxyCall::startAttempt()
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    while (m_targetIndex < m_chain.size()) {
+        m_targetModel = m_chain.at(m_targetIndex);
+        if (m_context.breakers.allow(breakerKey(upstreamModel()), now))
+            break;
+        ++m_targetIndex;
+        m_attempt = 1;
+    }
+    if (m_targetIndex >= m_chain.size()) {
+        respondError(503, QStringLiteral("no upstream target is available: the circuit breakers "
+                                         "of %1 are open")
+                              .arg(m_chain.join(QStringLiteral(", "))));
+        return;
+    }
+    if (m_call)
+        m_call->deleteLater();
+    m_mode = Mode::Pending;
+    m_body.clear();
+    m_sse = http::SseParser();
+    m_meter = api::StreamMeter(m_route.flavor);
     m_call = m_pool.start(upstreamRequest(), this);
     connect(m_call, &http::UpstreamCall::responseStarted, this, &ProxyCall::onResponseStarted);
     connect(m_call, &http::UpstreamCall::bodyReceived, this, &ProxyCall::onBody);
     connect(m_call, &http::UpstreamCall::finished, this, &ProxyCall::onFinished);
     connect(m_call, &http::UpstreamCall::failed, this, &ProxyCall::onFailed);
+}
+
+bool ProxyCall::retryOrFallback(int status)
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    m_context.breakers.record(breakerKey(upstreamModel()), routing::breakerOutcome(status), now);
+    std::optional<int> retryAfter;
+    bool numeric = false;
+    const int seconds = http::headerValue(m_call->headers(), "retry-after").toInt(&numeric);
+    if (numeric)
+        retryAfter = seconds;
+    const routing::RetryDecision decision =
+        routing::decideRetry(m_context.reliability.retries, m_attempt, status, retryAfter, false,
+                             qint64(sinceStartMs()), QRandomGenerator::global()->generateDouble());
+    if (decision.retry) {
+        ++m_attempt;
+    } else if (decision.nextTarget && hasAvailableTargetAfter(m_targetIndex, now)) {
+        ++m_targetIndex;
+        m_attempt = 1;
+    } else {
+        return false;
+    }
+    ++m_retries;
+    m_call->disconnect(this);
+    QTimer::singleShot(decision.retry ? decision.delayMs : 0, this, [this] {
+        if (m_mode != Mode::Done)
+            startAttempt();
+    });
+    return true;
+}
+
+bool ProxyCall::hasAvailableTargetAfter(int index, qint64 nowMs) const
+{
+    for (int next = index + 1; next < m_chain.size(); ++next) {
+        if (m_context.breakers.state(breakerKey(m_chain.at(next)), nowMs) !=
+            routing::BreakerState::Open)
+            return true;
+    }
+    return false;
 }
 
 bool ProxyCall::authenticate()
@@ -176,16 +251,21 @@ bool ProxyCall::routeRequest()
                               .arg(m_request.model));
         return false;
     }
-    const QString target = m_decision.chain.first();
     int maxTokens = m_decision.maxTokens > 0 ? m_decision.maxTokens : m_request.maxTokens;
     if (maxTokens > 0)
         maxTokens = m_plan->cappedMaxTokens(maxTokens);
-    const bool newMaxTokens = maxTokens > 0 && maxTokens != m_request.maxTokens;
-    if (target != m_request.model || newMaxTokens)
-        m_request.upstreamBody = api::rewriteRequest(m_route.flavor, m_request.upstreamBody, target,
-                                                     newMaxTokens ? maxTokens : 0);
-    m_targetModel = target;
+    m_routedMaxTokens = maxTokens > 0 && maxTokens != m_request.maxTokens ? maxTokens : 0;
+    m_chain = m_decision.chain;
     return true;
+}
+
+QByteArray ProxyCall::upstreamBody() const
+{
+    // Rewritten only when the target or max_tokens differ from what the client sent.
+    if (upstreamModel() == m_request.model && m_routedMaxTokens == 0)
+        return m_request.upstreamBody;
+    return api::rewriteRequest(m_route.flavor, m_request.upstreamBody, upstreamModel(),
+                               m_routedMaxTokens);
 }
 
 bool ProxyCall::parseBody()
@@ -229,7 +309,7 @@ http::UpstreamRequest ProxyCall::upstreamRequest() const
     request.target = client.query.isEmpty() ? client.path : client.path + '?' + client.query;
     request.timeouts = config.timeouts;
     request.extraCaCertificates = config.extraCaCertificates;
-    request.body = m_request.upstreamBody;
+    request.body = upstreamBody();
     for (const auto &field : client.headers) {
         if (isHopByHop(field.first) || field.first == "accept-encoding" ||
             field.first.startsWith("x-tollgate-") ||
@@ -330,6 +410,8 @@ void ProxyCall::onFailed(const http::UpstreamError &error)
             QStringLiteral("upstream connection failed mid-stream: %1").arg(error.message));
         return;
     }
+    if (retryOrFallback(0))
+        return;
     const bool timedOut = error.kind == http::UpstreamError::Kind::Timeout;
     respondError(timedOut ? 504 : 502,
                  QStringLiteral("upstream %1 unavailable: %2")
@@ -343,6 +425,8 @@ void ProxyCall::finishBuffered()
     if (m_route.kind == ProxyRoute::Kind::Generate && document.isObject())
         m_summary = api::summarizeResponse(m_route.flavor, document.object());
     const int status = m_call ? m_call->status() : 200;
+    m_context.breakers.recordSuccess(breakerKey(upstreamModel()),
+                                     QDateTime::currentMSecsSinceEpoch());
     m_mode = Mode::Done;
     m_exchange->respond(status, clientHeaders(true), m_body);
     complete(status, QString());
@@ -351,6 +435,8 @@ void ProxyCall::finishBuffered()
 void ProxyCall::finishUpstreamError()
 {
     const int status = m_call->status();
+    if (retryOrFallback(status))
+        return;
     const QByteArray body = api::normalizeUpstreamError(m_route.flavor, status, m_body);
     const QJsonObject error = QJsonDocument::fromJson(body).object().value(u"error").toObject();
     m_mode = Mode::Done;
@@ -367,10 +453,17 @@ void ProxyCall::finishUpstreamError()
 void ProxyCall::finishStream(const QString &error)
 {
     if (!m_exchange->isResponding() && !error.isEmpty()) {
-        // Nothing relayed yet, so the client can still get a plain error status.
-        respondError(502, error);
+        // Nothing relayed yet: another attempt is still invisible to the client, and failing
+        // that, the client can still get a plain error status.
+        if (!retryOrFallback(0))
+            respondError(502, error);
         return;
     }
+    // A stream that broke after it started counts against its target all the same.
+    m_context.breakers.record(breakerKey(upstreamModel()),
+                              error.isEmpty() ? routing::BreakerOutcome::Success
+                                              : routing::BreakerOutcome::Failure,
+                              QDateTime::currentMSecsSinceEpoch());
     beginStreamOnce();
     QString recorded = error;
     if (!error.isEmpty()) {

@@ -45,6 +45,15 @@ private:
     policy::RequestFeatures features() const;
     /// Picks the target model by the routing rules and rewrites the body for it.
     bool routeRequest();
+    QByteArray upstreamBody() const;
+    /// Sends the request to the current target of the chain, skipping targets whose circuit
+    /// breaker is open.
+    void startAttempt();
+    /// After a failure nothing of which reached the client: schedules a retry of the same
+    /// target or the next target, as the retry policy decides. False: answer the client.
+    bool retryOrFallback(int status);
+    bool hasAvailableTargetAfter(int index, qint64 nowMs) const;
+    QString breakerKey(const QString &model) const;
     QString upstreamModel() const
     {
         return m_targetModel.isEmpty() ? m_request.model : m_targetModel;
@@ -83,7 +92,12 @@ private:
     http::HeaderList m_rateHeaders;
     routing::RouteDecision m_decision;
     QString m_targetModel;
-    QString m_user; ///< recorded for attribution: the principal's user, else the body's
+    QStringList m_chain; ///< primary target, then fallbacks
+    int m_targetIndex = 0;
+    int m_attempt = 1; ///< of the current target
+    int m_retries = 0;
+    int m_routedMaxTokens = 0; ///< max_tokens the route imposes, 0: the client's stands
+    QString m_user;            ///< recorded for attribution: the principal's user, else the body's
     QString m_requestId;
     QPointer<http::UpstreamCall> m_call;
     Mode m_mode = Mode::Pending;

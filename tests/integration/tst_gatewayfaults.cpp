@@ -181,6 +181,11 @@ QProcessEnvironment environment(const QByteArray &anthropicKey, const QByteArray
     return env;
 }
 
+/// Policy sections that turn retries and circuit breakers off.
+const QByteArray kRelayOnly =
+    R"("retries":{"max_attempts":1},)"
+    R"("breakers":{"consecutive_failures":1000000,"min_requests":1000000})";
+
 /// One tollgated run: a data folder, an optional policy file and the process.
 struct Tollgated {
     struct Options {
@@ -412,10 +417,13 @@ void TestGatewayFaults::initTestCase()
     m_mock.setThreads(2);
     QVERIFY2(m_mock.listen(QHostAddress::LocalHost), qPrintable(m_mock.errorString()));
 
-    // The shared gateway: no provider keys, small client-side limits.
+    // The shared gateway: no provider keys, small client-side limits, and every failure handed
+    // straight to the client (no retries, breakers that never open) because this suite is about
+    // how failures are relayed; tst_policyengine covers retries and breakers.
     Tollgated::Options options = mockOptions();
     options.policy = R"({"version":1,"gateway":{"max_body_bytes":4096,"max_header_bytes":4096,)"
-                     R"("request_timeout_ms":400}})";
+                     R"("request_timeout_ms":400},)" +
+                     kRelayOnly + "}";
     QVERIFY2(m_shared.start(options), qPrintable(m_shared.error));
 }
 
@@ -576,7 +584,8 @@ void TestGatewayFaults::slowUpstreamIs504AndSilentStreamEndsWithError()
     Tollgated::Options options = mockOptions();
     options.policy = R"({"version":1,"providers":{)"
                      R"("anthropic":{"first_byte_timeout_ms":300,"idle_timeout_ms":300},)"
-                     R"("openai":{"first_byte_timeout_ms":300}}})";
+                     R"("openai":{"first_byte_timeout_ms":300}},)" +
+                     kRelayOnly + "}";
     QVERIFY2(gateway.start(options), qPrintable(gateway.error));
 
     QElapsedTimer clock;

@@ -101,7 +101,9 @@ mkdir -p "$WORK/data" "$WORK/home"
 MOCK_PID=$!
 MOCK_URL=$(wait_for_url tollgate-mock-upstream "$MOCK_PID" "$WORK/mock.out") || { show_logs; exit 1; }
 
-"$TOLLGATED" --listen 127.0.0.1:0 --data-dir "$WORK/data" \
+# Errors go straight to the SDK (the SDKs' own retries are what these tests look at).
+printf '%s\n' '{"version": 1, "retries": {"max_attempts": 1}}' >"$WORK/policy.json"
+"$TOLLGATED" --listen 127.0.0.1:0 --data-dir "$WORK/data" --config "$WORK/policy.json" \
     --anthropic-base-url "$MOCK_URL" --openai-base-url "$MOCK_URL" \
     >"$WORK/gateway.out" 2>"$WORK/gateway.err" &
 GATEWAY_PID=$!
