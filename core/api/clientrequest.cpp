@@ -5,9 +5,14 @@
 #include <QJsonParseError>
 #include <QJsonValue>
 
+#include <simdjson.h>
+
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
+#include <string_view>
+#include <utility>
 
 namespace tollgate::api {
 
@@ -18,14 +23,169 @@ Error fieldError(const char *path, const char *message)
     return Error{QString::fromLatin1(message), QString::fromLatin1(path)};
 }
 
-Expected<QJsonObject> parseBodyObject(const QByteArray &body)
+struct Span {
+    qsizetype begin = -1;
+    qsizetype end = -1;
+};
+
+// One top-level member the gateway reads: its type (Undefined when absent) and its value when it
+// is a scalar.
+struct Member {
+    QJsonValue::Type type = QJsonValue::Undefined;
+    bool boolean = false;
+    double number = 0;
+    QString string;
+};
+
+// Everything the gateway reads from a request body. Duplicate keys: the last one wins, as in
+// Qt's parser.
+struct BodyFields {
+    Member model;
+    Member messages;
+    Member maxTokens;
+    Member maxCompletionTokens;
+    Member stream;
+    Member user;
+    Member streamOptions;
+    QString metadataUserId;    // metadata.user_id when metadata is an object and it is a string
+    bool includeUsage = false; // stream_options.include_usage is true
+    bool hasMembers = false;
+    qsizetype openBrace = -1;
+    // Set only when Qt had to parse the body (simdjson refused it).
+    std::optional<QJsonObject> qtRoot;
+};
+
+// ---- Fast path: simdjson's DOM parser ------------------------------------------------------
+//
+// The DOM parser validates the whole body. On-Demand checks only bracket balance in values it
+// skips, and reading every value with it measured slower (86 KB body: 63 us, DOM 45 us). It never
+// accepts a body Qt's parser (the previous one, still the fallback) refuses, except numbers that
+// underflow to zero (Qt refuses "1e-400"; it is valid JSON). It refuses more: integers beyond 64
+// bits, and what Qt tolerates though RFC 8259 does not ("\q", lone surrogates, raw control
+// characters). Any refusal hands the body to Qt, which decides as it always has.
+
+// Bodies up to this size reuse the thread's parser and its padded copy of the input; a larger one
+// gets a parser of its own, so one huge request does not pin many times its size in every worker
+// thread.
+constexpr qsizetype kReusedCapacity = 4 * 1024 * 1024;
+
+QJsonValue::Type typeOf(simdjson::dom::element value)
 {
-    const QByteArray trimmed = body.trimmed();
-    if (trimmed.isEmpty())
-        return Error{QStringLiteral("request body is empty; expected a JSON object"), QString()};
-    // Qt's parser reports a top-level scalar as "illegal value", which would mislead the client.
-    if (!trimmed.startsWith('{') && !trimmed.startsWith('['))
-        return Error{QStringLiteral("request body must be a JSON object"), QString()};
+    switch (value.type()) {
+    case simdjson::dom::element_type::ARRAY: return QJsonValue::Array;
+    case simdjson::dom::element_type::OBJECT: return QJsonValue::Object;
+    case simdjson::dom::element_type::INT64:
+    case simdjson::dom::element_type::UINT64:
+    case simdjson::dom::element_type::DOUBLE: return QJsonValue::Double;
+    case simdjson::dom::element_type::STRING: return QJsonValue::String;
+    case simdjson::dom::element_type::BOOL: return QJsonValue::Bool;
+    case simdjson::dom::element_type::NULL_VALUE: return QJsonValue::Null;
+    }
+    return QJsonValue::Undefined;
+}
+
+Member domMember(simdjson::dom::element value)
+{
+    // The type is known, so the getters cannot fail.
+    Member member;
+    member.type = typeOf(value);
+    if (member.type == QJsonValue::String) {
+        const std::string_view text = value.get_string().value_unsafe();
+        member.string = QString::fromUtf8(text.data(), qsizetype(text.size()));
+    } else if (member.type == QJsonValue::Double) {
+        member.number = value.get_double().value_unsafe(); // converts integers too
+    } else if (member.type == QJsonValue::Bool) {
+        member.boolean = value.get_bool().value_unsafe();
+    }
+    return member;
+}
+
+// The member of a nested object, as Qt's `value.toObject().value(key)` reads it.
+Member domNestedMember(simdjson::dom::element value, std::string_view key)
+{
+    Member found;
+    simdjson::dom::object object;
+    if (value.get_object().get(object) != simdjson::SUCCESS)
+        return found;
+    for (const simdjson::dom::key_value_pair field : object) {
+        if (field.key == key)
+            found = domMember(field.value);
+    }
+    return found;
+}
+
+void readDomFields(simdjson::dom::object root, BodyFields *fields)
+{
+    for (const simdjson::dom::key_value_pair field : root) {
+        fields->hasMembers = true;
+        const std::string_view key = field.key;
+        if (key == "model") {
+            fields->model = domMember(field.value);
+        } else if (key == "messages") {
+            fields->messages = domMember(field.value);
+        } else if (key == "max_tokens") {
+            fields->maxTokens = domMember(field.value);
+        } else if (key == "max_completion_tokens") {
+            fields->maxCompletionTokens = domMember(field.value);
+        } else if (key == "stream") {
+            fields->stream = domMember(field.value);
+        } else if (key == "user") {
+            fields->user = domMember(field.value);
+        } else if (key == "metadata") {
+            const Member userId = domNestedMember(field.value, "user_id");
+            fields->metadataUserId = userId.type == QJsonValue::String ? userId.string : QString();
+        } else if (key == "stream_options") {
+            fields->streamOptions = domMember(field.value);
+            const Member includeUsage = domNestedMember(field.value, "include_usage");
+            fields->includeUsage = includeUsage.type == QJsonValue::Bool && includeUsage.boolean;
+        }
+    }
+}
+
+// SUCCESS with `isObject` false: a valid JSON text that is not an object.
+simdjson::error_code readWithSimdjson(const QByteArray &body, BodyFields *fields, bool *isObject)
+{
+    const auto parse = [&](simdjson::dom::parser &parser) {
+        // simdjson reads up to SIMDJSON_PADDING bytes past the input. A QByteArray grown by
+        // appends often has that much spare capacity; otherwise the parser copies the body into
+        // a padded buffer it keeps. (Qt 6.4 has no const data_ptr(); reading the free space
+        // neither detaches nor writes.)
+        const qsizetype spare = const_cast<QByteArray &>(body).data_ptr().freeSpaceAtEnd();
+        const bool copy = spare < qsizetype(simdjson::SIMDJSON_PADDING);
+        simdjson::dom::element root;
+        if (const simdjson::error_code error =
+                parser.parse(body.constData(), size_t(body.size()), copy).get(root))
+            return error;
+        simdjson::dom::object object;
+        *isObject = root.get_object().get(object) == simdjson::SUCCESS;
+        if (*isObject)
+            readDomFields(object, fields);
+        return simdjson::SUCCESS;
+    };
+    if (body.size() > kReusedCapacity) {
+        simdjson::dom::parser parser;
+        return parse(parser);
+    }
+    // One parser per worker thread, reused across requests; no locks.
+    thread_local simdjson::dom::parser parser;
+    return parse(parser);
+}
+
+// ---- Fallback: Qt, for bodies simdjson refused -----------------------------------------------
+
+Member qtMember(const QJsonObject &root, const char *key)
+{
+    const QJsonValue value = root.value(QLatin1StringView(key));
+    Member member;
+    member.type = value.type();
+    member.boolean = value.toBool();
+    member.number = value.toDouble();
+    member.string = value.toString();
+    return member;
+}
+
+Expected<BodyFields> readWithQt(const QByteArray &body)
+{
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(body, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
@@ -36,36 +196,84 @@ Expected<QJsonObject> parseBodyObject(const QByteArray &body)
     }
     if (!doc.isObject())
         return Error{QStringLiteral("request body must be a JSON object"), QString()};
-    return doc.object();
+    const QJsonObject root = doc.object();
+    BodyFields fields;
+    fields.model = qtMember(root, "model");
+    fields.messages = qtMember(root, "messages");
+    fields.maxTokens = qtMember(root, "max_tokens");
+    fields.maxCompletionTokens = qtMember(root, "max_completion_tokens");
+    fields.stream = qtMember(root, "stream");
+    fields.user = qtMember(root, "user");
+    fields.streamOptions = qtMember(root, "stream_options");
+    const QJsonValue userId =
+        root.value(QLatin1StringView("metadata")).toObject().value(QLatin1StringView("user_id"));
+    if (userId.isString())
+        fields.metadataUserId = userId.toString();
+    const QJsonValue includeUsage = root.value(QLatin1StringView("stream_options"))
+                                        .toObject()
+                                        .value(QLatin1StringView("include_usage"));
+    fields.includeUsage = includeUsage.isBool() && includeUsage.toBool();
+    fields.hasMembers = !root.isEmpty();
+    fields.qtRoot = root;
+    return fields;
 }
 
-Expected<QString> requireModel(const QJsonObject &root)
+Expected<BodyFields> parseBody(const QByteArray &body)
 {
-    const QJsonValue model = root.value(QLatin1StringView("model"));
-    if (model.isUndefined())
+    // The same whitespace as QByteArray::trimmed(), which these checks used.
+    qsizetype first = 0;
+    while (first < body.size() &&
+           (body[first] == ' ' || (body[first] >= '\t' && body[first] <= '\r')))
+        ++first;
+    if (first == body.size())
+        return Error{QStringLiteral("request body is empty; expected a JSON object"), QString()};
+    // Qt's parser reports a top-level scalar as "illegal value", which would mislead the client.
+    if (body[first] != '{' && body[first] != '[')
+        return Error{QStringLiteral("request body must be a JSON object"), QString()};
+
+    BodyFields fields;
+    bool isObject = false;
+    if (readWithSimdjson(body, &fields, &isObject) == simdjson::SUCCESS) {
+        if (!isObject)
+            return Error{QStringLiteral("request body must be a JSON object"), QString()};
+    } else {
+        // Qt words the error as the gateway always has, or accepts what it tolerates.
+        Expected<BodyFields> tolerated = readWithQt(body);
+        if (!tolerated)
+            return tolerated;
+        fields = std::move(*tolerated);
+    }
+    fields.openBrace = first;
+    return fields;
+}
+
+// ---- Reading and editing ------------------------------------------------------------------------
+
+Expected<QString> requireModel(const Member &model)
+{
+    if (model.type == QJsonValue::Undefined)
         return fieldError("model", "field required");
-    if (!model.isString())
+    if (model.type != QJsonValue::String)
         return fieldError("model", "must be a string");
-    if (model.toString().isEmpty())
+    if (model.string.isEmpty())
         return fieldError("model", "must not be empty");
-    return model.toString();
+    return model.string;
 }
 
 // Reads an optional positive integer field. nullopt: absent (or null where the API allows it).
-Expected<std::optional<int>> optionalPositiveInt(const QJsonObject &root, const char *key,
+Expected<std::optional<int>> optionalPositiveInt(const Member &value, const char *key,
                                                  bool nullMeansAbsent)
 {
-    const QJsonValue value = root.value(QLatin1StringView(key));
-    if (value.isUndefined() || (nullMeansAbsent && value.isNull()))
+    if (value.type == QJsonValue::Undefined || (nullMeansAbsent && value.type == QJsonValue::Null))
         return std::optional<int>();
-    const double number = value.toDouble(-1);
-    if (!value.isDouble() || number != std::floor(number) || number < 1 ||
+    const double number = value.number;
+    if (value.type != QJsonValue::Double || number != std::floor(number) || number < 1 ||
         number > std::numeric_limits<int>::max())
         return fieldError(key, "must be a positive integer");
     return std::optional<int>(static_cast<int>(number));
 }
 
-// The byte range of one value inside a JSON text known to be valid (QJsonDocument accepted it).
+// The byte range of one value inside a JSON text known to be valid (a parser accepted it).
 qsizetype skipSpace(const QByteArray &json, qsizetype i)
 {
     while (i < json.size() &&
@@ -76,12 +284,23 @@ qsizetype skipSpace(const QByteArray &json, qsizetype i)
 
 qsizetype skipString(const QByteArray &json, qsizetype i)
 {
-    // i is at the opening quote; returns the index after the closing quote.
-    for (++i; i < json.size(); ++i) {
-        if (json[i] == '\\')
-            ++i;
-        else if (json[i] == '"')
-            return i + 1;
+    // i is at the opening quote; returns the index after the closing quote. Strings are most of
+    // a request body, so jump from quote to quote: a quote ends the string unless an odd run of
+    // backslashes escapes it.
+    const char *const data = json.constData();
+    const qsizetype opening = i;
+    for (++i; i < json.size();) {
+        const auto *quote =
+            static_cast<const char *>(std::memchr(data + i, '"', size_t(json.size() - i)));
+        if (!quote)
+            return -1;
+        const qsizetype at = quote - data;
+        qsizetype backslashes = 0;
+        while (at - backslashes - 1 > opening && data[at - backslashes - 1] == '\\')
+            ++backslashes;
+        if (backslashes % 2 == 0)
+            return at + 1;
+        i = at + 1;
     }
     return -1;
 }
@@ -115,11 +334,6 @@ qsizetype skipValue(const QByteArray &json, qsizetype i)
         ++i;
     return i;
 }
-
-struct Span {
-    qsizetype begin = -1;
-    qsizetype end = -1;
-};
 
 // Where the value of a top-level member sits in the raw body; the last one wins, as in Qt's
 // parser, so the edit lands on the member the gateway actually read.
@@ -162,33 +376,48 @@ std::optional<Span> findTopLevelValue(const QByteArray &json, QByteArrayView key
     return std::nullopt;
 }
 
-// Sets one top-level member by editing the client's bytes in place, so key order, number
-// spelling and everything else the client sent reaches the upstream (and the cache key) as sent.
-QByteArray withTopLevelMember(const QByteArray &body, const QJsonObject &root, const char *key,
-                              const QJsonValue &value)
+// The edits below change the client's bytes in place, so key order, number spelling and
+// everything else the client sent reaches the upstream (and the cache key) as sent.
+
+// Adds a member the body does not have (no key spells it, escaped or not).
+QByteArray withInsertedMember(const QByteArray &body, const BodyFields &fields, const char *key,
+                              const QByteArray &valueJson)
 {
-    // Only integers and objects are ever set.
-    const QByteArray valueJson =
-        value.isObject() ? QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact)
-                         : QByteArray::number(value.toInteger());
-    qsizetype openBrace = -1;
-    const std::optional<Span> span = findTopLevelValue(body, QByteArrayView(key), &openBrace);
-    if (!span) {
-        // The scanner and Qt's parser disagree about this body (not expected for a body Qt
-        // accepted): re-serialize, which is correct if not byte-preserving.
-        QJsonObject edited = root;
-        edited.insert(QLatin1StringView(key), value);
-        return QJsonDocument(edited).toJson(QJsonDocument::Compact);
-    }
-    QByteArray out = body;
-    if (span->begin >= 0) {
-        out.replace(span->begin, span->end - span->begin, valueJson);
-        return out;
-    }
     QByteArray member = '"' + QByteArray(key) + "\":" + valueJson;
-    if (!root.isEmpty())
+    if (fields.hasMembers)
         member.append(',');
-    out.insert(openBrace + 1, member);
+    QByteArray out = body;
+    out.insert(fields.openBrace + 1, member);
+    return out;
+}
+
+// Asks for the OpenAI usage chunk: sets stream_options.include_usage, keeping the client's other
+// stream options.
+QByteArray withIncludeUsage(const QByteArray &body, const BodyFields &fields)
+{
+    const QLatin1StringView includeUsage("include_usage");
+    if (fields.streamOptions.type == QJsonValue::Undefined) {
+        return withInsertedMember(body, fields, "stream_options",
+                                  QByteArrayLiteral(R"({"include_usage":true})"));
+    }
+    qsizetype openBrace = -1;
+    const std::optional<Span> span = findTopLevelValue(body, "stream_options", &openBrace);
+    if (!span || span->begin < 0) {
+        // An escaped key spells stream_options, or the scanner and the parser disagree:
+        // re-serialize, which is correct if not byte-preserving.
+        QJsonObject root = fields.qtRoot ? *fields.qtRoot : QJsonDocument::fromJson(body).object();
+        QJsonObject options = root.value(QLatin1StringView("stream_options")).toObject();
+        options.insert(includeUsage, true);
+        root.insert(QLatin1StringView("stream_options"), options);
+        return QJsonDocument(root).toJson(QJsonDocument::Compact);
+    }
+    const qsizetype length = span->end - span->begin;
+    QJsonObject options;
+    if (fields.streamOptions.type == QJsonValue::Object)
+        options = QJsonDocument::fromJson(body.mid(span->begin, length)).object();
+    options.insert(includeUsage, true);
+    QByteArray out = body;
+    out.replace(span->begin, length, QJsonDocument(options).toJson(QJsonDocument::Compact));
     return out;
 }
 
@@ -197,31 +426,31 @@ QByteArray withTopLevelMember(const QByteArray &body, const QJsonObject &root, c
 Expected<ClientRequest> parseClientRequest(Flavor flavor, const QByteArray &body,
                                            const RequestDefaults &defaults)
 {
-    Expected<QJsonObject> parsed = parseBodyObject(body);
+    Expected<BodyFields> parsed = parseBody(body);
     if (!parsed)
         return parsed.error();
-    const QJsonObject &root = *parsed;
+    const BodyFields &fields = *parsed;
     const bool openAi = flavor == Flavor::OpenAI;
 
     ClientRequest request;
-    Expected<QString> model = requireModel(root);
+    Expected<QString> model = requireModel(fields.model);
     if (!model)
         return model.error();
     request.model = *model;
 
-    const QJsonValue messages = root.value(QLatin1StringView("messages"));
-    if (messages.isUndefined())
+    if (fields.messages.type == QJsonValue::Undefined)
         return fieldError("messages", "field required");
-    if (!messages.isArray())
+    if (fields.messages.type != QJsonValue::Array)
         return fieldError("messages", "must be an array");
 
     // OpenAI documents its optional fields as nullable; Anthropic rejects null, and so do we.
-    Expected<std::optional<int>> maxTokens = optionalPositiveInt(root, "max_tokens", openAi);
+    Expected<std::optional<int>> maxTokens =
+        optionalPositiveInt(fields.maxTokens, "max_tokens", openAi);
     if (!maxTokens)
         return maxTokens.error();
     if (openAi) {
         Expected<std::optional<int>> maxCompletion =
-            optionalPositiveInt(root, "max_completion_tokens", true);
+            optionalPositiveInt(fields.maxCompletionTokens, "max_completion_tokens", true);
         if (!maxCompletion)
             return maxCompletion.error();
         // The newer name wins: it is what current models honour.
@@ -229,23 +458,18 @@ Expected<ClientRequest> parseClientRequest(Flavor flavor, const QByteArray &body
             maxTokens = *maxCompletion;
     }
 
-    const QJsonValue stream = root.value(QLatin1StringView("stream"));
-    if (!stream.isUndefined() && !(openAi && stream.isNull())) {
-        if (!stream.isBool())
+    const Member &stream = fields.stream;
+    if (stream.type != QJsonValue::Undefined && !(openAi && stream.type == QJsonValue::Null)) {
+        if (stream.type != QJsonValue::Bool)
             return fieldError("stream", "must be a boolean");
-        request.stream = stream.toBool();
+        request.stream = stream.boolean;
     }
 
     if (openAi) {
-        const QJsonValue user = root.value(QLatin1StringView("user"));
-        if (user.isString())
-            request.user = user.toString();
+        if (fields.user.type == QJsonValue::String)
+            request.user = fields.user.string;
     } else {
-        const QJsonValue user = root.value(QLatin1StringView("metadata"))
-                                    .toObject()
-                                    .value(QLatin1StringView("user_id"));
-        if (user.isString())
-            request.user = user.toString();
+        request.user = fields.metadataUserId;
     }
 
     request.upstreamBody = body;
@@ -258,30 +482,26 @@ Expected<ClientRequest> parseClientRequest(Flavor flavor, const QByteArray &body
         request.maxTokens = defaults.maxTokens;
         request.maxTokensDefaulted = true;
         request.upstreamBody =
-            withTopLevelMember(body, root, "max_tokens", QJsonValue(defaults.maxTokens));
+            withInsertedMember(body, fields, "max_tokens", QByteArray::number(defaults.maxTokens));
     }
 
     if (openAi && request.stream) {
-        QJsonObject options = root.value(QLatin1StringView("stream_options")).toObject();
-        const QJsonValue includeUsage = options.value(QLatin1StringView("include_usage"));
-        request.clientWantsUsageChunk = includeUsage.isBool() && includeUsage.toBool();
-        if (!request.clientWantsUsageChunk) {
-            // Without it an OpenAI stream reports no tokens and the request could not be
-            // charged; the gateway hides the extra chunk from this client.
-            options.insert(QLatin1StringView("include_usage"), true);
-            request.upstreamBody =
-                withTopLevelMember(request.upstreamBody, root, "stream_options", options);
-        }
+        request.clientWantsUsageChunk = fields.includeUsage;
+        // Without it an OpenAI stream reports no tokens and the request could not be charged;
+        // the gateway hides the extra chunk from this client. (Only Anthropic bodies get the
+        // max_tokens default, so this edits the client's body as sent.)
+        if (!request.clientWantsUsageChunk)
+            request.upstreamBody = withIncludeUsage(body, fields);
     }
     return request;
 }
 
 Expected<QString> parseCountTokensModel(const QByteArray &body)
 {
-    Expected<QJsonObject> parsed = parseBodyObject(body);
+    Expected<BodyFields> parsed = parseBody(body);
     if (!parsed)
         return parsed.error();
-    return requireModel(*parsed);
+    return requireModel(parsed->model);
 }
 
 } // namespace tollgate::api

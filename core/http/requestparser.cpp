@@ -134,8 +134,9 @@ int RequestParser::onHeadersComplete(http_parser *parser)
         parser->content_length > quint64(p->m_limits.maxBodyBytes))
         return p->fail(
             413, QStringLiteral("request body exceeds %1 bytes").arg(p->m_limits.maxBodyBytes));
+    // The spare bytes let the JSON parser (simdjson needs 64 bytes of padding) read in place.
     if (parser->content_length != ULLONG_MAX)
-        request.body.reserve(qsizetype(parser->content_length));
+        request.body.reserve(qsizetype(parser->content_length) + 64);
     p->m_wantsContinue = request.header("expect").toLower() == "100-continue";
     return 0;
 }

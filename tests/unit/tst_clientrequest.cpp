@@ -40,13 +40,22 @@ private Q_SLOTS:
     void openAiStreamGetsIncludeUsage();
     void openAiStreamKeepsOtherStreamOptions();
     void openAiStreamOptionsIncludeUsageFalseIsReplaced();
+    void openAiStreamOptionsAfterEscapedQuotesIsReplaced();
     void openAiNonStreamLeavesStreamOptionsAlone();
     void escapedKeyFallsBackToReserializing();
+    void escapedKeyElsewhereKeepsClientBytes();
+    void duplicateKeysLastWins();
     void userIsRead();
     void errors_data();
     void errors();
     void countTokensModel();
     void countTokensErrors();
+    void invalidJsonAnywhereIsRejected_data();
+    void invalidJsonAnywhereIsRejected();
+    void jsonQtToleratesIsAccepted_data();
+    void jsonQtToleratesIsAccepted();
+    void underflowingNumberIsAccepted();
+    void bodiesOfAnyCapacityAndSize();
 };
 
 void TestClientRequest::unchangedBodyIsByteIdentical_data()
@@ -231,6 +240,17 @@ void TestClientRequest::openAiStreamOptionsIncludeUsageFalseIsReplaced()
             R"({"model":"gpt-4o","stream":true,"messages":[],"stream_options":{"include_usage":true}})"));
 }
 
+void TestClientRequest::openAiStreamOptionsAfterEscapedQuotesIsReplaced()
+{
+    // The byte scanner that finds stream_options must end strings at the right quote.
+    const QByteArray before =
+        R"({"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"say \"}\" \\"},)"
+        R"({"role":"user","content":"C:\\dir\\\"x\\\\"}],"stream_options":)";
+    const auto request = parseClientRequest(Flavor::OpenAI, before + R"({"include_usage":false}})");
+    QVERIFY(request.ok());
+    QCOMPARE(request->upstreamBody, before + R"({"include_usage":true}})");
+}
+
 void TestClientRequest::openAiNonStreamLeavesStreamOptionsAlone()
 {
     const QByteArray body =
@@ -253,6 +273,36 @@ void TestClientRequest::escapedKeyFallsBackToReserializing()
     QCOMPARE(upstream.value("stream_options").toObject().value("include_usage").toBool(), true);
     QCOMPARE(upstream.value("model").toString(), QStringLiteral("g"));
     QCOMPARE(upstream.size(), 4);
+}
+
+void TestClientRequest::escapedKeyElsewhereKeepsClientBytes()
+{
+    // An escaped key that is not the one being added does not stop the byte edit.
+    const QByteArray rest = R"("mod\u0065l":"m", "messages":[], "temperature": 0.70})";
+    const auto request = parseClientRequest(Flavor::Anthropic, "{" + rest);
+    QVERIFY(request.ok());
+    QCOMPARE(request->model, QStringLiteral("m"));
+    QCOMPARE(request->upstreamBody, "{\"max_tokens\":1024," + rest);
+}
+
+void TestClientRequest::duplicateKeysLastWins()
+{
+    const auto request = parseClientRequest(
+        Flavor::Anthropic,
+        R"({"model":"a","messages":{},"max_tokens":5,"stream":true,"metadata":{"user_id":"x"},)"
+        R"("model":"b","messages":[],"max_tokens":6,"stream":false,"metadata":{}})");
+    QVERIFY(request.ok());
+    QCOMPARE(request->model, QStringLiteral("b"));
+    QCOMPARE(request->maxTokens, 6);
+    QVERIFY(!request->stream);
+    QVERIFY(request->user.isEmpty());
+
+    const auto openAi = parseClientRequest(
+        Flavor::OpenAI,
+        R"({"model":"g","stream":true,"messages":[],"stream_options":{"include_usage":true},)"
+        R"("stream_options":{"include_usage":false,"include_usage":true}})");
+    QVERIFY(openAi.ok());
+    QVERIFY(openAi->clientWantsUsageChunk);
 }
 
 void TestClientRequest::userIsRead()
@@ -374,6 +424,114 @@ void TestClientRequest::countTokensErrors()
     const auto notObject = parseCountTokensModel("\"m\"");
     QVERIFY(!notObject.ok());
     QCOMPARE(notObject.error().message, QStringLiteral("request body must be a JSON object"));
+}
+
+void TestClientRequest::invalidJsonAnywhereIsRejected_data()
+{
+    QTest::addColumn<QByteArray>("body");
+    QTest::addColumn<QString>("error");
+
+    // Deep in values the gateway does not read: the whole body is validated, and the error is
+    // worded (offset included) as before.
+    QTest::newRow("bad literal")
+        << QByteArray(
+               R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","x":tru}]}]})")
+        << QStringLiteral("illegal value at offset 74");
+    QTest::newRow("missing comma") << QByteArray(R"({"model":"m","messages":[],"tools":[1 2]})")
+                                   << QStringLiteral("missing value separator at offset 39");
+    QTest::newRow("missing colon") << QByteArray(R"({"model":"m","messages":[],"t":{"a" 1}})")
+                                   << QStringLiteral("missing name separator at offset 37");
+    QTest::newRow("bad escape") << QByteArray(R"({"model":"m","messages":["\u12g4"]})")
+                                << QStringLiteral("invalid escape sequence at offset 30");
+    QTest::newRow("invalid UTF-8") << QByteArray("{\"model\":\"m\",\"messages\":[\"\xff\"]}")
+                                   << QStringLiteral("invalid UTF8 string at offset 26");
+    QTest::newRow("trailing garbage")
+        << QByteArray(R"({"model":"m","messages":[]} x)")
+        << QStringLiteral("garbage at the end of the document at offset 28");
+    QTest::newRow("unclosed") << QByteArray(R"({"model":"m","messages":[)")
+                              << QStringLiteral("unterminated array at offset 25");
+}
+
+void TestClientRequest::invalidJsonAnywhereIsRejected()
+{
+    QFETCH(QByteArray, body);
+    QFETCH(QString, error);
+
+    for (const Flavor flavor : {Flavor::Anthropic, Flavor::OpenAI}) {
+        const auto request = parseClientRequest(flavor, body);
+        QVERIFY(!request.ok());
+        QVERIFY(request.error().path.isEmpty());
+        QCOMPARE(request.error().message, "request body is not valid JSON: " + error);
+    }
+    QVERIFY(!parseCountTokensModel(body).ok());
+}
+
+void TestClientRequest::jsonQtToleratesIsAccepted_data()
+{
+    QTest::addColumn<QByteArray>("value");
+
+    // simdjson refuses these (the first four are not RFC 8259 JSON; it stops at 64-bit
+    // integers), but the gateway has always accepted them, and so may a provider.
+    QTest::newRow("lone surrogate") << QByteArray(R"("\ud83d")");
+    QTest::newRow("unknown escape") << QByteArray(R"("\q")");
+    QTest::newRow("control character") << QByteArray("\"a\x01b\"");
+    QTest::newRow("trailing dot") << QByteArray("1.");
+    QTest::newRow("beyond 64 bits") << QByteArray("123456789012345678901234567890");
+}
+
+void TestClientRequest::jsonQtToleratesIsAccepted()
+{
+    QFETCH(QByteArray, value);
+
+    const QByteArray body =
+        R"({"model":"m","max_tokens":9,"messages":[{"content":)" + value + "}]}";
+    const auto request = parseClientRequest(Flavor::Anthropic, body);
+    QVERIFY2(request.ok(), qPrintable(request.ok() ? QString() : request.error().toString()));
+    QCOMPARE(request->maxTokens, 9);
+    QCOMPARE(request->upstreamBody, body);
+
+    // Edits still keep the client's bytes.
+    const QByteArray openAiBody =
+        R"({"model":"m","stream":true,"stream_options":{"x":1},"messages":[)" + value + "]}";
+    const auto openAi = parseClientRequest(Flavor::OpenAI, openAiBody);
+    QVERIFY(openAi.ok());
+    QCOMPARE(openAi->upstreamBody,
+             R"({"model":"m","stream":true,"stream_options":{"include_usage":true,"x":1},)"
+             R"("messages":[)" +
+                 value + "]}");
+}
+
+void TestClientRequest::underflowingNumberIsAccepted()
+{
+    // Valid JSON that reads as 0; Qt's parser refused it, simdjson (and the providers) accept it.
+    const QByteArray body = R"({"model":"m","max_tokens":1,"messages":[],"temperature":1e-400})";
+    const auto request = parseClientRequest(Flavor::Anthropic, body);
+    QVERIFY(request.ok());
+    QCOMPARE(request->upstreamBody, body);
+}
+
+void TestClientRequest::bodiesOfAnyCapacityAndSize()
+{
+    // simdjson reads past the end of its input: bodies with and without spare capacity, raw
+    // data, and one too large for the thread's reused parser.
+    const QByteArray body = R"({"model":"m","messages":[{"role":"user","content":"hi"}]})";
+    QByteArray exact;
+    exact.reserve(body.size());
+    exact.append(body);
+    QByteArray spare;
+    spare.reserve(body.size() + 4096);
+    spare.append(body);
+    const QByteArray raw = QByteArray::fromRawData(body.constData(), body.size());
+    QByteArray huge = R"({"model":"m","messages":[{"role":"user","content":")";
+    huge.append(QByteArray(5 * 1024 * 1024, 'x'));
+    huge.append(R"("}]})");
+
+    for (const QByteArray &input : {exact, spare, raw, huge}) {
+        const auto request = parseClientRequest(Flavor::Anthropic, input);
+        QVERIFY(request.ok());
+        QCOMPARE(request->model, QStringLiteral("m"));
+        QCOMPARE(request->upstreamBody, "{\"max_tokens\":1024," + input.mid(1));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestClientRequest)
