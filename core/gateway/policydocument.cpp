@@ -60,11 +60,12 @@ QJsonObject gatewayJson(const policy::GatewayConfig &config)
 Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::PriceTable &prices,
                                     PolicyDocument base)
 {
-    auto gateway = policy::applyPolicy(json, base.gateway, kPartSections);
-    if (!gateway)
+    QList<Error> problems;
+    auto gateway = policy::applyPolicy(json, base.gateway, kPartSections, &problems);
+    // Not JSON, or not an object: nothing else can be read.
+    if (!gateway && problems.isEmpty())
         return gateway.error();
     const QJsonObject document = QJsonDocument::fromJson(json).object();
-    QList<Error> problems;
     if (document.contains(u"routes"))
         problems += routing::RoutingPolicy::validate(document.value(u"routes"),
                                                      QStringLiteral("routes"), prices);

@@ -12,7 +12,16 @@ namespace tollgate::policy {
 
 namespace {
 
-using FieldSetter = std::function<std::optional<Error>(const QJsonValue &, const QString &path)>;
+/// Every problem found in one part of the document; empty when that part is valid.
+struct Problems {
+    Problems() = default;
+    Problems(std::nullopt_t) {}
+    Problems(Error error) { list.append(std::move(error)); }
+    explicit operator bool() const { return !list.isEmpty(); }
+    QList<Error> list;
+};
+
+using FieldSetter = std::function<Problems(const QJsonValue &, const QString &path)>;
 
 Error typeError(const QString &path, const QString &expected)
 {
@@ -21,7 +30,7 @@ Error typeError(const QString &path, const QString &expected)
 
 FieldSetter intField(int *target, int minimum)
 {
-    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+    return [=](const QJsonValue &value, const QString &path) -> Problems {
         const double number = value.toDouble(-1);
         if (!value.isDouble() || number != double(qint64(number)) || number < minimum ||
             number > 2147483647.0)
@@ -33,7 +42,7 @@ FieldSetter intField(int *target, int minimum)
 
 FieldSetter int64Field(qint64 *target, qint64 minimum)
 {
-    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+    return [=](const QJsonValue &value, const QString &path) -> Problems {
         const double number = value.toDouble(-1);
         if (!value.isDouble() || number != double(qint64(number)) || number < double(minimum))
             return typeError(path, QStringLiteral("an integer >= %1").arg(minimum));
@@ -44,7 +53,7 @@ FieldSetter int64Field(qint64 *target, qint64 minimum)
 
 FieldSetter qsizeField(qsizetype *target, qsizetype minimum)
 {
-    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+    return [=](const QJsonValue &value, const QString &path) -> Problems {
         qint64 parsed = 0;
         if (auto error = int64Field(&parsed, minimum)(value, path))
             return error;
@@ -54,27 +63,28 @@ FieldSetter qsizeField(qsizetype *target, qsizetype minimum)
 }
 
 /// Applies each known key of `object` with its setter; unknown keys are errors.
-std::optional<Error> applyFields(const QJsonValue &value, const QString &path,
-                                 const QList<QPair<QString, FieldSetter>> &fields)
+Problems applyFields(const QJsonValue &value, const QString &path,
+                     const QList<QPair<QString, FieldSetter>> &fields)
 {
     if (!value.isObject())
         return typeError(path, QStringLiteral("an object"));
     const QJsonObject object = value.toObject();
+    Problems problems;
     for (auto it = object.begin(); it != object.end(); ++it) {
         const QString childPath = path.isEmpty() ? it.key() : path + QLatin1Char('.') + it.key();
         auto field = std::find_if(fields.begin(), fields.end(),
                                   [&](const auto &f) { return f.first == it.key(); });
         if (field == fields.end())
-            return Error(QStringLiteral("unknown setting"), childPath);
-        if (auto error = field->second(it.value(), childPath))
-            return error;
+            problems.list.append(Error(QStringLiteral("unknown setting"), childPath));
+        else
+            problems.list += field->second(it.value(), childPath).list;
     }
-    return std::nullopt;
+    return problems;
 }
 
 FieldSetter listenField(GatewayConfig *config)
 {
-    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+    return [=](const QJsonValue &value, const QString &path) -> Problems {
         auto parsed = parseListenAddress(value.toString());
         if (!value.isString() || !parsed)
             return Error(parsed ? QStringLiteral("expected \"host:port\"") : parsed.error().message,
@@ -87,15 +97,15 @@ FieldSetter listenField(GatewayConfig *config)
 
 FieldSetter providerField(ProviderConfig *provider)
 {
-    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
-        auto baseUrl = [=](const QJsonValue &v, const QString &p) -> std::optional<Error> {
+    return [=](const QJsonValue &value, const QString &path) -> Problems {
+        auto baseUrl = [=](const QJsonValue &v, const QString &p) -> Problems {
             auto url = parseBaseUrl(v.toString());
             if (!url)
                 return Error(url.error().message, p);
             provider->baseUrl = *url;
             return std::nullopt;
         };
-        auto caFile = [=](const QJsonValue &v, const QString &p) -> std::optional<Error> {
+        auto caFile = [=](const QJsonValue &v, const QString &p) -> Problems {
             if (!v.isString() || v.toString().isEmpty())
                 return typeError(p, QStringLiteral("the path of a PEM file"));
             auto certificates = loadCaFile(v.toString());
@@ -115,10 +125,10 @@ FieldSetter providerField(ProviderConfig *provider)
     };
 }
 
-std::optional<Error> parseGatewayKey(const QJsonValue &value, const QString &path, GatewayKey *key)
+Problems parseGatewayKey(const QJsonValue &value, const QString &path, GatewayKey *key)
 {
     auto text = [](QString *target) {
-        return [=](const QJsonValue &v, const QString &p) -> std::optional<Error> {
+        return [=](const QJsonValue &v, const QString &p) -> Problems {
             if (!v.isString() || v.toString().isEmpty())
                 return typeError(p, QStringLiteral("a non-empty string"));
             *target = v.toString();
@@ -126,7 +136,7 @@ std::optional<Error> parseGatewayKey(const QJsonValue &value, const QString &pat
         };
     };
     auto flag = [](bool *target) {
-        return [=](const QJsonValue &v, const QString &p) -> std::optional<Error> {
+        return [=](const QJsonValue &v, const QString &p) -> Problems {
             if (!v.isBool())
                 return typeError(p, QStringLiteral("true or false"));
             *target = v.toBool();
@@ -141,31 +151,30 @@ std::optional<Error> parseGatewayKey(const QJsonValue &value, const QString &pat
                               {QStringLiteral("plan"), text(&key->plan)},
                               {QStringLiteral("team"), text(&key->team)},
                               {QStringLiteral("trusted"), flag(&key->trusted)}});
-    if (error)
-        return error;
     static const QRegularExpression hex(QStringLiteral("^[0-9a-f]{64}$"));
     if (!hex.match(hash).hasMatch())
-        return Error(QStringLiteral("expected the key's SHA-256 as 64 lower-case hex digits"),
-                     path + QStringLiteral(".sha256"));
+        error.list.append(
+            Error(QStringLiteral("expected the key's SHA-256 as 64 lower-case hex digits"),
+                  path + QStringLiteral(".sha256")));
     key->sha256Hex = hash.toLatin1();
-    return std::nullopt;
+    return error;
 }
 
 FieldSetter gatewayKeysField(QList<GatewayKey> *keys)
 {
-    return [=](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+    return [=](const QJsonValue &value, const QString &path) -> Problems {
         if (!value.isArray())
             return typeError(path, QStringLiteral("an array"));
         keys->clear();
         const QJsonArray array = value.toArray();
+        Problems problems;
         for (qsizetype i = 0; i < array.size(); ++i) {
             GatewayKey key;
-            if (auto error =
-                    parseGatewayKey(array.at(i), QStringLiteral("%1[%2]").arg(path).arg(i), &key))
-                return error;
+            problems.list +=
+                parseGatewayKey(array.at(i), QStringLiteral("%1[%2]").arg(path).arg(i), &key).list;
             keys->append(key);
         }
-        return std::nullopt;
+        return problems;
     };
 }
 
@@ -220,7 +229,7 @@ Expected<QList<QSslCertificate>> loadCaFile(const QString &path)
 }
 
 Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base,
-                                    const QStringList &otherSections)
+                                    const QStringList &otherSections, QList<Error> *problems)
 {
     QJsonParseError parseError;
     const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
@@ -231,7 +240,7 @@ Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base,
     if (!document.isObject())
         return Error(QStringLiteral("the policy must be a JSON object"));
     GatewayConfig config = std::move(base);
-    auto version = [](const QJsonValue &value, const QString &path) -> std::optional<Error> {
+    auto version = [](const QJsonValue &value, const QString &path) -> Problems {
         if (value.toInt(-1) != 1)
             return Error(QStringLiteral("unsupported policy version (this build reads 1)"), path);
         return std::nullopt;
@@ -269,11 +278,19 @@ Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base,
                                                    {QStringLiteral("providers"), providers},
                                                    {QStringLiteral("log"), log}};
     for (const QString &other : otherSections)
-        sections.append({other, [](const QJsonValue &, const QString &) -> std::optional<Error> {
-                             return std::nullopt;
-                         }});
-    if (auto error = applyFields(document.object(), QString(), sections))
-        return *error;
+        sections.append(
+            {other, [](const QJsonValue &, const QString &) -> Problems { return std::nullopt; }});
+    const Problems found = applyFields(document.object(), QString(), sections);
+    if (problems)
+        *problems = found.list;
+    if (found.list.size() == 1)
+        return found.list.first();
+    if (found) {
+        QStringList lines;
+        for (const Error &problem : found.list)
+            lines.append(problem.toString());
+        return Error(lines.join(QLatin1Char('\n')));
+    }
     return config;
 }
 

@@ -57,8 +57,10 @@ struct GatewayConfig {
 /// Applies a policy document (JSON) on top of `base`. Unknown keys and wrong types are errors
 /// with their JSON path, e.g. `gateway.listen: expected "host:port"`.
 /// `otherSections` names top-level keys that other parts read (routes, plans, ...): skipped here.
+/// One problem comes back with its path; several as one line each, and in `problems`.
 Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base = {},
-                                    const QStringList &otherSections = {});
+                                    const QStringList &otherSections = {},
+                                    QList<Error> *problems = nullptr);
 
 /// Parses "host:port" or "[v6]:port"; the host must be an IP address or "localhost".
 Expected<QPair<QHostAddress, quint16>> parseListenAddress(const QString &text);
