@@ -15,6 +15,8 @@ Gateway::Gateway(PolicyDocument policy, QObject *parent)
     m_context->routes = std::move(policy.routes);
     m_context->plans = std::move(policy.plans);
     m_context->reliability = policy.reliability;
+    m_context->cachePolicy = policy.cache;
+    m_context->responseCache.setLimits(policy.cache.maxBytes, policy.cache.maxEntryBytes);
     m_context->breakers.setPolicy(policy.reliability.breakers);
     m_context->prices = metering::PriceTable::builtin();
     m_drainPoll.setInterval(20);

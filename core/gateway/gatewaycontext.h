@@ -1,5 +1,7 @@
 #pragma once
 
+#include "cache/cachepolicy.h"
+#include "cache/responsecache.h"
 #include "limits/planpolicy.h"
 #include "limits/ratelimiter.h"
 #include "metering/metrics.h"
@@ -21,6 +23,8 @@ struct GatewayContext {
     routing::RoutingPolicy routes;
     limits::PlanPolicy plans;
     routing::ReliabilityPolicy reliability;
+    cache::CachePolicy cachePolicy;
+    cache::ResponseCache responseCache;
     metering::PriceTable prices;
     limits::RateLimiter rateLimiter;
     routing::BreakerRegistry breakers;

@@ -9,8 +9,10 @@ namespace tollgate::gateway {
 namespace {
 
 const QStringList kPartSections = {
-    QStringLiteral("routes"),           QStringLiteral("plans"),   QStringLiteral("default_plan"),
-    QStringLiteral("local_owner_plan"), QStringLiteral("retries"), QStringLiteral("breakers")};
+    QStringLiteral("routes"),       QStringLiteral("plans"),
+    QStringLiteral("default_plan"), QStringLiteral("local_owner_plan"),
+    QStringLiteral("retries"),      QStringLiteral("breakers"),
+    QStringLiteral("cache")};
 
 QString describe(const QList<Error> &problems)
 {
@@ -71,6 +73,8 @@ Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::Pric
                                                      QStringLiteral("routes"), prices);
     problems += limits::PlanPolicy::validate(document);
     problems += routing::ReliabilityPolicy::validate(document);
+    if (document.contains(u"cache"))
+        problems += cache::CachePolicy::validate(document.value(u"cache"), QStringLiteral("cache"));
     if (!problems.isEmpty())
         return Error(describe(problems), problems.first().path);
 
@@ -81,6 +85,9 @@ Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::Pric
                                                           QStringLiteral("routes"), prices);
     result.plans = *limits::PlanPolicy::fromJson(document);
     result.reliability = *routing::ReliabilityPolicy::fromJson(document);
+    if (document.contains(u"cache"))
+        result.cache =
+            *cache::CachePolicy::fromJson(document.value(u"cache"), QStringLiteral("cache"));
     return result;
 }
 
@@ -95,7 +102,8 @@ QJsonObject effectivePolicy(const PolicyDocument &document)
                        {QStringLiteral("log"),
                         QJsonObject{{QStringLiteral("retention_days"), config.logRetentionDays},
                                     {QStringLiteral("max_rows"), double(config.logMaxRows)}}},
-                       {QStringLiteral("routes"), document.routes.toJson()}};
+                       {QStringLiteral("routes"), document.routes.toJson()},
+                       {QStringLiteral("cache"), document.cache.toJson()}};
     const QJsonObject plans = document.plans.toJson();
     for (auto it = plans.begin(); it != plans.end(); ++it)
         result.insert(it.key(), it.value());

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "cache/cachepolicy.h"
 #include "limits/planpolicy.h"
 #include "metering/pricetable.h"
 #include "policy/gatewayconfig.h"
@@ -15,6 +16,7 @@ struct PolicyDocument {
     routing::RoutingPolicy routes = routing::RoutingPolicy::reference();
     limits::PlanPolicy plans = limits::PlanPolicy::reference();
     routing::ReliabilityPolicy reliability = routing::ReliabilityPolicy::reference();
+    cache::CachePolicy cache = cache::CachePolicy::reference();
 };
 
 /// Reads a policy document on top of `base` (whose gateway settings come from flags and the

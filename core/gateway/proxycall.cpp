@@ -2,6 +2,8 @@
 
 #include "api/errorshape.h"
 #include "api/promptstats.h"
+#include "cache/cachekey.h"
+#include "cache/sha256.h"
 #include "gateway/authentication.h"
 #include "routing/retrypolicy.h"
 #include "routing/router.h"
@@ -88,7 +90,8 @@ void ProxyCall::start()
 {
     if (!authenticate() || !parseBody())
         return;
-    if (m_route.kind == ProxyRoute::Kind::Generate && (!admit() || !routeRequest()))
+    if (m_route.kind == ProxyRoute::Kind::Generate &&
+        (!admit() || !routeRequest() || serveFromCache()))
         return;
     if (m_chain.isEmpty())
         m_chain = {m_request.model};
@@ -125,6 +128,8 @@ void ProxyCall::startAttempt()
     m_body.clear();
     m_sse = http::SseParser();
     m_meter = api::StreamMeter(m_route.flavor);
+    if (m_cacheOutcome == cache::CacheOutcome::Miss && m_cacheDirective.write && m_request.stream)
+        m_recorder = std::make_unique<cache::StreamRecorder>(m_context.cachePolicy.maxEntryBytes);
     m_call = m_pool.start(upstreamRequest(), this);
     connect(m_call, &http::UpstreamCall::responseStarted, this, &ProxyCall::onResponseStarted);
     connect(m_call, &http::UpstreamCall::bodyReceived, this, &ProxyCall::onBody);
@@ -259,6 +264,85 @@ bool ProxyCall::routeRequest()
     return true;
 }
 
+bool ProxyCall::serveFromCache()
+{
+    m_cacheDirective = cache::parseDirective(m_exchange->request().headers);
+    if (!m_context.cachePolicy.enabled || !m_cacheDirective.read) {
+        m_cacheOutcome = cache::CacheOutcome::Bypass;
+        return false;
+    }
+    m_cacheOutcome = cache::CacheOutcome::Miss;
+    m_cacheKey = cache::cacheKey(m_route.flavor, QJsonDocument::fromJson(upstreamBody()).object(),
+                                 upstreamModel());
+    if (const QByteArray scope = cacheScope(); !scope.isEmpty())
+        m_cacheKey = cache::sha256(m_cacheKey + scope).toHex();
+    const auto entry =
+        m_context.responseCache.lookup(m_cacheKey, QDateTime::currentMSecsSinceEpoch());
+    if (!entry)
+        return false;
+    const bool stream = m_request.stream;
+    const QByteArray body =
+        stream ? entry->toSseEvents(m_request.clientWantsUsageChunk).join() : entry->toJsonBody();
+    if (body.isEmpty())
+        return false; // an entry that does not make a whole answer: ask the provider
+    m_cacheOutcome = cache::CacheOutcome::Hit;
+    m_summary.model = entry->model;
+    m_summary.usage = entry->usage;
+    m_mode = Mode::Done;
+    http::HeaderList headers = {{"content-type", entry->contentTypeFor(stream)}};
+    headers += clientHeaders(false);
+    headers.append({"x-tollgate-cost-usd", QByteArray("0")});
+    m_firstByteMs = sinceStartMs();
+    if (stream) {
+        m_exchange->beginStream(entry->status, headers);
+        m_exchange->writeChunk(body);
+        m_exchange->endStream();
+    } else {
+        m_exchange->respond(entry->status, headers, body);
+    }
+    complete(entry->status, QString());
+    return true;
+}
+
+QByteArray ProxyCall::cacheScope() const
+{
+    // With the client's own key passed through, an answer is shared only with callers of the
+    // same key: anyone else could read it without being able to ask the provider themselves.
+    // Beta flags can change an answer's shape. Only a hash of the scope is kept.
+    const http::HttpRequest &client = m_exchange->request();
+    QByteArray scope = client.header("anthropic-beta");
+    if (provider().apiKey.isEmpty())
+        scope += '\n' + client.header("x-api-key") + '\n' + client.header("authorization");
+    return scope.trimmed();
+}
+
+void ProxyCall::storeInCache(int status)
+{
+    // Only a whole 2xx answer of the primary target is kept: a fallback answered another model.
+    if (m_cacheOutcome != cache::CacheOutcome::Miss || !m_cacheDirective.write || status < 200 ||
+        status >= 300 || m_targetIndex != 0)
+        return;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    auto entry = std::make_shared<cache::CachedResponse>();
+    entry->flavor = m_route.flavor;
+    entry->status = status;
+    entry->contentType = http::headerValue(m_call->headers(), "content-type");
+    if (m_request.stream) {
+        if (!m_recorder || m_recorder->overflowed() || !m_meter.completed())
+            return;
+        entry->events = m_recorder->takeEvents();
+        entry->usage = m_meter.usage();
+        entry->model = m_meter.model();
+    } else {
+        entry->body = m_body;
+        entry->usage = m_summary.usage;
+        entry->model = m_summary.model;
+    }
+    entry->createdAtMs = now;
+    entry->expiresAtMs = now + m_context.cachePolicy.ttlMs(m_cacheDirective);
+    m_context.responseCache.store(m_cacheKey, std::move(entry), now);
+}
+
 QByteArray ProxyCall::upstreamBody() const
 {
     // Rewritten only when the target or max_tokens differ from what the client sent.
@@ -362,6 +446,8 @@ void ProxyCall::relayEvents(const QByteArray &data)
     QByteArray out;
     for (const http::SseEvent &event : m_sse.feed(data)) {
         m_meter.onEvent(event);
+        if (m_recorder)
+            m_recorder->onEvent(event);
         // The usage chunk was requested by the gateway for metering, not by this client.
         if (hideUsageChunk && api::StreamMeter::isOpenAiUsageOnlyChunk(event))
             continue;
@@ -427,6 +513,8 @@ void ProxyCall::finishBuffered()
     const int status = m_call ? m_call->status() : 200;
     m_context.breakers.recordSuccess(breakerKey(upstreamModel()),
                                      QDateTime::currentMSecsSinceEpoch());
+    if (m_route.kind == ProxyRoute::Kind::Generate)
+        storeInCache(status);
     m_mode = Mode::Done;
     m_exchange->respond(status, clientHeaders(true), m_body);
     complete(status, QString());
@@ -474,6 +562,8 @@ void ProxyCall::finishStream(const QString &error)
     }
     m_mode = Mode::Done;
     const int status = m_call ? m_call->status() : 200;
+    if (recorded.isEmpty())
+        storeInCache(status);
     m_exchange->endStream();
     complete(status, recorded);
 }
@@ -513,7 +603,7 @@ void ProxyCall::settleLimits(const api::Usage &usage)
 http::HeaderList ProxyCall::clientHeaders(bool withCost) const
 {
     http::HeaderList headers;
-    for (const auto &field : m_call->headers()) {
+    for (const auto &field : m_call ? m_call->headers() : http::HeaderList()) {
         if (!isHopByHop(field.first) && field.first != "set-cookie")
             headers.append(field);
     }
@@ -529,6 +619,8 @@ http::HeaderList ProxyCall::clientHeaders(bool withCost) const
         headers.append({"x-tollgate-model", model.toUtf8()});
     if (!m_decision.ruleName.isEmpty())
         headers.append({"x-tollgate-route", m_decision.ruleName.toUtf8()});
+    if (m_route.kind == ProxyRoute::Kind::Generate)
+        headers.append({"x-tollgate-cache", QByteArray(cache::cacheOutcomeName(m_cacheOutcome))});
     if (withCost && m_route.kind == ProxyRoute::Kind::Generate) {
         if (auto cost = m_context.prices.cost(model, m_summary.usage))
             headers.append({"x-tollgate-cost-usd", formatUsd(*cost)});
@@ -551,9 +643,9 @@ void ProxyCall::complete(int status, const QString &error)
     if (m_recorded)
         return;
     m_recorded = true;
-    const bool streamed = m_request.stream;
-    const api::Usage usage = streamed ? m_meter.usage() : m_summary.usage;
-    const QString served = streamed ? m_meter.model() : m_summary.model;
+    const bool metered = m_request.stream && m_cacheOutcome != cache::CacheOutcome::Hit;
+    const api::Usage usage = metered ? m_meter.usage() : m_summary.usage;
+    const QString served = metered ? m_meter.model() : m_summary.model;
 
     metering::RequestRecord record;
     record.id = m_requestId;
@@ -564,7 +656,7 @@ void ProxyCall::complete(int status, const QString &error)
     record.requestedModel = m_request.model;
     record.usedModel = served.isEmpty() ? upstreamModel() : served;
     record.status = status;
-    record.stream = streamed;
+    record.stream = m_request.stream;
     record.latencyMs = sinceStartMs();
     record.ttftMs = m_firstByteMs >= 0 ? m_firstByteMs : (status > 0 ? record.latencyMs : -1);
     record.upstreamMs = m_upstreamEndMs >= 0 ? m_upstreamEndMs - m_upstreamStartMs : 0;
@@ -575,7 +667,9 @@ void ProxyCall::complete(int status, const QString &error)
         record.costUsd = cost.value_or(0);
         record.priced = cost.has_value();
     }
-    record.cacheStatus = QStringLiteral("bypass");
+    record.cacheStatus = QLatin1String(cache::cacheOutcomeName(m_cacheOutcome));
+    if (m_cacheOutcome == cache::CacheOutcome::Hit)
+        record.costUsd = 0; // served without a provider call; the usage says what it saved
     record.error = error;
 
     settleLimits(usage);

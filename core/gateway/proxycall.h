@@ -2,6 +2,8 @@
 
 #include "api/clientrequest.h"
 #include "api/streammeter.h"
+#include "cache/cachepolicy.h"
+#include "cache/streamrecorder.h"
 #include "gateway/gatewaycontext.h"
 #include "http/httpexchange.h"
 #include "http/sseparser.h"
@@ -46,6 +48,10 @@ private:
     /// Picks the target model by the routing rules and rewrites the body for it.
     bool routeRequest();
     QByteArray upstreamBody() const;
+    /// Answers from the response cache when it holds this request; true when it did.
+    bool serveFromCache();
+    void storeInCache(int status);
+    QByteArray cacheScope() const;
     /// Sends the request to the current target of the chain, skipping targets whose circuit
     /// breaker is open.
     void startAttempt();
@@ -92,7 +98,11 @@ private:
     http::HeaderList m_rateHeaders;
     routing::RouteDecision m_decision;
     QString m_targetModel;
-    QStringList m_chain; ///< primary target, then fallbacks
+    cache::CacheDirective m_cacheDirective;
+    cache::CacheOutcome m_cacheOutcome = cache::CacheOutcome::Bypass;
+    QByteArray m_cacheKey;
+    std::unique_ptr<cache::StreamRecorder> m_recorder; ///< tees a stream for the cache
+    QStringList m_chain;                               ///< primary target, then fallbacks
     int m_targetIndex = 0;
     int m_attempt = 1; ///< of the current target
     int m_retries = 0;

@@ -297,7 +297,14 @@ void TestGatewayApi::init()
     for (const char *name :
          {"ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE", "OPENAI_API_KEY", "OPENAI_API_KEY_FILE"})
         env.remove(QString::fromLatin1(name));
+    // Every request must reach the upstream: the response cache is off (tst_responsecaching).
+    QFile policy(m_dataDir->filePath(QStringLiteral("policy.json")));
+    QVERIFY(policy.open(QIODevice::WriteOnly));
+    policy.write(R"({"version": 1, "cache": {"enabled": false}})");
+    policy.close();
     const QStringList args{
+        QStringLiteral("--config"),
+        policy.fileName(),
         QStringLiteral("--listen"),
         QStringLiteral("127.0.0.1:0"),
         QStringLiteral("--data-dir"),

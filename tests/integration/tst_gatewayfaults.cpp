@@ -181,10 +181,12 @@ QProcessEnvironment environment(const QByteArray &anthropicKey, const QByteArray
     return env;
 }
 
-/// Policy sections that turn retries and circuit breakers off.
+/// Policy sections that turn retries, circuit breakers and the response cache off: every
+/// request reaches the upstream once and every failure reaches the client.
 const QByteArray kRelayOnly =
     R"("retries":{"max_attempts":1},)"
-    R"("breakers":{"consecutive_failures":1000000,"min_requests":1000000})";
+    R"("breakers":{"consecutive_failures":1000000,"min_requests":1000000},)"
+    R"("cache":{"enabled":false})";
 
 /// One tollgated run: a data folder, an optional policy file and the process.
 struct Tollgated {
@@ -211,9 +213,11 @@ struct Tollgated {
                          options.anthropicBaseUrl,
                          QStringLiteral("--openai-base-url"),
                          options.openAiBaseUrl};
-        if (!options.policy.isEmpty()) {
+        {
+            const QByteArray policy =
+                options.policy.isEmpty() ? "{" + kRelayOnly + "}" : options.policy;
             QFile file(dir.filePath(QStringLiteral("policy.json")));
-            if (!file.open(QIODevice::WriteOnly) || file.write(options.policy) < 0) {
+            if (!file.open(QIODevice::WriteOnly) || file.write(policy) < 0) {
                 error = file.errorString();
                 return false;
             }
@@ -871,7 +875,7 @@ void TestGatewayFaults::gatewayKeysAuthenticateAndAreNeverForwarded()
     options.anthropicKey = kAnthropicSecret;
     options.openAiKey = kOpenAiSecret;
     options.policy = R"({"version":1,"gateway":{"keys":[{"name":"ci","sha256":")" + hash +
-                     R"(","user":"alice","plan":"pro"}]}})";
+                     R"(","user":"alice","plan":"pro"}]},)" + kRelayOnly + "}";
     QVERIFY2(gateway.start(options), qPrintable(gateway.error));
 
     // Missing and wrong keys: 401 in the caller's shape, and nothing reaches the provider.
