@@ -4,6 +4,8 @@
 #include "gateway/proxycall.h"
 #include "http/httpexchange.h"
 
+#include <QDateTime>
+
 namespace tollgate::gateway {
 
 namespace {
@@ -64,6 +66,11 @@ void GatewayHandler::handle(http::HttpExchange *exchange)
     }
     if (path == "/metrics" && get) {
         m_context.metrics.setInflight(m_context.inflight.load());
+        QList<QPair<QString, int>> breakers;
+        const auto targets = m_context.breakers.snapshot(QDateTime::currentMSecsSinceEpoch());
+        for (const routing::TargetState &target : targets)
+            breakers.append({target.target, int(target.state)});
+        m_context.metrics.setBreakerStates(breakers);
         if (m_context.log)
             m_context.metrics.setLogDropped(m_context.log->dropped());
         exchange->respond(200, {{"content-type", "text/plain; version=0.0.4; charset=utf-8"}},

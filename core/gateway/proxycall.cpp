@@ -668,8 +668,11 @@ void ProxyCall::complete(int status, const QString &error)
         record.priced = cost.has_value();
     }
     record.cacheStatus = QLatin1String(cache::cacheOutcomeName(m_cacheOutcome));
-    if (m_cacheOutcome == cache::CacheOutcome::Hit)
-        record.costUsd = 0; // served without a provider call; the usage says what it saved
+    record.retries = m_retries;
+    if (m_cacheOutcome == cache::CacheOutcome::Hit) {
+        record.savedUsd = record.costUsd;
+        record.costUsd = 0;
+    } // served without a provider call; the usage says what it saved
     record.error = error;
 
     settleLimits(usage);

@@ -228,12 +228,21 @@ void Metrics::record(const RequestRecord &record)
     observe(m_overhead, kOverhead, overhead);
     if (record.costUsd > 0)
         series.cost += record.costUsd;
+    if (record.savedUsd > 0)
+        series.saved += record.savedUsd;
+    series.retries += quint64(std::max(record.retries, 0));
     series.tokens[0] += quint64(std::max<qint64>(usage.inputTokens, 0));
     series.tokens[1] += quint64(std::max<qint64>(usage.outputTokens, 0));
     series.tokens[2] += quint64(std::max<qint64>(usage.cacheWriteTokens, 0));
     series.tokens[3] += quint64(std::max<qint64>(usage.cacheReadTokens, 0));
     if (cacheSlot >= 0)
         ++m_cache[cacheSlot];
+}
+
+void Metrics::setBreakerStates(const QList<QPair<QString, int>> &states)
+{
+    QMutexLocker lock(&m_mutex);
+    m_breakers = states;
 }
 
 void Metrics::setInflight(qint64 count)
@@ -334,6 +343,24 @@ QByteArray Metrics::renderPrometheus() const
     writeHeader(out, "tollgate_inflight_requests", "gauge", "Requests currently being served.");
     writeSample(out, "tollgate_inflight_requests", "", QByteArray(),
                 QByteArray::number(m_inflight));
+
+    writeHeader(out, "tollgate_cache_saved_usd_total", "counter",
+                "What cache hits would have cost at the provider, by model.");
+    for (const auto &[modelLabel, series] : models)
+        writeSample(out, "tollgate_cache_saved_usd_total", "", modelLabel,
+                    formatDouble(series->saved));
+
+    writeHeader(out, "tollgate_upstream_retries_total", "counter",
+                "Upstream attempts beyond the first (retries and fallbacks), by model.");
+    for (const auto &[modelLabel, series] : models)
+        writeSample(out, "tollgate_upstream_retries_total", "", modelLabel,
+                    QByteArray::number(series->retries));
+
+    writeHeader(out, "tollgate_breaker_state", "gauge",
+                "Circuit breaker per upstream target: 0 closed, 1 half-open, 2 open.");
+    for (const auto &[target, state] : m_breakers)
+        writeSample(out, "tollgate_breaker_state", "", label("target", escapeLabel(target)),
+                    QByteArray::number(state));
 
     writeHeader(out, "tollgate_log_dropped_total", "counter",
                 "Request log records dropped because the log's queue was full.");

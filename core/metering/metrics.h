@@ -25,6 +25,8 @@ public:
     void record(const RequestRecord &record);
     void setInflight(qint64 count);
     void setLogDropped(quint64 count);
+    /// Circuit-breaker state per upstream target (0 closed, 1 half-open, 2 open), as of a scrape.
+    void setBreakerStates(const QList<QPair<QString, int>> &states);
     QByteArray renderPrometheus() const;
 
 private:
@@ -43,6 +45,8 @@ private:
         Histogram ttft;
         Histogram upstream;
         double cost = 0;
+        double saved = 0;
+        quint64 retries = 0;
         std::array<quint64, 4> tokens{}; // input, output, cache_write, cache_read
     };
     static constexpr int kErrorTypeCount = 8;
@@ -53,6 +57,7 @@ private:
     std::array<quint64, 3> m_cache{}; // hit, miss, bypass
     qint64 m_inflight = 0;
     quint64 m_logDropped = 0;
+    QList<QPair<QString, int>> m_breakers;
 };
 
 } // namespace tollgate::metering

@@ -72,6 +72,7 @@ private Q_SLOTS:
     void modelLabelFallback();
     void labelValuesAreEscaped();
     void gauges();
+    void savedRetriesAndBreakers();
     void modelLabelsAreCapped();
     void concurrentRecording();
     void promtoolAcceptsEmptyOutput();
@@ -482,6 +483,33 @@ void TestMetrics::promtoolAcceptsEmptyOutput()
     checkWithPromtool(Metrics().renderPrometheus());
 }
 
+void TestMetrics::savedRetriesAndBreakers()
+{
+    Metrics metrics;
+    RequestRecord hit = makeRecord(kSonnet, 200, 1);
+    hit.cacheStatus = QStringLiteral("hit");
+    hit.savedUsd = 0.25;
+    metrics.record(hit);
+    RequestRecord retried = makeRecord(kSonnet, 200, 900);
+    retried.retries = 2;
+    retried.costUsd = 0.5;
+    metrics.record(retried);
+    metrics.setBreakerStates({{QStringLiteral("anthropic https://api.anthropic.com a"), 0},
+                              {QStringLiteral("anthropic https://api.anthropic.com \"b\""), 2}});
+    const QByteArray text = metrics.renderPrometheus();
+    QCOMPARE(sampleValue(
+                 text, QStringLiteral("tollgate_cache_saved_usd_total{model=\"%1\"}").arg(kSonnet)),
+             QStringLiteral("0.25"));
+    QCOMPARE(sampleValue(text, QStringLiteral("ai_cost_total_usd{model=\"%1\"}").arg(kSonnet)),
+             QStringLiteral("0.5"));
+    QVERIFY(hasLine(
+        text, QStringLiteral("tollgate_upstream_retries_total{model=\"%1\"} 2").arg(kSonnet)));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_breaker_state{target=\"anthropic "
+                                         "https://api.anthropic.com a\"} 0")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_breaker_state{target=\"anthropic "
+                                         "https://api.anthropic.com \\\"b\\\"\"} 2")));
+}
+
 void TestMetrics::promtoolAcceptsFullOutput()
 {
     Metrics metrics;
@@ -499,6 +527,8 @@ void TestMetrics::promtoolAcceptsFullOutput()
             r.usage.outputTokens = 10 * i;
             r.usage.cacheReadTokens = i % 4 ? 0 : 1000;
             r.costUsd = 0.001 * i;
+            r.savedUsd = i % 3 == 0 ? 0.002 * i : 0;
+            r.retries = i % 2;
             r.cacheStatus = i % 3 == 0 ? QStringLiteral("hit") : QStringLiteral("miss");
             if (status == 0 || i % 5 == 0)
                 r.error = QStringLiteral("cut");
@@ -508,6 +538,7 @@ void TestMetrics::promtoolAcceptsFullOutput()
     metrics.record(makeRecord(QString(), 400, 1));
     metrics.setInflight(3);
     metrics.setLogDropped(2);
+    metrics.setBreakerStates({{QStringLiteral("anthropic https://api.anthropic.com m"), 2}});
     checkWithPromtool(metrics.renderPrometheus());
 }
 
