@@ -7,9 +7,11 @@
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QFile>
+#include <QFileSystemWatcher>
 #include <QJsonDocument>
 #include <QSocketNotifier>
 #include <QStandardPaths>
+#include <QTimer>
 
 #include <csignal>
 #include <cstdio>
@@ -22,21 +24,26 @@ namespace {
 
 int g_signalPipe[2] = {-1, -1};
 
-void onSignal(int)
+void onSignal(int signal)
 {
-    const char byte = 1;
+    const char byte = char(signal);
     [[maybe_unused]] auto written = ::write(g_signalPipe[1], &byte, 1);
 }
 
-/// Turns SIGINT/SIGTERM into a call on the event loop; signal handlers may only write a byte.
-void watchTerminationSignals(QObject *owner, std::function<void()> onTerminate)
+/// Turns SIGINT/SIGTERM (terminate) and SIGHUP (reload) into calls on the event loop; a signal
+/// handler may only write a byte.
+void watchSignals(QObject *owner, std::function<void()> onTerminate, std::function<void()> onReload)
 {
     if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) != 0)
         return;
     auto *notifier = new QSocketNotifier(g_signalPipe[0], QSocketNotifier::Read, owner);
-    QObject::connect(notifier, &QSocketNotifier::activated, owner, [notifier, onTerminate] {
+    QObject::connect(notifier, &QSocketNotifier::activated, owner, [=] {
         char byte = 0;
         [[maybe_unused]] auto bytes = ::read(g_signalPipe[0], &byte, 1);
+        if (byte == SIGHUP) {
+            onReload();
+            return;
+        }
         notifier->setEnabled(false);
         onTerminate();
     });
@@ -46,6 +53,7 @@ void watchTerminationSignals(QObject *owner, std::function<void()> onTerminate)
     action.sa_flags = SA_RESTART;
     sigaction(SIGINT, &action, nullptr);
     sigaction(SIGTERM, &action, nullptr);
+    sigaction(SIGHUP, &action, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 }
 
@@ -75,27 +83,28 @@ QByteArray providerKey(const char *variable, QString *source)
     return file.readAll().trimmed();
 }
 
-gateway::PolicyDocument loadPolicyFile(const QString &path, gateway::PolicyDocument base)
+Expected<gateway::PolicyDocument> readPolicyFile(const QString &path, gateway::PolicyDocument base)
 {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
-        fail(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
+        return Error(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
     auto loaded = gateway::loadPolicy(file.readAll(), metering::PriceTable::builtin(), base);
-    if (!loaded) {
-        const QString problems = loaded.error().message.contains(QLatin1Char('\n'))
-                                     ? loaded.error().message
-                                     : loaded.error().toString();
-        fail(QStringLiteral("%1:\n%2").arg(path, problems));
-    }
-    return *loaded;
+    if (!loaded)
+        return Error(QStringLiteral("%1:\n%2").arg(path, loaded.error().toString()));
+    return loaded;
 }
 
-gateway::PolicyDocument configure(const QCommandLineParser &args)
+gateway::PolicyDocument loadPolicyFile(const QString &path, gateway::PolicyDocument base)
 {
-    gateway::PolicyDocument document;
-    document.gateway.dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    if (args.isSet(QStringLiteral("config")))
-        document = loadPolicyFile(args.value(QStringLiteral("config")), document);
+    auto document = readPolicyFile(path, std::move(base));
+    if (!document)
+        fail(document.error().message);
+    return *document;
+}
+
+/// Flags override the policy file.
+void applyFlags(const QCommandLineParser &args, gateway::PolicyDocument &document)
+{
     policy::GatewayConfig &config = document.gateway;
     if (args.isSet(QStringLiteral("listen"))) {
         auto listen = policy::parseListenAddress(args.value(QStringLiteral("listen")));
@@ -118,7 +127,53 @@ gateway::PolicyDocument configure(const QCommandLineParser &args)
         config.dataDir = args.value(QStringLiteral("data-dir"));
     if (args.isSet(QStringLiteral("workers")))
         config.workers = args.value(QStringLiteral("workers")).toInt();
+}
+
+gateway::PolicyDocument configure(const QCommandLineParser &args)
+{
+    gateway::PolicyDocument document;
+    document.gateway.dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    if (args.isSet(QStringLiteral("config")))
+        document = loadPolicyFile(args.value(QStringLiteral("config")), document);
+    applyFlags(args, document);
     return document;
+}
+
+/// Reads the policy file again and puts it in force; on any problem the running policy stays.
+void reload(const QCommandLineParser &args, gateway::Gateway &gateway)
+{
+    const QString path = args.value(QStringLiteral("config"));
+    auto document = readPolicyFile(path, {});
+    QString error;
+    if (document) {
+        applyFlags(args, *document);
+        if (gateway.applyPolicy(*document, &error)) {
+            std::fprintf(stderr, "tollgated: policy reloaded from %s\n", qPrintable(path));
+            return;
+        }
+    } else {
+        error = document.error().message;
+    }
+    std::fprintf(stderr, "tollgated: policy not reloaded, the running one stays: %s\n",
+                 qPrintable(error));
+}
+
+/// Reloads when the policy file changes (debounced: editors write in several steps, and some
+/// replace the file, which ends the watch on the old one).
+void watchPolicyFile(const QCommandLineParser &args, gateway::Gateway &gateway, QObject *owner)
+{
+    const QString path = args.value(QStringLiteral("config"));
+    auto *watcher = new QFileSystemWatcher({path}, owner);
+    auto *debounce = new QTimer(owner);
+    debounce->setSingleShot(true);
+    debounce->setInterval(200);
+    QObject::connect(watcher, &QFileSystemWatcher::fileChanged, debounce,
+                     qOverload<>(&QTimer::start));
+    QObject::connect(debounce, &QTimer::timeout, owner, [&args, &gateway, watcher, path] {
+        if (!watcher->files().contains(path))
+            watcher->addPath(path);
+        reload(args, gateway);
+    });
 }
 
 /// `tollgated check-config FILE`: validates a policy and prints it with every default filled in.
@@ -197,9 +252,20 @@ int main(int argc, char *argv[])
                  unsigned(gateway.port()));
     std::fflush(stdout);
 
-    watchTerminationSignals(&app, [&gateway] {
-        std::fprintf(stderr, "tollgated: draining in-flight requests\n");
-        gateway.drain([] { QCoreApplication::exit(0); });
-    });
+    const bool hasPolicyFile = args.isSet(QStringLiteral("config"));
+    watchSignals(
+        &app,
+        [&gateway] {
+            std::fprintf(stderr, "tollgated: draining in-flight requests\n");
+            gateway.drain([] { QCoreApplication::exit(0); });
+        },
+        [&args, &gateway, hasPolicyFile] {
+            if (hasPolicyFile)
+                reload(args, gateway);
+            else
+                std::fprintf(stderr, "tollgated: SIGHUP: no --config file to reload\n");
+        });
+    if (hasPolicyFile)
+        watchPolicyFile(args, gateway, &app);
     return app.exec();
 }

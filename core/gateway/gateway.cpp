@@ -11,13 +11,7 @@ Gateway::Gateway(PolicyDocument policy, QObject *parent)
     : QObject(parent)
     , m_context(std::make_unique<GatewayContext>())
 {
-    m_context->config = std::move(policy.gateway);
-    m_context->routes = std::move(policy.routes);
-    m_context->plans = std::move(policy.plans);
-    m_context->reliability = policy.reliability;
-    m_context->cachePolicy = policy.cache;
-    m_context->responseCache.setLimits(policy.cache.maxBytes, policy.cache.maxEntryBytes);
-    m_context->breakers.setPolicy(policy.reliability.breakers);
+    installPolicy(std::move(policy));
     m_context->prices = metering::PriceTable::builtin();
     m_drainPoll.setInterval(20);
     connect(&m_drainPoll, &QTimer::timeout, this, [this] {
@@ -35,7 +29,7 @@ Gateway::~Gateway()
 
 bool Gateway::start(QString *error)
 {
-    const policy::GatewayConfig &config = m_context->config;
+    const policy::GatewayConfig config = m_context->policy()->gateway;
     if (const QString problem = policy::servingProblem(config); !problem.isEmpty()) {
         *error = problem;
         return false;
@@ -63,6 +57,33 @@ bool Gateway::start(QString *error)
     return m_server->listen(config.listenAddress, config.listenPort, error);
 }
 
+void Gateway::installPolicy(PolicyDocument policy)
+{
+    m_context->responseCache.setLimits(policy.cache.maxBytes, policy.cache.maxEntryBytes);
+    m_context->breakers.setPolicy(policy.reliability.breakers);
+    m_context->setPolicy(std::make_shared<const PolicyDocument>(std::move(policy)));
+}
+
+bool Gateway::applyPolicy(PolicyDocument policy, QString *error)
+{
+    const policy::GatewayConfig &running = m_context->policy()->gateway;
+    policy::GatewayConfig &next = policy.gateway;
+    // What the process was started with stays: the socket, the threads, the log, and the
+    // provider keys, which come from the environment or keychain, never from a document.
+    next.listenAddress = running.listenAddress;
+    next.listenPort = running.listenPort;
+    next.workers = running.workers;
+    next.dataDir = running.dataDir;
+    next.anthropic.apiKey = running.anthropic.apiKey;
+    next.openai.apiKey = running.openai.apiKey;
+    if (const QString problem = policy::servingProblem(next); !problem.isEmpty()) {
+        *error = problem;
+        return false;
+    }
+    installPolicy(std::move(policy));
+    return true;
+}
+
 void Gateway::drain(std::function<void()> done)
 {
     m_drained = std::move(done);
@@ -73,7 +94,8 @@ void Gateway::drain(std::function<void()> done)
     }
     m_server->stopListening();
     m_server->closeIdleConnections();
-    m_drainDeadline = QDateTime::currentMSecsSinceEpoch() + m_context->config.drainTimeoutMs;
+    m_drainDeadline =
+        QDateTime::currentMSecsSinceEpoch() + m_context->policy()->gateway.drainTimeoutMs;
     m_drainPoll.start();
 }
 

@@ -22,6 +22,10 @@ public:
 
     /// Opens the request log and starts serving; on failure returns false with a reason.
     bool start(QString *error);
+    /// Puts a new policy in force for new requests; requests in flight finish under the one they
+    /// started with. The listen address, workers, data folder and provider keys stay as started.
+    /// Refuses (and keeps the running policy) when the result could not serve.
+    bool applyPolicy(PolicyDocument policy, QString *error);
     /// Stops accepting, lets in-flight requests finish for up to the drain timeout, then
     /// closes every connection, writes the log and calls `done`.
     void drain(std::function<void()> done);
@@ -32,6 +36,7 @@ public:
 
 private:
     void finishDrain();
+    void installPolicy(PolicyDocument policy);
 
     std::unique_ptr<GatewayContext> m_context;
     std::unique_ptr<store::RequestLog> m_log;

@@ -1,29 +1,30 @@
 #pragma once
 
-#include "cache/cachepolicy.h"
 #include "cache/responsecache.h"
-#include "limits/planpolicy.h"
+#include "gateway/policydocument.h"
 #include "limits/ratelimiter.h"
 #include "metering/metrics.h"
 #include "metering/pricetable.h"
-#include "policy/gatewayconfig.h"
 #include "routing/breakerregistry.h"
-#include "routing/reliabilitypolicy.h"
-#include "routing/routingpolicy.h"
 #include "store/requestlog.h"
 
 #include <atomic>
+#include <memory>
 
 namespace tollgate::gateway {
 
-/// State every worker's handler shares: read-only configuration and prices, thread-safe
-/// metrics and log, and counters. Owned by the Gateway, which outlives the workers.
+/// State every worker's handler shares: the policy in force, prices, the thread-safe rate
+/// limiter, breakers, cache, metrics and log, and counters. Owned by the Gateway, which outlives
+/// the workers.
 struct GatewayContext {
-    policy::GatewayConfig config;
-    routing::RoutingPolicy routes;
-    limits::PlanPolicy plans;
-    routing::ReliabilityPolicy reliability;
-    cache::CachePolicy cachePolicy;
+    /// The policy in force. A request takes it once and keeps that snapshot to its end, so a
+    /// reload applies to new requests without touching those in flight.
+    std::shared_ptr<const PolicyDocument> policy() const { return std::atomic_load(&m_policy); }
+    void setPolicy(std::shared_ptr<const PolicyDocument> policy)
+    {
+        std::atomic_store(&m_policy, std::move(policy));
+    }
+
     cache::ResponseCache responseCache;
     metering::PriceTable prices;
     limits::RateLimiter rateLimiter;
@@ -32,6 +33,9 @@ struct GatewayContext {
     store::RequestLog *log = nullptr;
     std::atomic<int> inflight{0};
     std::atomic<bool> draining{false};
+
+private:
+    std::shared_ptr<const PolicyDocument> m_policy = std::make_shared<PolicyDocument>();
 };
 
 } // namespace tollgate::gateway

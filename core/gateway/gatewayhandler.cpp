@@ -47,8 +47,8 @@ const QList<Endpoint> &providerEndpoints()
 
 GatewayHandler::GatewayHandler(GatewayContext &context)
     : m_context(context)
-    , m_pool(
-          {context.config.maxConnectionsPerHost, context.config.maxIdleConnectionsPerHost, 60000})
+    , m_pool({context.policy()->gateway.maxConnectionsPerHost,
+              context.policy()->gateway.maxIdleConnectionsPerHost, 60000})
 {
 }
 

@@ -75,8 +75,10 @@ Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::Pric
     problems += routing::ReliabilityPolicy::validate(document);
     if (document.contains(u"cache"))
         problems += cache::CachePolicy::validate(document.value(u"cache"), QStringLiteral("cache"));
+    if (problems.size() == 1)
+        return problems.first();
     if (!problems.isEmpty())
-        return Error(describe(problems), problems.first().path);
+        return Error(describe(problems));
 
     PolicyDocument result = std::move(base);
     result.gateway = *gateway;

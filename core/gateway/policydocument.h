@@ -20,8 +20,8 @@ struct PolicyDocument {
 };
 
 /// Reads a policy document on top of `base` (whose gateway settings come from flags and the
-/// environment). The error lists every problem found, one `path: message` per line; its path is
-/// the first problem's.
+/// environment). One problem comes back with its path; several as one `path: message` line
+/// each.
 Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::PriceTable &prices,
                                     PolicyDocument base = {});
 

@@ -63,6 +63,7 @@ ProxyCall::ProxyCall(GatewayContext &context, http::UpstreamPool &pool,
     , m_pool(pool)
     , m_exchange(exchange)
     , m_route(route)
+    , m_policy(context.policy())
     , m_requestId(newRequestId())
     , m_meter(route.flavor)
 {
@@ -82,8 +83,8 @@ ProxyCall::~ProxyCall()
 
 const policy::ProviderConfig &ProxyCall::provider() const
 {
-    return m_route.flavor == api::Flavor::Anthropic ? m_context.config.anthropic
-                                                    : m_context.config.openai;
+    return m_route.flavor == api::Flavor::Anthropic ? m_policy->gateway.anthropic
+                                                    : m_policy->gateway.openai;
 }
 
 void ProxyCall::start()
@@ -129,7 +130,7 @@ void ProxyCall::startAttempt()
     m_sse = http::SseParser();
     m_meter = api::StreamMeter(m_route.flavor);
     if (m_cacheOutcome == cache::CacheOutcome::Miss && m_cacheDirective.write && m_request.stream)
-        m_recorder = std::make_unique<cache::StreamRecorder>(m_context.cachePolicy.maxEntryBytes);
+        m_recorder = std::make_unique<cache::StreamRecorder>(m_policy->cache.maxEntryBytes);
     m_call = m_pool.start(upstreamRequest(), this);
     connect(m_call, &http::UpstreamCall::responseStarted, this, &ProxyCall::onResponseStarted);
     connect(m_call, &http::UpstreamCall::bodyReceived, this, &ProxyCall::onBody);
@@ -147,7 +148,7 @@ bool ProxyCall::retryOrFallback(int status)
     if (numeric)
         retryAfter = seconds;
     const routing::RetryDecision decision =
-        routing::decideRetry(m_context.reliability.retries, m_attempt, status, retryAfter, false,
+        routing::decideRetry(m_policy->reliability.retries, m_attempt, status, retryAfter, false,
                              qint64(sinceStartMs()), QRandomGenerator::global()->generateDouble());
     if (decision.retry) {
         ++m_attempt;
@@ -179,7 +180,7 @@ bool ProxyCall::hasAvailableTargetAfter(int index, qint64 nowMs) const
 bool ProxyCall::authenticate()
 {
     const Authentication auth =
-        gateway::authenticate(m_context.config.gatewayKeys, m_exchange->request(),
+        gateway::authenticate(m_policy->gateway.gatewayKeys, m_exchange->request(),
                               m_exchange->peerAddress().isLoopback());
     if (auth.status != 0) {
         respondError(auth.status, auth.error);
@@ -187,7 +188,7 @@ bool ProxyCall::authenticate()
     }
     m_principal = auth.principal;
     m_user = m_principal.user;
-    if (!m_context.config.gatewayKeys.isEmpty() && provider().apiKey.isEmpty()) {
+    if (!m_policy->gateway.gatewayKeys.isEmpty() && provider().apiKey.isEmpty()) {
         respondError(503, QStringLiteral("no %1 provider key is configured on this gateway")
                               .arg(QLatin1String(api::flavorName(m_route.flavor))));
         return false;
@@ -197,7 +198,7 @@ bool ProxyCall::authenticate()
 
 bool ProxyCall::admit()
 {
-    const limits::Plan &plan = m_context.plans.resolvePlan(m_principal);
+    const limits::Plan &plan = m_policy->plans.resolvePlan(m_principal);
     m_principal.plan = plan.name;
     m_plan = &plan;
     m_rateKey = limits::RateLimitStore::keyFor(m_principal);
@@ -236,7 +237,7 @@ policy::RequestFeatures ProxyCall::features() const
     if (numeric)
         features.complexity = complexity;
     // Parsing the prompt costs time: only a router model without a given complexity needs it.
-    if (!features.complexity && m_context.routes.isRouterModel(m_request.model)) {
+    if (!features.complexity && m_policy->routes.isRouterModel(m_request.model)) {
         const api::PromptStats stats = api::promptStats(m_route.flavor, client.body);
         features.promptChars = stats.chars;
         features.messageCount = stats.messages;
@@ -249,7 +250,7 @@ policy::RequestFeatures ProxyCall::features() const
 
 bool ProxyCall::routeRequest()
 {
-    m_decision = routing::route(m_context.routes, features(), m_context.prices);
+    m_decision = routing::route(m_policy->routes, features(), m_context.prices);
     if (m_decision.chain.isEmpty()) {
         respondError(400, QStringLiteral("model \"%1\" is a router model and no routing rule "
                                          "picked a model for this request")
@@ -267,7 +268,7 @@ bool ProxyCall::routeRequest()
 bool ProxyCall::serveFromCache()
 {
     m_cacheDirective = cache::parseDirective(m_exchange->request().headers);
-    if (!m_context.cachePolicy.enabled || !m_cacheDirective.read) {
+    if (!m_policy->cache.enabled || !m_cacheDirective.read) {
         m_cacheOutcome = cache::CacheOutcome::Bypass;
         return false;
     }
@@ -339,7 +340,7 @@ void ProxyCall::storeInCache(int status)
         entry->model = m_summary.model;
     }
     entry->createdAtMs = now;
-    entry->expiresAtMs = now + m_context.cachePolicy.ttlMs(m_cacheDirective);
+    entry->expiresAtMs = now + m_policy->cache.ttlMs(m_cacheDirective);
     m_context.responseCache.store(m_cacheKey, std::move(entry), now);
 }
 
@@ -368,7 +369,7 @@ bool ProxyCall::parseBody()
         return true;
     }
     auto parsed =
-        api::parseClientRequest(m_route.flavor, body, {m_context.config.defaultMaxTokens});
+        api::parseClientRequest(m_route.flavor, body, {m_policy->gateway.defaultMaxTokens});
     if (!parsed) {
         respondError(400, parsed.error().toString());
         return false;

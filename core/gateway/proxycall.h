@@ -5,6 +5,7 @@
 #include "cache/cachepolicy.h"
 #include "cache/streamrecorder.h"
 #include "gateway/gatewaycontext.h"
+#include "gateway/policydocument.h"
 #include "http/httpexchange.h"
 #include "http/sseparser.h"
 #include "http/upstreampool.h"
@@ -90,6 +91,7 @@ private:
     http::UpstreamPool &m_pool;
     QPointer<http::HttpExchange> m_exchange;
     ProxyRoute m_route;
+    std::shared_ptr<const PolicyDocument> m_policy; ///< as in force when the request came
     api::ClientRequest m_request;
     policy::Principal m_principal;
     const limits::Plan *m_plan = nullptr; ///< owned by the context's PlanPolicy

@@ -22,6 +22,7 @@
 
 #include <sqlite3.h>
 
+#include <csignal>
 #include <memory>
 
 using namespace tollgate::testsupport;
@@ -312,6 +313,7 @@ private Q_SLOTS:
     void customPlanLimitsRequestsPerMinute();
 
     // tollgated check-config
+    void policyReloadsOnChangeAndSighupKeepingTheRunningOneOnErrors();
     void checkConfigPrintsEffectivePolicy();
     void checkConfigNamesEveryProblem_data();
     void checkConfigNamesEveryProblem();
@@ -995,6 +997,46 @@ void TestPolicyEngine::customPlanLimitsRequestsPerMinute()
 
 // ---------------------------------------------------------------------------------------------
 // tollgated check-config
+
+void TestPolicyEngine::policyReloadsOnChangeAndSighupKeepingTheRunningOneOnErrors()
+{
+    START_GATEWAY(R"({"version":1,"plans":{"free":{"requests_per_hour":100}}})");
+    const QString path = QDir(m_dataDir->path()).filePath(QStringLiteral("policy.json"));
+    const auto writePolicy = [&](const QByteArray &policy) {
+        // Written aside and renamed over, as editors and config-management tools do.
+        QFile file(path + QStringLiteral(".new"));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(policy);
+        file.close();
+        QFile::remove(path);
+        QVERIFY(QFile::rename(file.fileName(), path));
+    };
+    int sent = 0;
+    const auto limitNow = [&] {
+        const HttpTestResponse response =
+            send(messages(anthropicBody(kHaiku, "reload " + QByteArray::number(++sent)),
+                          {{"x-tollgate-user", "rex"}}));
+        return response.header("x-ratelimit-limit-requests");
+    };
+    QCOMPARE(limitNow(), QByteArray("100"));
+
+    writePolicy(R"({"version":1,"plans":{"free":{"requests_per_hour":7}}})");
+    QTRY_COMPARE_WITH_TIMEOUT(limitNow(), QByteArray("7"), 3000);
+
+    // An invalid document never replaces the running one, and says why.
+    writePolicy(R"({"version":1,"plans":{"free":{"requests_per_hour":-7}}})");
+    QVERIFY(m_gateway.waitForOutput("policy not reloaded", 3000));
+    QVERIFY(m_gateway.output().contains("plans.free.requests_per_hour"));
+    QCOMPARE(limitNow(), QByteArray("7"));
+
+    // SIGHUP reloads too (here after a change the watcher has already applied: same result).
+    writePolicy(R"({"version":1,"plans":{"free":{"requests_per_hour":9}}})");
+    QTRY_COMPARE_WITH_TIMEOUT(limitNow(), QByteArray("9"), 3000);
+    const qsizetype reloads = m_gateway.output().count("policy reloaded");
+    ::kill(pid_t(m_gateway.processId()), SIGHUP);
+    QTRY_VERIFY_WITH_TIMEOUT(m_gateway.output().count("policy reloaded") > reloads, 3000);
+    QCOMPARE(limitNow(), QByteArray("9"));
+}
 
 void TestPolicyEngine::checkConfigPrintsEffectivePolicy()
 {
