@@ -25,6 +25,8 @@ Gateway::~Gateway()
 {
     m_server.reset();
     m_log.reset();
+    m_context->spendStore = nullptr;
+    m_spendStore.reset();
 }
 
 bool Gateway::start(QString *error)
@@ -46,6 +48,17 @@ bool Gateway::start(QString *error)
         }
         m_log = std::move(*log);
         m_context->log = m_log.get();
+        store::SpendStore::Options spendOptions;
+        spendOptions.path = store::SpendStore::defaultPath(config.dataDir);
+        auto spend = store::SpendStore::open(spendOptions);
+        if (!spend) {
+            *error =
+                QStringLiteral("cannot open the spend ledger: %1").arg(spend.error().toString());
+            return false;
+        }
+        m_spendStore = std::move(*spend);
+        m_context->spendStore = m_spendStore.get();
+        restoreSpend({});
     }
     http::HttpServer::Options options;
     options.workers = config.workers;
@@ -59,9 +72,24 @@ bool Gateway::start(QString *error)
 
 void Gateway::installPolicy(PolicyDocument policy)
 {
+    // Budgets that are new (or whose window changed) start from what the store remembers.
+    const QStringList fresh = m_context->spendLedger.setPolicy(policy.budgets);
+    if (m_spendStore && !fresh.isEmpty())
+        restoreSpend(fresh);
     m_context->responseCache.setLimits(policy.cache.maxBytes, policy.cache.maxEntryBytes);
     m_context->breakers.setPolicy(policy.reliability.breakers);
     m_context->setPolicy(std::make_shared<const PolicyDocument>(std::move(policy)));
+}
+
+void Gateway::restoreSpend(const QStringList &budgets)
+{
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    auto increments = m_spendStore->load(m_context->spendLedger.oldestNeededMs(now));
+    if (increments)
+        m_context->spendLedger.restore(*increments, now, budgets);
+    else
+        qWarning("tollgated: cannot read the spend ledger: %s",
+                 qPrintable(increments.error().toString()));
 }
 
 bool Gateway::applyPolicy(PolicyDocument policy, QString *error)
@@ -106,6 +134,8 @@ void Gateway::finishDrain()
         m_server->stop();
     if (m_log)
         m_log->flush();
+    if (m_spendStore)
+        m_spendStore->flush();
     if (m_drained)
         std::exchange(m_drained, nullptr)();
 }

@@ -37,9 +37,12 @@ public:
 private:
     void finishDrain();
     void installPolicy(PolicyDocument policy);
+    /// Loads the stored spend of `budgets` (all when empty) into the ledger.
+    void restoreSpend(const QStringList &budgets);
 
     std::unique_ptr<GatewayContext> m_context;
     std::unique_ptr<store::RequestLog> m_log;
+    std::unique_ptr<store::SpendStore> m_spendStore;
     std::unique_ptr<http::HttpServer> m_server;
     QTimer m_drainPoll;
     qint64 m_drainDeadline = 0;

@@ -3,10 +3,12 @@
 #include "cache/responsecache.h"
 #include "gateway/policydocument.h"
 #include "limits/ratelimiter.h"
+#include "limits/spendledger.h"
 #include "metering/metrics.h"
 #include "metering/pricetable.h"
 #include "routing/breakerregistry.h"
 #include "store/requestlog.h"
+#include "store/spendstore.h"
 
 #include <atomic>
 #include <memory>
@@ -26,6 +28,8 @@ struct GatewayContext {
     }
 
     cache::ResponseCache responseCache;
+    limits::SpendLedger spendLedger;
+    store::SpendStore *spendStore = nullptr; ///< persists the ledger; null without a data folder
     metering::PriceTable prices;
     limits::RateLimiter rateLimiter;
     routing::BreakerRegistry breakers;

@@ -71,6 +71,11 @@ void GatewayHandler::handle(http::HttpExchange *exchange)
         for (const routing::TargetState &target : targets)
             breakers.append({target.target, int(target.state)});
         m_context.metrics.setBreakerStates(breakers);
+        QList<metering::BudgetGauge> budgets;
+        const auto statuses = m_context.spendLedger.status(QDateTime::currentMSecsSinceEpoch());
+        for (const limits::BudgetStatus &status : statuses)
+            budgets.append({status.name, status.limitUsd, status.spentUsd, status.remainingUsd});
+        m_context.metrics.setBudgets(budgets);
         if (m_context.log)
             m_context.metrics.setLogDropped(m_context.log->dropped());
         exchange->respond(200, {{"content-type", "text/plain; version=0.0.4; charset=utf-8"}},

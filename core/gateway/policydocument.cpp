@@ -12,7 +12,7 @@ const QStringList kPartSections = {
     QStringLiteral("routes"),       QStringLiteral("plans"),
     QStringLiteral("default_plan"), QStringLiteral("local_owner_plan"),
     QStringLiteral("retries"),      QStringLiteral("breakers"),
-    QStringLiteral("cache")};
+    QStringLiteral("cache"),        QStringLiteral("budgets")};
 
 QString describe(const QList<Error> &problems)
 {
@@ -73,6 +73,7 @@ Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::Pric
                                                      QStringLiteral("routes"), prices);
     problems += limits::PlanPolicy::validate(document);
     problems += routing::ReliabilityPolicy::validate(document);
+    problems += limits::BudgetPolicy::validate(document);
     if (document.contains(u"cache"))
         problems += cache::CachePolicy::validate(document.value(u"cache"), QStringLiteral("cache"));
     if (problems.size() == 1)
@@ -87,6 +88,7 @@ Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::Pric
                                                           QStringLiteral("routes"), prices);
     result.plans = *limits::PlanPolicy::fromJson(document);
     result.reliability = *routing::ReliabilityPolicy::fromJson(document);
+    result.budgets = *limits::BudgetPolicy::fromJson(document);
     if (document.contains(u"cache"))
         result.cache =
             *cache::CachePolicy::fromJson(document.value(u"cache"), QStringLiteral("cache"));
@@ -108,6 +110,9 @@ QJsonObject effectivePolicy(const PolicyDocument &document)
                        {QStringLiteral("cache"), document.cache.toJson()}};
     const QJsonObject plans = document.plans.toJson();
     for (auto it = plans.begin(); it != plans.end(); ++it)
+        result.insert(it.key(), it.value());
+    const QJsonObject budgets = document.budgets.toJson();
+    for (auto it = budgets.begin(); it != budgets.end(); ++it)
         result.insert(it.key(), it.value());
     const QJsonObject reliability = document.reliability.toJson();
     for (auto it = reliability.begin(); it != reliability.end(); ++it)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cache/cachepolicy.h"
+#include "limits/budgetpolicy.h"
 #include "limits/planpolicy.h"
 #include "metering/pricetable.h"
 #include "policy/gatewayconfig.h"
@@ -17,6 +18,7 @@ struct PolicyDocument {
     limits::PlanPolicy plans = limits::PlanPolicy::reference();
     routing::ReliabilityPolicy reliability = routing::ReliabilityPolicy::reference();
     cache::CachePolicy cache = cache::CachePolicy::reference();
+    limits::BudgetPolicy budgets = limits::BudgetPolicy::reference();
 };
 
 /// Reads a policy document on top of `base` (whose gateway settings come from flags and the

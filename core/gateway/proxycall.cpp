@@ -5,6 +5,7 @@
 #include "cache/cachekey.h"
 #include "cache/sha256.h"
 #include "gateway/authentication.h"
+#include "limits/budgetguard.h"
 #include "routing/retrypolicy.h"
 #include "routing/router.h"
 
@@ -92,7 +93,7 @@ void ProxyCall::start()
     if (!authenticate() || !parseBody())
         return;
     if (m_route.kind == ProxyRoute::Kind::Generate &&
-        (!admit() || !routeRequest() || serveFromCache()))
+        (!admit() || !checkBudgets() || !routeRequest() || serveFromCache()))
         return;
     if (m_chain.isEmpty())
         m_chain = {m_request.model};
@@ -213,6 +214,29 @@ bool ProxyCall::admit()
     return false;
 }
 
+bool ProxyCall::checkBudgets()
+{
+    if (m_policy->budgets.isEmpty())
+        return true;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    // The estimate takes the body's bytes for its characters: a little high, on the safe side.
+    const metering::ModelPrice *price = m_context.prices.find(m_request.model);
+    const double estimate =
+        price ? limits::BudgetGuard::estimateCostUsd(m_exchange->request().body.size(),
+                                                     m_request.maxTokens, *price)
+              : 0;
+    m_budget = limits::BudgetGuard::check(m_policy->budgets, m_context.spendLedger.snapshot(now),
+                                          m_principal, m_request.model, estimate, now);
+    if (m_budget.allowed())
+        return true;
+    m_rateHeaders.append({"x-tollgate-budget", m_budget.budget.toUtf8()});
+    if (m_budget.retryAfterSeconds > 0)
+        m_rateHeaders.append({"retry-after", QByteArray::number(m_budget.retryAfterSeconds)});
+    // 402 like a provider's own "credit balance too low": SDKs do not retry it.
+    respondError(402, m_budget.message);
+    return false;
+}
+
 policy::RequestFeatures ProxyCall::features() const
 {
     const http::HttpRequest &client = m_exchange->request();
@@ -250,7 +274,10 @@ policy::RequestFeatures ProxyCall::features() const
 
 bool ProxyCall::routeRequest()
 {
-    m_decision = routing::route(m_policy->routes, features(), m_context.prices);
+    routing::RouteState state;
+    if (m_budget.downgraded())
+        state.budget = routing::BudgetState::Downgraded;
+    m_decision = routing::route(m_policy->routes, features(), m_context.prices, state);
     if (m_decision.chain.isEmpty()) {
         respondError(400, QStringLiteral("model \"%1\" is a router model and no routing rule "
                                          "picked a model for this request")
@@ -590,6 +617,20 @@ void ProxyCall::onClientGone()
     complete(status, QStringLiteral("client closed the connection"));
 }
 
+void ProxyCall::chargeBudgets(const metering::RequestRecord &record)
+{
+    if (m_policy->budgets.isEmpty() || record.costUsd <= 0)
+        return;
+    const limits::ChargeOutcome outcome = m_context.spendLedger.charge(
+        m_principal, record.usedModel, record.costUsd, QDateTime::currentMSecsSinceEpoch());
+    if (m_context.spendStore)
+        m_context.spendStore->append(outcome.increments);
+    for (const limits::ThresholdCrossing &crossing : outcome.crossings)
+        qWarning("budget \"%s\" reached %g%% ($%.2f of $%.2f): %s", qPrintable(crossing.budget),
+                 crossing.atPercent, crossing.spentUsd, crossing.limitUsd,
+                 qPrintable(limits::budgetActionName(crossing.action)));
+}
+
 void ProxyCall::settleLimits(const api::Usage &usage)
 {
     if (!m_plan)
@@ -677,6 +718,7 @@ void ProxyCall::complete(int status, const QString &error)
     record.error = error;
 
     settleLimits(usage);
+    chargeBudgets(record);
     m_context.metrics.record(record);
     if (m_context.log)
         m_context.log->append(std::move(record));

@@ -10,6 +10,7 @@
 #include "http/sseparser.h"
 #include "http/upstreampool.h"
 #include "limits/admission.h"
+#include "limits/budgetguard.h"
 #include "limits/planpolicy.h"
 #include "policy/requestfeatures.h"
 #include "routing/router.h"
@@ -45,6 +46,10 @@ private:
     bool parseBody();
     /// Rate limits of the principal's plan; answers 429 when over.
     bool admit();
+    /// USD budgets of the principal: refuses a request that would exceed a hard budget, and
+    /// marks the route downgraded past a downgrade threshold.
+    bool checkBudgets();
+    void chargeBudgets(const metering::RequestRecord &record);
     policy::RequestFeatures features() const;
     /// Picks the target model by the routing rules and rewrites the body for it.
     bool routeRequest();
@@ -97,6 +102,7 @@ private:
     const limits::Plan *m_plan = nullptr; ///< owned by the context's PlanPolicy
     QString m_rateKey;
     limits::Admission m_admission;
+    limits::BudgetCheck m_budget;
     http::HeaderList m_rateHeaders;
     routing::RouteDecision m_decision;
     QString m_targetModel;

@@ -245,6 +245,12 @@ void Metrics::setBreakerStates(const QList<QPair<QString, int>> &states)
     m_breakers = states;
 }
 
+void Metrics::setBudgets(const QList<BudgetGauge> &budgets)
+{
+    QMutexLocker lock(&m_mutex);
+    m_budgets = budgets;
+}
+
 void Metrics::setInflight(qint64 count)
 {
     QMutexLocker locker(&m_mutex);
@@ -361,6 +367,19 @@ QByteArray Metrics::renderPrometheus() const
     for (const auto &[target, state] : m_breakers)
         writeSample(out, "tollgate_breaker_state", "", label("target", escapeLabel(target)),
                     QByteArray::number(state));
+
+    const auto writeBudgets = [&](const char *name, const char *help, auto value) {
+        writeHeader(out, name, "gauge", help);
+        for (const BudgetGauge &budget : m_budgets)
+            writeSample(out, name, "", label("budget", escapeLabel(budget.name)),
+                        formatDouble(value(budget)));
+    };
+    writeBudgets("tollgate_budget_limit_usd", "Each budget's limit in its current window.",
+                 [](const BudgetGauge &b) { return b.limitUsd; });
+    writeBudgets("tollgate_budget_spend_usd", "Spend counted against each budget in its window.",
+                 [](const BudgetGauge &b) { return b.spentUsd; });
+    writeBudgets("tollgate_budget_remaining_usd", "What each budget has left in its window.",
+                 [](const BudgetGauge &b) { return b.remainingUsd; });
 
     writeHeader(out, "tollgate_log_dropped_total", "counter",
                 "Request log records dropped because the log's queue was full.");

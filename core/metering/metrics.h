@@ -20,6 +20,14 @@ namespace tollgate::metering {
 /// ai_time_to_first_token_seconds{model},
 /// tollgate_gateway_overhead_seconds, tollgate_upstream_duration_seconds{model},
 /// ai_cache_requests_total{status}, tollgate_inflight_requests, tollgate_log_dropped_total.
+/// One budget's standing at a scrape.
+struct BudgetGauge {
+    QString name;
+    double limitUsd = 0;
+    double spentUsd = 0;
+    double remainingUsd = 0;
+};
+
 class Metrics {
 public:
     void record(const RequestRecord &record);
@@ -27,6 +35,7 @@ public:
     void setLogDropped(quint64 count);
     /// Circuit-breaker state per upstream target (0 closed, 1 half-open, 2 open), as of a scrape.
     void setBreakerStates(const QList<QPair<QString, int>> &states);
+    void setBudgets(const QList<BudgetGauge> &budgets);
     QByteArray renderPrometheus() const;
 
 private:
@@ -58,6 +67,7 @@ private:
     qint64 m_inflight = 0;
     quint64 m_logDropped = 0;
     QList<QPair<QString, int>> m_breakers;
+    QList<BudgetGauge> m_budgets;
 };
 
 } // namespace tollgate::metering
