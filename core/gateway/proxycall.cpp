@@ -711,6 +711,8 @@ void ProxyCall::complete(int status, const QString &error)
     }
     record.cacheStatus = QLatin1String(cache::cacheOutcomeName(m_cacheOutcome));
     record.retries = m_retries;
+    record.route = m_decision.ruleName;
+    record.plan = m_principal.plan;
     if (m_cacheOutcome == cache::CacheOutcome::Hit) {
         record.savedUsd = record.costUsd;
         record.costUsd = 0;

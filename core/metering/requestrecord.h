@@ -25,6 +25,8 @@ struct RequestRecord {
     api::Usage usage;
     double costUsd = 0;
     bool priced = true;  ///< false when the model is missing from the price table
+    QString route;       ///< the routing rule that chose the model, empty when none
+    QString plan;        ///< the plan the request was admitted under
     double savedUsd = 0; ///< what a cache hit would have cost at the provider
     int retries = 0;     ///< upstream attempts beyond the first (retries and fallbacks)
     QString cacheStatus; ///< "hit" | "miss" | "bypass"

@@ -21,7 +21,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Bumped whenever the schema changes; stored in PRAGMA user_version.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr const char *kCreateSchema = R"sql(
 CREATE TABLE IF NOT EXISTS requests (
@@ -45,17 +45,29 @@ CREATE TABLE IF NOT EXISTS requests (
     cost_usd REAL NOT NULL,
     priced INTEGER NOT NULL,
     cache_status TEXT NOT NULL,
-    error TEXT NOT NULL
+    error TEXT NOT NULL,
+    route TEXT NOT NULL DEFAULT '',
+    plan TEXT NOT NULL DEFAULT '',
+    retries INTEGER NOT NULL DEFAULT 0,
+    saved_usd REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS requests_started_at ON requests (started_at_ms);
+)sql";
+
+// From version 1: the routing decision, the plan, retries and what a cache hit saved.
+constexpr const char *kMigrateFrom1 = R"sql(
+ALTER TABLE requests ADD COLUMN route TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN plan TEXT NOT NULL DEFAULT '';
+ALTER TABLE requests ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE requests ADD COLUMN saved_usd REAL NOT NULL DEFAULT 0;
 )sql";
 
 constexpr const char *kInsert =
     "INSERT INTO requests (id, started_at_ms, flavor, endpoint, user, requested_model, "
     "used_model, status, stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, "
     "output_tokens, cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, "
-    "error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-    "?18, ?19, ?20, ?21)";
+    "error, route, plan, retries, saved_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
 QString lastError(sqlite3 *db)
 {
@@ -119,7 +131,7 @@ std::optional<Error> prepareSchema(sqlite3 *db, const QString &path)
     if (version < kSchemaVersion) {
         if (auto error = exec(db, "BEGIN IMMEDIATE"))
             return fail(*error);
-        std::optional<QString> error = exec(db, kCreateSchema);
+        std::optional<QString> error = exec(db, version == 1 ? kMigrateFrom1 : kCreateSchema);
         if (!error)
             error =
                 exec(db, ("PRAGMA user_version=" + QByteArray::number(kSchemaVersion)).constData());
@@ -171,6 +183,10 @@ void bindRecord(sqlite3_stmt *stmt, const metering::RequestRecord &r)
     sqlite3_bind_int(stmt, 19, r.priced ? 1 : 0);
     bindText(stmt, 20, r.cacheStatus);
     bindText(stmt, 21, r.error);
+    bindText(stmt, 22, r.route);
+    bindText(stmt, 23, r.plan);
+    sqlite3_bind_int(stmt, 24, r.retries);
+    sqlite3_bind_double(stmt, 25, r.savedUsd);
 }
 
 } // namespace

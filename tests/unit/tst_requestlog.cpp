@@ -126,6 +126,7 @@ private Q_SLOTS:
     void directoryAsPathIsAnError();
     void notADatabaseIsAnError();
     void newerSchemaIsAnError();
+    void migratesVersionOneKeepingRows();
 
 private:
     RequestLog::Options options(const QString &name = QStringLiteral("requests.db")) const;
@@ -188,6 +189,10 @@ void TestRequestLog::writesExactValues()
     full.priced = true;
     full.cacheStatus = QStringLiteral("miss");
     full.error = QStringLiteral("upstream reset \"mid\"-stream ü");
+    full.route = QStringLiteral("priority-high");
+    full.plan = QStringLiteral("pro");
+    full.retries = 2;
+    full.savedUsd = 0.5;
     QVERIFY(log->append(full));
 
     RequestRecord bare = makeRecord(QStringLiteral("req-2"), 1'760'000'000'456);
@@ -206,8 +211,8 @@ void TestRequestLog::writesExactValues()
     sqlite3_stmt *stmt = db.prepare(
         "SELECT id, started_at_ms, flavor, endpoint, user, requested_model, used_model, status, "
         "stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, output_tokens, "
-        "cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, error "
-        "FROM requests ORDER BY rowid");
+        "cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, error, route, "
+        "plan, retries, saved_usd FROM requests ORDER BY rowid");
     QVERIFY(stmt);
     auto text = [stmt](int column) {
         return QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(stmt, column)));
@@ -236,6 +241,10 @@ void TestRequestLog::writesExactValues()
     QCOMPARE(sqlite3_column_int(stmt, 18), 1);
     QCOMPARE(text(19), QStringLiteral("miss"));
     QCOMPARE(text(20), QStringLiteral("upstream reset \"mid\"-stream ü"));
+    QCOMPARE(text(21), QStringLiteral("priority-high"));
+    QCOMPARE(text(22), QStringLiteral("pro"));
+    QCOMPARE(sqlite3_column_int(stmt, 23), 2);
+    QCOMPARE(sqlite3_column_double(stmt, 24), 0.5);
 
     QCOMPARE(sqlite3_step(stmt), SQLITE_ROW);
     QCOMPARE(text(0), QStringLiteral("req-2"));
@@ -253,7 +262,7 @@ void TestRequestLog::writesExactValues()
     sqlite3_finalize(stmt);
 
     // Exactly the record's fields, nothing more.
-    QCOMPARE(db.integer("SELECT COUNT(*) FROM pragma_table_info('requests')"), Q_INT64_C(21));
+    QCOMPARE(db.integer("SELECT COUNT(*) FROM pragma_table_info('requests')"), Q_INT64_C(25));
     QCOMPARE(db.integer("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
                         "tbl_name = 'requests' AND sql LIKE '%started_at_ms%'"),
              Q_INT64_C(1));
@@ -276,7 +285,7 @@ void TestRequestLog::walModeAndSchemaVersion()
     log->flush();
     Db db(log->path());
     QCOMPARE(db.text("PRAGMA journal_mode"), QStringLiteral("wal"));
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(1));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(2));
     QVERIFY(QFile::exists(log->path() + QStringLiteral("-wal")));
 }
 
@@ -455,7 +464,7 @@ void TestRequestLog::destructorDrainsAndReopenKeepsRows()
     QCOMPARE(reopened->written(), quint64(1));
     Db db(o.path);
     QCOMPARE(db.column("SELECT id FROM requests ORDER BY rowid"), (QStringList{"a", "b", "c"}));
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(1));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(2));
 }
 
 void TestRequestLog::readerDoesNotBlockWriter()
@@ -520,6 +529,42 @@ void TestRequestLog::notADatabaseIsAnError()
     QVERIFY(!opened.ok());
     QVERIFY2(opened.error().message.contains(QLatin1String("not a database")),
              qPrintable(opened.error().message));
+}
+
+void TestRequestLog::migratesVersionOneKeepingRows()
+{
+    const auto o = options();
+    QVERIFY(QDir().mkpath(QFileInfo(o.path).path()));
+    QFile empty(o.path); // an empty file is an empty database
+    QVERIFY(empty.open(QIODevice::WriteOnly));
+    empty.close();
+    {
+        // A log written by a build whose schema was version 1.
+        Db db(o.path);
+        QVERIFY(db.exec(
+            "CREATE TABLE requests (id TEXT NOT NULL, started_at_ms INTEGER NOT NULL, flavor TEXT "
+            "NOT NULL, endpoint TEXT NOT NULL, user TEXT NOT NULL, requested_model TEXT NOT NULL, "
+            "used_model TEXT NOT NULL, status INTEGER NOT NULL, stream INTEGER NOT NULL, "
+            "latency_ms REAL NOT NULL, ttft_ms REAL, upstream_ms REAL NOT NULL, overhead_ms REAL "
+            "NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, "
+            "cache_write_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL, cost_usd "
+            "REAL NOT NULL, priced INTEGER NOT NULL, cache_status TEXT NOT NULL, error TEXT NOT "
+            "NULL)"));
+        QVERIFY(db.exec("INSERT INTO requests VALUES ('old', 5, 'anthropic', '/v1/messages', '', "
+                        "'m', 'm', 200, 0, 1, NULL, 1, 0, 1, 1, 0, 0, 0.1, 1, 'miss', '')"));
+        QVERIFY(db.exec("PRAGMA user_version = 1"));
+    }
+    auto log = openLog(o);
+    QVERIFY(log);
+    RequestRecord routed = makeRecord(QStringLiteral("new"), 6);
+    routed.route = QStringLiteral("auto-simple");
+    QVERIFY(log->append(routed));
+    log->flush();
+    Db db(o.path);
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(2));
+    QCOMPARE(db.integer("SELECT COUNT(*) FROM requests"), Q_INT64_C(2));
+    QCOMPARE(db.text("SELECT route FROM requests WHERE id = 'old'"), QString());
+    QCOMPARE(db.text("SELECT route FROM requests WHERE id = 'new'"), QStringLiteral("auto-simple"));
 }
 
 void TestRequestLog::newerSchemaIsAnError()
