@@ -130,7 +130,7 @@ void ProxyCall::startAttempt()
     m_body.clear();
     m_sse = http::SseParser();
     m_meter = api::StreamMeter(m_route.flavor);
-    if (m_cacheOutcome == cache::CacheOutcome::Miss && m_cacheDirective.write && m_request.stream)
+    if (!m_cacheKey.isEmpty() && m_cacheDirective.write && m_request.stream)
         m_recorder = std::make_unique<cache::StreamRecorder>(m_policy->cache.maxEntryBytes);
     m_call = m_pool.start(upstreamRequest(), this);
     connect(m_call, &http::UpstreamCall::responseStarted, this, &ProxyCall::onResponseStarted);
@@ -289,21 +289,24 @@ bool ProxyCall::routeRequest()
         maxTokens = m_plan->cappedMaxTokens(maxTokens);
     m_routedMaxTokens = maxTokens > 0 && maxTokens != m_request.maxTokens ? maxTokens : 0;
     m_chain = m_decision.chain;
+    m_targetModel = m_chain.first();
     return true;
 }
 
 bool ProxyCall::serveFromCache()
 {
     m_cacheDirective = cache::parseDirective(m_exchange->request().headers);
-    if (!m_policy->cache.enabled || !m_cacheDirective.read) {
-        m_cacheOutcome = cache::CacheOutcome::Bypass;
+    m_cacheOutcome = cache::CacheOutcome::Bypass;
+    if (!m_policy->cache.enabled || (!m_cacheDirective.read && !m_cacheDirective.write))
         return false;
-    }
-    m_cacheOutcome = cache::CacheOutcome::Miss;
+    // The key names the model the router picked, so answers of different routes never mix.
     m_cacheKey = cache::cacheKey(m_route.flavor, QJsonDocument::fromJson(upstreamBody()).object(),
                                  upstreamModel());
     if (const QByteArray scope = cacheScope(); !scope.isEmpty())
         m_cacheKey = cache::sha256(m_cacheKey + scope).toHex();
+    if (!m_cacheDirective.read) // no-cache: ask the provider, then refresh the entry
+        return false;
+    m_cacheOutcome = cache::CacheOutcome::Miss;
     const auto entry =
         m_context.responseCache.lookup(m_cacheKey, QDateTime::currentMSecsSinceEpoch());
     if (!entry)
@@ -347,8 +350,8 @@ QByteArray ProxyCall::cacheScope() const
 void ProxyCall::storeInCache(int status)
 {
     // Only a whole 2xx answer of the primary target is kept: a fallback answered another model.
-    if (m_cacheOutcome != cache::CacheOutcome::Miss || !m_cacheDirective.write || status < 200 ||
-        status >= 300 || m_targetIndex != 0)
+    if (m_cacheKey.isEmpty() || m_cacheOutcome == cache::CacheOutcome::Hit ||
+        !m_cacheDirective.write || status < 200 || status >= 300 || m_targetIndex != 0)
         return;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     auto entry = std::make_shared<cache::CachedResponse>();

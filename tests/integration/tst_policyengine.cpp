@@ -515,7 +515,8 @@ void TestPolicyEngine::concreteModelWithoutHintsIsForwardedByteIdentical()
     QCOMPARE(m_anthropic.journal().value(0).body, haikuBody);
 
     m_anthropic.clearJournal();
-    haiku = send(messages(anthropicBody(kHaikuAlias, "Short question")));
+    // (Another prompt: the same one would be a cache hit, since alias and id share entries.)
+    haiku = send(messages(anthropicBody(kHaikuAlias, "Short question, by alias")));
     QCOMPARE(haiku.status, 200);
     QCOMPARE(haiku.header("x-tollgate-model"), kHaiku);
     QCOMPARE(jsonObject(m_anthropic.journal().value(0).body).value(u"model").toString(),

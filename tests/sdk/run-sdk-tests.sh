@@ -120,7 +120,7 @@ echo "run-sdk-tests: node $(node --version), @anthropic-ai/sdk $(sdk_version @an
     cd "$SDK_DIR" &&
         TOLLGATE_URL=$TOLLGATE_URL MOCK_URL=$MOCK_URL HOME=$WORK/home XDG_CONFIG_HOME=$WORK/home \
             timeout --kill-after=5 "$NODE_TIMEOUT_S" \
-            node --test --test-reporter=spec anthropic.test.mjs openai.test.mjs
+            node --test --test-reporter=spec anthropic.test.mjs openai.test.mjs cache.test.mjs
 )
 result=$?
 if ((result != 0)); then
