@@ -83,6 +83,7 @@ void Gateway::installPolicy(PolicyDocument policy)
 
 void Gateway::restoreSpend(const QStringList &budgets)
 {
+    m_spendStore->flush(); // what was charged a moment ago must be in what is read back
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     auto increments = m_spendStore->load(m_context->spendLedger.oldestNeededMs(now));
     if (increments)

@@ -93,7 +93,8 @@ void ProxyCall::start()
     if (!authenticate() || !parseBody())
         return;
     if (m_route.kind == ProxyRoute::Kind::Generate &&
-        (!admit() || !checkBudgets() || !routeRequest() || serveFromCache()))
+        (!admit() || !checkBudgets(m_request.model) || !routeRequest() ||
+         !checkBudgets(upstreamModel()) || serveFromCache()))
         return;
     if (m_chain.isEmpty())
         m_chain = {m_request.model};
@@ -214,21 +215,28 @@ bool ProxyCall::admit()
     return false;
 }
 
-bool ProxyCall::checkBudgets()
+bool ProxyCall::checkBudgets(const QString &requestedModel)
 {
-    if (m_policy->budgets.isEmpty())
+    // Checked before routing (whose downgrades depend on it) and again for the routed model,
+    // which a router model such as `auto` only then names; once is enough when they agree.
+    const QString model = routing::canonicalModel(requestedModel, m_context.prices);
+    if (m_policy->budgets.isEmpty() || model == m_budgetCheckedModel)
         return true;
+    m_budgetCheckedModel = model;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     // The estimate takes the body's bytes for its characters: a little high, on the safe side.
-    const metering::ModelPrice *price = m_context.prices.find(m_request.model);
+    const metering::ModelPrice *price = m_context.prices.find(model);
     const double estimate =
         price ? limits::BudgetGuard::estimateCostUsd(m_exchange->request().body.size(),
                                                      m_request.maxTokens, *price)
               : 0;
-    m_budget = limits::BudgetGuard::check(m_policy->budgets, m_context.spendLedger.snapshot(now),
-                                          m_principal, m_request.model, estimate, now);
-    if (m_budget.allowed())
+    const limits::BudgetCheck check = limits::BudgetGuard::check(
+        m_policy->budgets, m_context.spendLedger.snapshot(now), m_principal, model, estimate, now);
+    if (!m_budget.downgraded())
+        m_budget = check;
+    if (check.allowed())
         return true;
+    m_budget = check;
     m_rateHeaders.append({"x-tollgate-budget", m_budget.budget.toUtf8()});
     if (m_budget.retryAfterSeconds > 0)
         m_rateHeaders.append({"retry-after", QByteArray::number(m_budget.retryAfterSeconds)});

@@ -48,7 +48,7 @@ private:
     bool admit();
     /// USD budgets of the principal: refuses a request that would exceed a hard budget, and
     /// marks the route downgraded past a downgrade threshold.
-    bool checkBudgets();
+    bool checkBudgets(const QString &requestedModel);
     void chargeBudgets(const metering::RequestRecord &record);
     policy::RequestFeatures features() const;
     /// Picks the target model by the routing rules and rewrites the body for it.
@@ -103,6 +103,7 @@ private:
     QString m_rateKey;
     limits::Admission m_admission;
     limits::BudgetCheck m_budget;
+    QString m_budgetCheckedModel;
     http::HeaderList m_rateHeaders;
     routing::RouteDecision m_decision;
     QString m_targetModel;
