@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test through CTest.
+# Installs what is missing, builds, and runs every test through CTest: the full build first,
+# then the headless core (no GUI module) under AddressSanitizer and UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,3 +10,6 @@ if [ ! -d tests/sdk/node_modules ] || [ tests/sdk/package-lock.json -nt tests/sd
   npm ci --prefix tests/sdk --no-audit --no-fund
 fi
 ctest --preset default -j2 "$@"
+
+scripts/build.sh asan
+ctest --preset asan -j2 -L 'unit|integration' "$@"

@@ -427,9 +427,10 @@ void TestPolicyEngine::referenceRouterChoosesTheModel_data()
     QTest::newRow("auto, 20,000 characters of plain prose (estimate 0.27)")
         << conversationBody("auto", 20000, 1, 0, 0) << QByteArrayList{} << kHaiku
         << QByteArray("auto-simple");
-    // docs/routing.md: 8,000 characters, 3 code blocks, 1 message -> 0.37 -> haiku.
-    QTest::newRow("auto, 8,000 characters with 3 code blocks (estimate 0.37)")
-        << conversationBody("auto", 8000, 1, 3, 0) << QByteArrayList{} << kHaiku
+    // docs/routing.md: 8,000 characters, 3 code blocks -> 0.37; over 3 messages (one block
+    // each) the depth adds 0.02 -> 0.39 -> haiku.
+    QTest::newRow("auto, 8,000 characters with 3 code blocks (estimate 0.39)")
+        << conversationBody("auto", 8000, 3, 3, 0) << QByteArrayList{} << kHaiku
         << QByteArray("auto-simple");
 
     // Concrete models keep their model unless an explicit hint asks the gateway to choose.
