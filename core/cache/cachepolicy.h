@@ -37,13 +37,14 @@ const char *cacheOutcomeName(CacheOutcome outcome);
 /// outlive any model or price it was recorded under.
 inline constexpr qint64 kMaxTtlSeconds = 365LL * 24 * 60 * 60;
 
-/// The policy's `cache` section: `{"enabled": true, "ttl_seconds": 3600, "max_bytes": 268435456,
+/// The policy's `cache` section: `{"enabled": true, "ttl_seconds": 3600, "max_bytes": 67108864,
 /// "persistent": false, "max_entry_bytes": 4194304}`. Members left out keep these defaults.
 struct CachePolicy {
     bool enabled = true;
     qint64 ttlSeconds = 3600;
-    qint64 maxBytes = 256LL * 1024 * 1024; ///< memory tier budget
-    bool persistent = false;               ///< also keep entries in SQLite across restarts
+    /// Memory tier budget: 64 MiB keeps tollgated within its 100 MB RSS target under load.
+    qint64 maxBytes = 64LL * 1024 * 1024;
+    bool persistent = false; ///< also keep entries in SQLite across restarts
     qint64 maxEntryBytes = 4LL * 1024 * 1024;
 
     /// The reference behaviour: exact-match cache, TTL 3600 s.

@@ -21,7 +21,7 @@ namespace tollgate::cache {
 class ResponseCache final : public CacheStore {
 public:
     struct Options {
-        qint64 maxBytes = 256LL * 1024 * 1024;    ///< policy cache.max_bytes
+        qint64 maxBytes = 64LL * 1024 * 1024;     ///< policy cache.max_bytes
         qint64 maxEntryBytes = 4LL * 1024 * 1024; ///< policy cache.max_entry_bytes
         /// Shards to spread keys over; fewer are used when the budget is small, so that every
         /// shard can hold at least one entry of maxEntryBytes.

@@ -358,10 +358,10 @@ private Q_SLOTS:
         const CachePolicy p = CachePolicy::reference();
         QVERIFY(p.enabled);
         QCOMPARE(p.ttlSeconds, 3600);
-        QCOMPARE(p.maxBytes, 268435456);
+        QCOMPARE(p.maxBytes, 67108864);
         QVERIFY(!p.persistent);
         QCOMPARE(p.maxEntryBytes, 4194304);
-        QCOMPARE(p.toJson(), parse(R"({"enabled":true,"ttl_seconds":3600,"max_bytes":268435456,)"
+        QCOMPARE(p.toJson(), parse(R"({"enabled":true,"ttl_seconds":3600,"max_bytes":67108864,)"
                                    R"("persistent":false,"max_entry_bytes":4194304})"));
     }
 
