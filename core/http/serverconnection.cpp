@@ -8,10 +8,6 @@
 
 namespace tollgate::http {
 
-namespace {
-constexpr qint64 kReadChunk = 64 * 1024;
-}
-
 ServerConnection::ServerConnection(qintptr descriptor, RequestHandler *handler,
                                    RequestLimits limits, ConnectionTimeouts timeouts,
                                    QObject *parent)
@@ -64,10 +60,8 @@ qint64 ServerConnection::pendingBytes() const
 
 void ServerConnection::onReadyRead()
 {
-    while (m_socket->bytesAvailable() > 0) {
-        const QByteArray data = m_socket->read(kReadChunk);
-        m_parser.append(data);
-    }
+    // readAll() allocates what arrived, not a fixed chunk per read.
+    m_parser.append(m_socket->readAll());
     if (!m_exchange)
         processNext();
 }
