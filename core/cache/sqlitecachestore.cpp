@@ -1,5 +1,7 @@
 #include "cache/sqlitecachestore.h"
 
+#include "store/sqlite.h"
+
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
@@ -44,36 +46,9 @@ constexpr const char *kPurge = "DELETE FROM cache_entries WHERE expires_at_ms <=
 constexpr const char *kSelect =
     "SELECT payload FROM cache_entries WHERE key = ?1 AND expires_at_ms > ?2";
 
-QString lastError(sqlite3 *db)
-{
-    return QString::fromUtf8(sqlite3_errmsg(db));
-}
-
-std::optional<QString> exec(sqlite3 *db, const char *sql)
-{
-    char *message = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
-    if (rc == SQLITE_OK)
-        return std::nullopt;
-    const QString text = QString::fromUtf8(message ? message : sqlite3_errstr(rc));
-    sqlite3_free(message);
-    return text;
-}
-
-std::optional<QString> queryInt(sqlite3 *db, const char *sql, qint64 &result)
-{
-    sqlite3_stmt *stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK)
-        return lastError(db);
-    const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        result = sqlite3_column_int64(stmt, 0);
-    std::optional<QString> error;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        error = lastError(db);
-    sqlite3_finalize(stmt);
-    return error;
-}
+using store::sqlite::exec;
+using store::sqlite::lastError;
+using store::sqlite::queryInt;
 
 std::optional<QString> prepareSchema(sqlite3 *db)
 {

@@ -1,5 +1,7 @@
 #include "store/spendstore.h"
 
+#include "store/sqlite.h"
+
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
@@ -48,36 +50,9 @@ constexpr const char *kSelect = "SELECT budget, window_start_ms, bucket_ms, usd 
 
 constexpr const char *kRetention = "DELETE FROM spend WHERE bucket_ms < ?1";
 
-QString lastError(sqlite3 *db)
-{
-    return QString::fromUtf8(sqlite3_errmsg(db));
-}
-
-std::optional<QString> exec(sqlite3 *db, const char *sql)
-{
-    char *message = nullptr;
-    const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &message);
-    if (rc == SQLITE_OK)
-        return std::nullopt;
-    const QString text = QString::fromUtf8(message ? message : sqlite3_errstr(rc));
-    sqlite3_free(message);
-    return text;
-}
-
-std::optional<QString> queryText(sqlite3 *db, const char *sql, QString &result)
-{
-    sqlite3_stmt *stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK)
-        return lastError(db);
-    const int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        result = QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(stmt, 0)));
-    std::optional<QString> error;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        error = lastError(db);
-    sqlite3_finalize(stmt);
-    return error;
-}
+using store::sqlite::exec;
+using store::sqlite::lastError;
+using store::sqlite::queryText;
 
 std::optional<Error> prepareSchema(sqlite3 *db, const QString &path, bool fullSync)
 {
