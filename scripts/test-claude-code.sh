@@ -23,6 +23,8 @@ readonly NPM_TIMEOUT_S=900
 readonly BUILD_TIMEOUT_S=3600
 readonly TEST_KEY=sk-ant-test-key
 readonly PRICED_MODEL=claude-haiku-4-5
+# The gateway sends an alias upstream as its canonical id, so the log names that id.
+readonly PRICED_MODEL_ID=claude-haiku-4-5-20251001
 readonly MOCK_ANSWER="Hello from mock."   # the mock streams "Hello", " from", " mock."
 
 die() {
@@ -322,9 +324,10 @@ check "(default) rows name Claude Code's model $DEFAULT_MODEL" \
                  AND used_model = '$DEFAULT_MODEL' AND user NOT LIKE 'claude-code-%'")" -ge 1
 check "every priced row has cost > 0" \
     test "$(sql 'SELECT count(*) FROM requests WHERE priced = 1 AND cost_usd <= 0')" = 0
-check "(priced) one row for user claude-code-priced, $PRICED_MODEL, priced, cost > 0" \
+check "(priced) one row for user claude-code-priced, $PRICED_MODEL_ID, priced, cost > 0" \
     test "$(sql "SELECT count(*) FROM requests WHERE user = 'claude-code-priced'
-                 AND used_model = '$PRICED_MODEL' AND priced = 1 AND cost_usd > 0")" = 1
+                 AND requested_model = '$PRICED_MODEL' AND used_model = '$PRICED_MODEL_ID'
+                 AND priced = 1 AND cost_usd > 0")" = 1
 GW_COST=$(sql "SELECT cost_usd FROM requests WHERE user = 'claude-code-priced'")
 check "(priced) gateway cost $GW_COST USD equals Claude Code's own ${CC_COST:-?} USD" \
     node -e 'process.exit(Math.abs(+process.argv[1] - +process.argv[2]) < 1e-9 &&
