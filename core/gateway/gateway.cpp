@@ -27,6 +27,8 @@ Gateway::~Gateway()
     m_log.reset();
     m_context->spendStore = nullptr;
     m_spendStore.reset();
+    m_context->persistentCache = nullptr;
+    m_persistentCache.reset();
 }
 
 bool Gateway::start(QString *error)
@@ -59,6 +61,8 @@ bool Gateway::start(QString *error)
         m_spendStore = std::move(*spend);
         m_context->spendStore = m_spendStore.get();
         restoreSpend({});
+        if (m_context->policy()->cache.persistent && !openPersistentCache(config.dataDir, error))
+            return false;
     }
     http::HttpServer::Options options;
     options.workers = config.workers;
@@ -79,6 +83,22 @@ void Gateway::installPolicy(PolicyDocument policy)
     m_context->responseCache.setLimits(policy.cache.maxBytes, policy.cache.maxEntryBytes);
     m_context->breakers.setPolicy(policy.reliability.breakers);
     m_context->setPolicy(std::make_shared<const PolicyDocument>(std::move(policy)));
+}
+
+bool Gateway::openPersistentCache(const QString &dataDir, QString *error)
+{
+    cache::SqliteCacheStore::Options options;
+    options.path = QDir(dataDir).filePath(QStringLiteral("cache.sqlite"));
+    options.maxEntryBytes = m_context->policy()->cache.maxEntryBytes;
+    auto opened = cache::SqliteCacheStore::open(options);
+    if (!opened) {
+        *error =
+            QStringLiteral("cannot open the persistent cache: %1").arg(opened.error().toString());
+        return false;
+    }
+    m_persistentCache = std::move(*opened);
+    m_context->persistentCache = m_persistentCache.get();
+    return true;
 }
 
 void Gateway::restoreSpend(const QStringList &budgets)
@@ -137,6 +157,8 @@ void Gateway::finishDrain()
         m_log->flush();
     if (m_spendStore)
         m_spendStore->flush();
+    if (m_persistentCache)
+        m_persistentCache->flush();
     if (m_drained)
         std::exchange(m_drained, nullptr)();
 }

@@ -39,10 +39,12 @@ private:
     void installPolicy(PolicyDocument policy);
     /// Loads the stored spend of `budgets` (all when empty) into the ledger.
     void restoreSpend(const QStringList &budgets);
+    bool openPersistentCache(const QString &dataDir, QString *error);
 
     std::unique_ptr<GatewayContext> m_context;
     std::unique_ptr<store::RequestLog> m_log;
     std::unique_ptr<store::SpendStore> m_spendStore;
+    std::unique_ptr<cache::SqliteCacheStore> m_persistentCache;
     std::unique_ptr<http::HttpServer> m_server;
     QTimer m_drainPoll;
     qint64 m_drainDeadline = 0;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "cache/responsecache.h"
+#include "cache/sqlitecachestore.h"
 #include "gateway/policydocument.h"
 #include "limits/ratelimiter.h"
 #include "limits/spendledger.h"
@@ -28,6 +29,8 @@ struct GatewayContext {
     }
 
     cache::ResponseCache responseCache;
+    /// The cache's SQLite tier (`cache.persistent`); null when off or without a data folder.
+    cache::SqliteCacheStore *persistentCache = nullptr;
     limits::SpendLedger spendLedger;
     store::SpendStore *spendStore = nullptr; ///< persists the ledger; null without a data folder
     metering::PriceTable prices;

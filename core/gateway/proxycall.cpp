@@ -315,8 +315,14 @@ bool ProxyCall::serveFromCache()
     if (!m_cacheDirective.read) // no-cache: ask the provider, then refresh the entry
         return false;
     m_cacheOutcome = cache::CacheOutcome::Miss;
-    const auto entry =
-        m_context.responseCache.lookup(m_cacheKey, QDateTime::currentMSecsSinceEpoch());
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    auto entry = m_context.responseCache.lookup(m_cacheKey, now);
+    if (!entry && persistentCache()) {
+        // The SQLite tier is read only after a memory miss, and a hit moves into memory.
+        entry = persistentCache()->lookup(m_cacheKey, now);
+        if (entry)
+            m_context.responseCache.store(m_cacheKey, entry, now);
+    }
     if (!entry)
         return false;
     const bool stream = m_request.stream;
@@ -379,6 +385,8 @@ void ProxyCall::storeInCache(int status)
     }
     entry->createdAtMs = now;
     entry->expiresAtMs = now + m_policy->cache.ttlMs(m_cacheDirective);
+    if (persistentCache())
+        persistentCache()->store(m_cacheKey, entry, now);
     m_context.responseCache.store(m_cacheKey, std::move(entry), now);
 }
 

@@ -58,6 +58,10 @@ private:
     bool serveFromCache();
     void storeInCache(int status);
     QByteArray cacheScope() const;
+    cache::SqliteCacheStore *persistentCache() const
+    {
+        return m_policy->cache.persistent ? m_context.persistentCache : nullptr;
+    }
     /// Sends the request to the current target of the chain, skipping targets whose circuit
     /// breaker is open.
     void startAttempt();

@@ -474,10 +474,13 @@ private Q_SLOTS:
     // Policy
     void disabledCacheBypassesEveryRequest();
     void policyTtlExpiresEntries();
+    void persistentTierSurvivesRestart();
 
 private:
     /// Starts tollgated against the mocks with this policy (none if empty) and provider key.
-    QString startGateway(const QByteArray &policy = {}, const QByteArray &anthropicKey = {});
+    /// `keepDataDir`: restart on the previous run's data folder instead of a fresh one.
+    QString startGateway(const QByteArray &policy = {}, const QByteArray &anthropicKey = {},
+                         bool keepDataDir = false);
     QString logPath() const { return QDir(m_dataDir->path()).filePath("requests.sqlite"); }
     HttpTestResponse send(const HttpTestRequest &request) const
     {
@@ -512,9 +515,11 @@ void TestResponseCaching::cleanup()
     m_dataDir.reset();
 }
 
-QString TestResponseCaching::startGateway(const QByteArray &policy, const QByteArray &anthropicKey)
+QString TestResponseCaching::startGateway(const QByteArray &policy, const QByteArray &anthropicKey,
+                                          bool keepDataDir)
 {
-    m_dataDir = std::make_unique<QTemporaryDir>();
+    if (!keepDataDir || !m_dataDir)
+        m_dataDir = std::make_unique<QTemporaryDir>();
     if (!m_dataDir->isValid())
         return QStringLiteral("no temporary folder");
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
@@ -1269,6 +1274,27 @@ void TestResponseCaching::policyTtlExpiresEntries()
 
     QTest::qWait(int(qMax<qint64>(0, 1200 - sinceStored.elapsed())));
     SEND_EXPECTING(expired, messages(body), 200, "miss");
+    QCOMPARE(m_anthropic.journal().size(), 2);
+}
+
+void TestResponseCaching::persistentTierSurvivesRestart()
+{
+    const QByteArray policy = R"({"cache":{"persistent":true}})";
+    START_GATEWAY(policy);
+    const QByteArray body = anthropicBody("Remember me across a restart");
+    SEND_EXPECTING(stored, messages(body), 200, "miss");
+    QCOMPARE(m_gateway.stop(), 0);
+    QVERIFY(QFile::exists(QDir(m_dataDir->path()).filePath(QStringLiteral("cache.sqlite"))));
+
+    START_GATEWAY(policy, QByteArray(), true);
+    SEND_EXPECTING(replayed, messages(body), 200, "hit");
+    QCOMPARE(replayed.body, stored.body);
+    QCOMPARE(m_anthropic.journal().size(), 1);
+
+    // Without `persistent` the same folder's entries are not read.
+    QCOMPARE(m_gateway.stop(), 0);
+    START_GATEWAY(QByteArray(R"({"cache":{"persistent":false}})"), QByteArray(), true);
+    SEND_EXPECTING(fresh, messages(body), 200, "miss");
     QCOMPARE(m_anthropic.journal().size(), 2);
 }
 
