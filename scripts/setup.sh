@@ -7,9 +7,9 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config clang-format
   qt6-base-dev libqt6opengl6-dev qt6-charts-dev
-  libsqlite3-dev libhttp-parser-dev libssl-dev libsimdjson-dev
-  # tests: promtool, the sqlite3 CLI, Node.js for the official SDK clients
-  prometheus sqlite3 nodejs npm
+  libsqlite3-dev libhttp-parser-dev libssl-dev libsimdjson-dev libhiredis-dev
+  # tests: promtool, the sqlite3 CLI, Redis for the shared stores, Node.js for the official SDKs
+  prometheus sqlite3 redis-server nodejs npm
 )
 
 missing=()
