@@ -90,7 +90,7 @@ void BenchReport::setThroughput(QString title, std::vector<ThroughputRow> rows)
 qint64 BenchReport::totalErrors() const
 {
     qint64 errors = 0;
-    for (const OpenLoopPhase *phase : {&m_latency, &m_stream}) {
+    for (const OpenLoopPhase *phase : {&m_latency, &m_stream, &m_hit}) {
         for (const LatencyRow &r : phase->rows)
             errors += r.errors;
     }
@@ -101,8 +101,14 @@ qint64 BenchReport::totalErrors() const
 
 const BenchReport::LatencyRow *BenchReport::directRow(const OpenLoopPhase &phase) const
 {
+    return findRow(phase, kDirect);
+}
+
+const BenchReport::LatencyRow *BenchReport::findRow(const OpenLoopPhase &phase,
+                                                    const QString &target) const
+{
     for (const LatencyRow &r : phase.rows) {
-        if (r.target == kDirect)
+        if (r.target == target)
             return &r;
     }
     return nullptr;
@@ -138,6 +144,8 @@ QString BenchReport::errorBanner() const
         describe(QStringLiteral("latency"), r.target, r.errors, r.firstError);
     for (const LatencyRow &r : m_stream.rows)
         describe(QStringLiteral("stream"), r.target, r.errors, r.firstError);
+    for (const LatencyRow &r : m_hit.rows)
+        describe(QStringLiteral("hit"), r.target, r.errors, r.firstError);
     for (const ThroughputRow &r : m_throughput)
         describe(QStringLiteral("throughput"), r.target, r.errors, r.firstError);
     return text + QLatin1Char('\n');
@@ -175,6 +183,7 @@ QString BenchReport::latencyMarkdown() const
                         QString::number(r.pairs)});
         }
     }
+    out += pairsMarkdown(m_latency, false);
     return out + QLatin1Char('\n');
 }
 
@@ -208,6 +217,74 @@ QString BenchReport::streamMarkdown() const
             };
             out += row({r.target, delta(0.5), delta(0.99), signedPct(r.pairedFirstEvent, 0.5),
                         signedMean(r.pairedFirstEvent), QString::number(r.pairs)});
+        }
+    }
+    out += pairsMarkdown(m_stream, true);
+    return out + QLatin1Char('\n');
+}
+
+QString BenchReport::pairsMarkdown(const OpenLoopPhase &phase, bool firstEvent) const
+{
+    if (phase.pairs.empty())
+        return {};
+    QString out = firstEvent
+                      ? QStringLiteral("\nPairs, TTFB (first event byte): target minus base, "
+                                       "difference of percentiles, then per round:\n\n")
+                      : QStringLiteral("\nPairs: target minus base, difference of percentiles, "
+                                       "then per round (both sent in the same round, at most a "
+                                       "few ms apart):\n\n");
+    out += row({QStringLiteral("target − base"), QStringLiteral("Δp50 ms"),
+                QStringLiteral("Δp90 ms"), QStringLiteral("Δp99 ms"),
+                QStringLiteral("paired p50 ms"), QStringLiteral("paired p99 ms"),
+                QStringLiteral("paired mean ms"), QStringLiteral("pairs")});
+    out += QStringLiteral("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const PairRow &pair : phase.pairs) {
+        const LatencyRow *target = findRow(phase, pair.target);
+        const LatencyRow *base = findRow(phase, pair.base);
+        if (!target || !base)
+            continue;
+        const LatencyStats &a = firstEvent ? target->firstEvent : target->total;
+        const LatencyStats &b = firstEvent ? base->firstEvent : base->total;
+        const LatencyStats &paired = firstEvent ? pair.pairedFirstEvent : pair.pairedTotal;
+        out +=
+            row({QStringLiteral("`%1` − `%2`").arg(pair.target, pair.base), difference(a, b, 0.5),
+                 difference(a, b, 0.9), difference(a, b, 0.99), signedPct(paired, 0.5),
+                 signedPct(paired, 0.99), signedMean(paired), QString::number(pair.pairs)});
+    }
+    return out;
+}
+
+QString BenchReport::hitMarkdown() const
+{
+    if (!m_hit.ran)
+        return {};
+    QString out = QStringLiteral("## %1\n\n").arg(m_hit.title);
+    out += row({QStringLiteral("target"), QStringLiteral("requests"), QStringLiteral("errors"),
+                QStringLiteral("p50 ms"), QStringLiteral("p90 ms"), QStringLiteral("p99 ms"),
+                QStringLiteral("max ms"), QStringLiteral("own time p50 ms"),
+                QStringLiteral("own time p99 ms")});
+    out += QStringLiteral("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const LatencyRow &r : m_hit.rows) {
+        const LatencyStats &s = r.total;
+        out += row({r.target, QString::number(r.requests), QString::number(r.errors), pct(s, 0.5),
+                    pct(s, 0.9), pct(s, 0.99), maxMs(s), pct(r.serverGateway, 0.5),
+                    pct(r.serverGateway, 0.99)});
+    }
+    out += QStringLiteral("\nown time: the `gateway;dur=` the target reports in `server-timing`, "
+                          "from the parsed request to the response handed to its socket.\n");
+    const LatencyRow *direct = directRow(m_hit);
+    if (direct && m_hit.rows.size() > 1) {
+        out += QStringLiteral("\nA hit vs the same request answered by `direct`:\n\n");
+        out += row({QStringLiteral("target"), QStringLiteral("Δp50 ms"), QStringLiteral("Δp99 ms"),
+                    QStringLiteral("paired median ms"), QStringLiteral("paired mean ms"),
+                    QStringLiteral("pairs")});
+        out += QStringLiteral("|---|---:|---:|---:|---:|---:|\n");
+        for (const LatencyRow &r : m_hit.rows) {
+            if (&r == direct)
+                continue;
+            out += row({r.target, difference(r.total, direct->total, 0.5),
+                        difference(r.total, direct->total, 0.99), signedPct(r.pairedTotal, 0.5),
+                        signedMean(r.pairedTotal), QString::number(r.pairs)});
         }
     }
     return out + QLatin1Char('\n');
@@ -254,9 +331,10 @@ QString BenchReport::markdown() const
     for (const QString &line : m_summary)
         out += QStringLiteral("- ") + line + QLatin1Char('\n');
     out += errorBanner();
-    out += QLatin1Char('\n') + latencyMarkdown() + streamMarkdown() + throughputMarkdown();
+    out += QLatin1Char('\n') + latencyMarkdown() + streamMarkdown() + hitMarkdown() +
+           throughputMarkdown();
     QStringList lag;
-    for (const OpenLoopPhase *phase : {&m_latency, &m_stream}) {
+    for (const OpenLoopPhase *phase : {&m_latency, &m_stream, &m_hit}) {
         // The direct target's requests if there is one: the client's own timing, no proxy in it.
         const LatencyRow *r = directRow(*phase);
         if (!r && !phase->rows.empty())
@@ -264,7 +342,9 @@ QString BenchReport::markdown() const
         if (!r || r->senderLag.isEmpty())
             continue;
         lag += QStringLiteral("%1 phase (`%2`): p50 %3 µs, p99 %4 µs, max %5 µs")
-                   .arg(phase == &m_latency ? QStringLiteral("latency") : QStringLiteral("stream"),
+                   .arg(phase == &m_latency  ? QStringLiteral("latency")
+                        : phase == &m_stream ? QStringLiteral("stream")
+                                             : QStringLiteral("hit"),
                         r->target, us(r->senderLag.percentileNs(0.5)),
                         us(r->senderLag.percentileNs(0.99)), us(r->senderLag.maxNs()));
     }
@@ -299,17 +379,32 @@ QJsonObject BenchReport::json() const
             item[QStringLiteral("paired_total_minus_direct")] = percentilesJson(r.pairedTotal);
             item[QStringLiteral("paired_first_event_minus_direct")] =
                 percentilesJson(r.pairedFirstEvent);
+            if (!r.serverGateway.isEmpty())
+                item[QStringLiteral("server_timing_gateway")] = percentilesJson(r.serverGateway);
             rows.append(item);
+        }
+        QJsonArray pairs;
+        for (const PairRow &pair : phase.pairs) {
+            QJsonObject item;
+            item[QStringLiteral("target")] = pair.target;
+            item[QStringLiteral("base")] = pair.base;
+            item[QStringLiteral("pairs")] = double(pair.pairs);
+            item[QStringLiteral("paired_total")] = percentilesJson(pair.pairedTotal);
+            item[QStringLiteral("paired_first_event")] = percentilesJson(pair.pairedFirstEvent);
+            pairs.append(item);
         }
         QJsonObject result;
         result[QStringLiteral("title")] = phase.title;
         result[QStringLiteral("targets")] = rows;
+        result[QStringLiteral("pairs")] = pairs;
         return result;
     };
     if (m_latency.ran)
         out[QStringLiteral("latency")] = openLoop(m_latency);
     if (m_stream.ran)
         out[QStringLiteral("stream")] = openLoop(m_stream);
+    if (m_hit.ran)
+        out[QStringLiteral("hit")] = openLoop(m_hit);
     if (m_throughputRan) {
         QJsonArray rows;
         for (const ThroughputRow &r : m_throughput) {

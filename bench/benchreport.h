@@ -28,6 +28,18 @@ public:
         LatencyStats pairedTotal;
         LatencyStats pairedFirstEvent;
         qint64 pairs = 0;
+        /// The target's own account of its time (server-timing `gateway;dur=`), when it gives one.
+        LatencyStats serverGateway;
+    };
+
+    /// One target against another of the same phase, round by round: e.g. the policy path, a
+    /// gateway with routing, cache and limits on minus the same gateway with them off.
+    struct PairRow {
+        QString target;
+        QString base;
+        LatencyStats pairedTotal;      ///< this target's latency minus the base's, per round
+        LatencyStats pairedFirstEvent; ///< the same for the first body byte
+        qint64 pairs = 0;
     };
 
     /// One target in the closed-loop phase.
@@ -48,11 +60,13 @@ public:
         bool ran = false;
         QString title;
         std::vector<LatencyRow> rows;
+        std::vector<PairRow> pairs;
     };
 
     void setSettings(const QJsonObject &settings, const QStringList &summary);
     void setLatency(OpenLoopPhase phase) { m_latency = std::move(phase); }
     void setStream(OpenLoopPhase phase) { m_stream = std::move(phase); }
+    void setHit(OpenLoopPhase phase) { m_hit = std::move(phase); }
     void setThroughput(QString title, std::vector<ThroughputRow> rows);
     void setConnectionsOpened(qint64 count) { m_connectionsOpened = count; }
 
@@ -64,6 +78,9 @@ private:
     QString errorBanner() const;
     QString latencyMarkdown() const;
     QString streamMarkdown() const;
+    QString hitMarkdown() const;
+    QString pairsMarkdown(const OpenLoopPhase &phase, bool firstEvent) const;
+    const LatencyRow *findRow(const OpenLoopPhase &phase, const QString &target) const;
     QString throughputMarkdown() const;
     const LatencyRow *directRow(const OpenLoopPhase &phase) const;
     const ThroughputRow *throughputRow(const QString &target) const;
@@ -72,6 +89,7 @@ private:
     QStringList m_summary;
     OpenLoopPhase m_latency;
     OpenLoopPhase m_stream;
+    OpenLoopPhase m_hit;
     bool m_throughputRan = false;
     QString m_throughputTitle;
     std::vector<ThroughputRow> m_throughput;

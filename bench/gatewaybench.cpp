@@ -40,8 +40,13 @@ struct Settings {
     double timeout = 10;
     QStringList phases;
     QString jsonPath;
-    QHash<QString, std::vector<int>> cpuPids; ///< target name -> its server processes
+    QHash<QString, std::vector<int>> cpuPids;       ///< target name -> its server processes
+    QByteArray extraHeaders;                        ///< "name: value\r\n" lines for every request
+    std::vector<std::pair<QString, QString>> pairs; ///< target, base: reported round by round
+    QStringList hitTargets;                         ///< the targets of the hit phase
 };
+
+enum class OpenLoopKind { Latency, Stream, Hit };
 
 [[noreturn]] void usageError(const QString &message)
 {
@@ -116,9 +121,23 @@ Settings parseSettings(const QCoreApplication &app)
          QStringLiteral("Seconds before a request counts as failed. Default: 10."),
          QStringLiteral("s"), QStringLiteral("10")},
         {QStringLiteral("phases"),
-         QStringLiteral("Comma-separated subset of latency,stream,throughput. Default: "
-                        "latency,stream,throughput."),
-         QStringLiteral("list"), QStringLiteral("latency,stream,throughput")},
+         QStringLiteral("Comma-separated subset of latency,stream,hit,throughput. Default: "
+                        "latency,stream,hit,throughput."),
+         QStringLiteral("list"), QStringLiteral("latency,stream,hit,throughput")},
+        {QStringLiteral("header"),
+         QStringLiteral("A request header for every target, \"name: value\" (repeat); e.g. "
+                        "\"x-tollgate-user: bench\" to make every request an identified "
+                        "user's."),
+         QStringLiteral("header")},
+        {QStringLiteral("pair"),
+         QStringLiteral("target=base: also report target minus base round by round in the "
+                        "open-loop phases (repeat); e.g. gateway=gateway-plain for the cost of "
+                        "the policy path."),
+         QStringLiteral("target=base")},
+        {QStringLiteral("hit-targets"),
+         QStringLiteral("Comma-separated targets of the hit phase, which repeats one request "
+                        "so that a gateway's cache answers it. Default: all targets."),
+         QStringLiteral("list")},
         {QStringLiteral("json"), QStringLiteral("Also write the results as JSON to this file."),
          QStringLiteral("file")},
         {QStringLiteral("cpu-pids"),
@@ -157,8 +176,37 @@ Settings parseSettings(const QCoreApplication &app)
     settings.phases = args.value(QStringLiteral("phases")).split(QLatin1Char(','));
     for (const QString &phase : std::as_const(settings.phases)) {
         if (phase != QLatin1String("latency") && phase != QLatin1String("stream") &&
-            phase != QLatin1String("throughput"))
+            phase != QLatin1String("hit") && phase != QLatin1String("throughput"))
             usageError(QStringLiteral("unknown phase %1").arg(phase));
+    }
+    const auto known = [&settings](const QString &name) {
+        return std::any_of(settings.targets.begin(), settings.targets.end(),
+                           [&name](const BenchTarget &t) { return t.name == name; });
+    };
+    for (const QString &header : args.values(QStringLiteral("header"))) {
+        const QByteArray line = header.toLatin1().trimmed();
+        const qsizetype colon = line.indexOf(':');
+        if (colon <= 0 || line.contains('\r') || line.contains('\n'))
+            usageError(QStringLiteral("--header %1: expected \"name: value\"").arg(header));
+        settings.extraHeaders += line + "\r\n";
+    }
+    for (const QString &spec : args.values(QStringLiteral("pair"))) {
+        const QString target = spec.section(QLatin1Char('='), 0, 0);
+        const QString base = spec.section(QLatin1Char('='), 1);
+        if (!known(target) || !known(base) || target == base)
+            usageError(
+                QStringLiteral("--pair %1: expected target=base, two different targets").arg(spec));
+        settings.pairs.emplace_back(target, base);
+    }
+    if (args.isSet(QStringLiteral("hit-targets"))) {
+        settings.hitTargets = args.value(QStringLiteral("hit-targets")).split(QLatin1Char(','));
+        for (const QString &name : std::as_const(settings.hitTargets)) {
+            if (!known(name))
+                usageError(QStringLiteral("--hit-targets: unknown target %1").arg(name));
+        }
+    } else {
+        for (const BenchTarget &target : settings.targets)
+            settings.hitTargets += target.name;
     }
     settings.jsonPath = args.value(QStringLiteral("json"));
     for (const QString &spec : args.values(QStringLiteral("cpu-pids"))) {
@@ -187,10 +235,9 @@ struct OpenLoopPlan {
     std::vector<qint64> slotOf; ///< round * targets + target -> request index
 };
 
-OpenLoopPlan makePlan(const Settings &settings, double rate, qint64 startNs)
+OpenLoopPlan makePlan(const Settings &settings, int targets, double rate, qint64 startNs)
 {
     OpenLoopPlan plan;
-    const int targets = int(settings.targets.size());
     const double intervalNs = double(kSecond) / rate;
     const auto total = qint64((settings.warmup + settings.duration) * rate);
     plan.rounds = total / targets;
@@ -222,39 +269,53 @@ OpenLoopPlan makePlan(const Settings &settings, double rate, qint64 startNs)
     return plan;
 }
 
-BenchReport::OpenLoopPhase runOpenLoop(const Settings &settings, bool stream,
+BenchReport::OpenLoopPhase runOpenLoop(const Settings &settings, OpenLoopKind kind,
                                        qint64 *connectionsOpened)
 {
+    const bool stream = kind == OpenLoopKind::Stream;
+    std::vector<BenchTarget> phaseTargets;
+    for (const BenchTarget &target : settings.targets) {
+        if (kind != OpenLoopKind::Hit || settings.hitTargets.contains(target.name))
+            phaseTargets.push_back(target);
+    }
     RequestBuilder::Options requestOptions;
     requestOptions.stream = stream;
     requestOptions.streamEvents = settings.streamEvents;
     requestOptions.streamGapMs = settings.streamGapMs;
+    requestOptions.extraHeaders = settings.extraHeaders;
+    requestOptions.repeat = kind == OpenLoopKind::Hit;
+    // Unique to this run, so a long-running gateway's cache holds it from this run's warm-up only.
+    requestOptions.repeatSeq = quint64(LoadClient::nowNs());
     LoadClient::Options clientOptions;
     clientOptions.timeoutNs = qint64(settings.timeout * double(kSecond));
     clientOptions.maxConnectionsPerTarget = settings.maxLatencyConnections;
-    LoadClient client(settings.targets, RequestBuilder(requestOptions), clientOptions);
+    LoadClient client(phaseTargets, RequestBuilder(requestOptions), clientOptions);
     QString error;
     if (!client.init(&error) || !client.preconnect(settings.latencyConnections, &error)) {
         progress(error);
         std::exit(1);
     }
-    const OpenLoopPlan plan = makePlan(settings, stream ? settings.streamRate : settings.rate,
-                                       LoadClient::nowNs() + 100'000'000);
+    const int targets = int(phaseTargets.size());
+    const OpenLoopPlan plan =
+        makePlan(settings, targets, stream ? settings.streamRate : settings.rate,
+                 LoadClient::nowNs() + 100'000'000);
     const std::vector<RequestOutcome> outcomes = client.runSchedule(plan.requests);
     *connectionsOpened += client.connectionsOpened();
 
-    const int targets = int(settings.targets.size());
-    int directIndex = -1;
-    for (int t = 0; t < targets; ++t) {
-        if (settings.targets[size_t(t)].name == QLatin1String("direct"))
-            directIndex = t;
-    }
+    const auto indexOf = [&phaseTargets](const QString &name) {
+        for (int t = 0; t < int(phaseTargets.size()); ++t) {
+            if (phaseTargets[size_t(t)].name == name)
+                return t;
+        }
+        return -1;
+    };
+    const int directIndex = indexOf(QStringLiteral("direct"));
     BenchReport::OpenLoopPhase phase;
     phase.ran = true;
     for (int t = 0; t < targets; ++t) {
         BenchReport::LatencyRow row;
-        row.target = settings.targets[size_t(t)].name;
-        std::vector<qint64> total, firstByte, firstEvent, lag, pairedTotal, pairedEvent;
+        row.target = phaseTargets[size_t(t)].name;
+        std::vector<qint64> total, firstByte, firstEvent, lag, pairedTotal, pairedEvent, own;
         for (qint64 r = 0; r < plan.rounds; ++r) {
             const qint64 slot = plan.slotOf[size_t(r * targets + t)];
             if (!plan.measured[size_t(slot)])
@@ -271,6 +332,8 @@ BenchReport::OpenLoopPhase runOpenLoop(const Settings &settings, bool stream,
             firstByte.push_back(o.firstByteNs - o.scheduledNs);
             firstEvent.push_back(o.firstBodyNs - o.scheduledNs);
             lag.push_back(o.sentNs - o.scheduledNs);
+            if (o.serverGatewayMs >= 0)
+                own.push_back(qint64(o.serverGatewayMs * 1e6));
             if (directIndex < 0 || t == directIndex)
                 continue;
             const RequestOutcome &d =
@@ -288,7 +351,34 @@ BenchReport::OpenLoopPhase runOpenLoop(const Settings &settings, bool stream,
         row.senderLag = LatencyStats(std::move(lag));
         row.pairedTotal = LatencyStats(std::move(pairedTotal));
         row.pairedFirstEvent = LatencyStats(std::move(pairedEvent));
+        row.serverGateway = LatencyStats(std::move(own));
         phase.rows.push_back(std::move(row));
+    }
+    for (const auto &[targetName, baseName] : settings.pairs) {
+        const int t = indexOf(targetName);
+        const int b = indexOf(baseName);
+        if (t < 0 || b < 0)
+            continue;
+        BenchReport::PairRow pair;
+        pair.target = targetName;
+        pair.base = baseName;
+        std::vector<qint64> total, firstEvent;
+        for (qint64 r = 0; r < plan.rounds; ++r) {
+            const qint64 slot = plan.slotOf[size_t(r * targets + t)];
+            if (!plan.measured[size_t(slot)])
+                continue;
+            const RequestOutcome &o = outcomes[size_t(slot)];
+            const RequestOutcome &base = outcomes[size_t(plan.slotOf[size_t(r * targets + b)])];
+            if (!o.ok || !base.ok)
+                continue;
+            total.push_back((o.doneNs - o.scheduledNs) - (base.doneNs - base.scheduledNs));
+            firstEvent.push_back((o.firstBodyNs - o.scheduledNs) -
+                                 (base.firstBodyNs - base.scheduledNs));
+        }
+        pair.pairs = qint64(total.size());
+        pair.pairedTotal = LatencyStats(std::move(total));
+        pair.pairedFirstEvent = LatencyStats(std::move(firstEvent));
+        phase.pairs.push_back(std::move(pair));
     }
     return phase;
 }
@@ -299,7 +389,9 @@ std::vector<BenchReport::ThroughputRow> runThroughput(const Settings &settings,
     LoadClient::Options clientOptions;
     clientOptions.timeoutNs = qint64(settings.timeout * double(kSecond));
     clientOptions.maxConnectionsPerTarget = settings.connections;
-    LoadClient client(settings.targets, RequestBuilder({}), clientOptions);
+    RequestBuilder::Options requestOptions;
+    requestOptions.extraHeaders = settings.extraHeaders;
+    LoadClient client(settings.targets, RequestBuilder(requestOptions), clientOptions);
     QString error;
     if (!client.init(&error)) {
         progress(error);
@@ -362,10 +454,21 @@ int main(int argc, char *argv[])
     json[QStringLiteral("stream_gap_ms")] = settings.streamGapMs;
     json[QStringLiteral("timeout_s")] = settings.timeout;
     json[QStringLiteral("phases")] = QJsonArray::fromStringList(settings.phases);
+    json[QStringLiteral("hit_targets")] = QJsonArray::fromStringList(settings.hitTargets);
+    json[QStringLiteral("extra_headers")] = QString::fromLatin1(settings.extraHeaders);
+    QJsonArray pairs;
+    for (const auto &[target, base] : settings.pairs)
+        pairs.append(target + QLatin1Char('=') + base);
+    json[QStringLiteral("pairs")] = pairs;
     const QStringList summary = {
         QStringLiteral("targets: %1").arg(names.join(QStringLiteral(", "))),
         QStringLiteral("request: POST /v1/messages, Anthropic body of ~330 bytes with a unique "
-                       "prompt (never a cache hit), keep-alive HTTP/1.1"),
+                       "prompt (never a cache hit, except in the hit phase), keep-alive HTTP/1.1%1")
+            .arg(settings.extraHeaders.isEmpty()
+                     ? QString()
+                     : QStringLiteral("; extra headers: ") +
+                           QString::fromLatin1(settings.extraHeaders.trimmed())
+                               .replace(QLatin1String("\r\n"), QLatin1String(", "))),
         QStringLiteral("warm-up %1 s before every measurement; latencies count from the "
                        "scheduled send time (no coordinated omission)")
             .arg(settings.warmup),
@@ -378,7 +481,8 @@ int main(int argc, char *argv[])
     const QString seconds = QString::number(settings.duration);
     if (settings.phases.contains(QLatin1String("latency"))) {
         progress(QStringLiteral("latency: %1 req/s for %2 s").arg(rate, seconds));
-        BenchReport::OpenLoopPhase phase = runOpenLoop(settings, false, &connectionsOpened);
+        BenchReport::OpenLoopPhase phase =
+            runOpenLoop(settings, OpenLoopKind::Latency, &connectionsOpened);
         phase.title = QStringLiteral("Latency: non-streaming, open loop at %1 req/s total for %2 "
                                      "s, targets interleaved")
                           .arg(rate, seconds);
@@ -387,13 +491,24 @@ int main(int argc, char *argv[])
     if (settings.phases.contains(QLatin1String("stream"))) {
         const QString streamRate = QString::number(settings.streamRate, 'f', 0);
         progress(QStringLiteral("stream: %1 req/s for %2 s").arg(streamRate, seconds));
-        BenchReport::OpenLoopPhase phase = runOpenLoop(settings, true, &connectionsOpened);
+        BenchReport::OpenLoopPhase phase =
+            runOpenLoop(settings, OpenLoopKind::Stream, &connectionsOpened);
         phase.title = QStringLiteral("Streaming: stream:true, %1 events %2 ms apart, open loop "
                                      "at %3 req/s total for %4 s, targets interleaved")
                           .arg(settings.streamEvents)
                           .arg(settings.streamGapMs)
                           .arg(streamRate, seconds);
         report.setStream(std::move(phase));
+    }
+    if (settings.phases.contains(QLatin1String("hit"))) {
+        progress(QStringLiteral("hit: %1 req/s for %2 s, one request repeated").arg(rate, seconds));
+        BenchReport::OpenLoopPhase phase =
+            runOpenLoop(settings, OpenLoopKind::Hit, &connectionsOpened);
+        phase.title = QStringLiteral("Cache hits: one request repeated (after the warm-up a "
+                                     "gateway's cache answers it), open loop at %1 req/s total "
+                                     "for %2 s, targets interleaved")
+                          .arg(rate, seconds);
+        report.setHit(std::move(phase));
     }
     if (settings.phases.contains(QLatin1String("throughput"))) {
         report.setThroughput(QStringLiteral("Throughput: closed loop, %1 connections, %2 s per "

@@ -1,5 +1,7 @@
 #include "loadclient.h"
 
+#include <QList>
+
 #include <http_parser.h>
 
 #include <algorithm>
@@ -24,19 +26,42 @@ constexpr qint64 kMs = 1'000'000;
 constexpr qsizetype kMaxKeptBody = 64 * 1024;
 constexpr int kMaxEvents = 256;
 
-const http_parser_settings &parserSettings(int (*headers)(http_parser *),
-                                           int (*body)(http_parser *, const char *, size_t),
-                                           int (*complete)(http_parser *))
+struct ParserCallbacks {
+    int (*headerField)(http_parser *, const char *, size_t);
+    int (*headerValue)(http_parser *, const char *, size_t);
+    int (*headersComplete)(http_parser *);
+    int (*body)(http_parser *, const char *, size_t);
+    int (*messageComplete)(http_parser *);
+};
+
+const http_parser_settings &parserSettings(const ParserCallbacks &callbacks)
 {
     static const http_parser_settings settings = [&] {
         http_parser_settings s;
         http_parser_settings_init(&s);
-        s.on_headers_complete = headers;
-        s.on_body = body;
-        s.on_message_complete = complete;
+        s.on_header_field = callbacks.headerField;
+        s.on_header_value = callbacks.headerValue;
+        s.on_headers_complete = callbacks.headersComplete;
+        s.on_body = callbacks.body;
+        s.on_message_complete = callbacks.messageComplete;
         return s;
     }();
     return settings;
+}
+
+// `gateway;dur=0.123, upstream;dur=4.5` -> 0.123 (the gateway's own milliseconds); -1 if absent.
+double gatewayServerTiming(const QByteArray &value)
+{
+    for (const QByteArray &metric : value.split(',')) {
+        const QByteArray trimmed = metric.trimmed();
+        if (!trimmed.startsWith("gateway;"))
+            continue;
+        const qsizetype at = trimmed.indexOf("dur=");
+        bool ok = false;
+        const double ms = at < 0 ? -1 : trimmed.mid(at + 4).toDouble(&ok);
+        return ok ? ms : -1;
+    }
+    return -1;
 }
 
 } // namespace
@@ -56,6 +81,9 @@ struct LoadClient::Connection {
     RequestOutcome outcome;
     qint64 readNs = 0; ///< when the bytes being parsed were read
     QByteArray body;
+    QByteArray headerName;  ///< of the header being parsed, lower-case
+    QByteArray headerValue; ///< of a header the benchmark reads, as far as it arrived
+    bool lastWasValue = false;
     bool messageDone = false;
     bool keepAlive = true;
 };
@@ -298,6 +326,9 @@ void LoadClient::send(Connection *c, qint64 scheduledNs, qint64 slot)
     http_parser_init(&c->parser, HTTP_RESPONSE);
     c->parser.data = c;
     c->body.clear();
+    c->headerName.clear();
+    c->headerValue.clear();
+    c->lastWasValue = false;
     c->messageDone = false;
     c->keepAlive = true;
     c->slot = slot;
@@ -310,6 +341,35 @@ void LoadClient::send(Connection *c, qint64 scheduledNs, qint64 slot)
     if (scheduledNs == 0)
         c->outcome.scheduledNs = c->outcome.sentNs;
     flush(c);
+}
+
+// Only two response headers matter: x-tollgate-cache (whether a hit was a hit) and
+// server-timing (the gateway's own time for it).
+int LoadClient::onHeaderField(http_parser *parser, const char *at, size_t length)
+{
+    auto *c = static_cast<Connection *>(parser->data);
+    if (c->lastWasValue) {
+        c->headerName.clear();
+        c->headerValue.clear();
+    }
+    c->lastWasValue = false;
+    c->headerName.append(QByteArray(at, qsizetype(length)).toLower());
+    return 0;
+}
+
+int LoadClient::onHeaderValue(http_parser *parser, const char *at, size_t length)
+{
+    auto *c = static_cast<Connection *>(parser->data);
+    c->lastWasValue = true;
+    const bool cache = c->headerName == "x-tollgate-cache";
+    if (!cache && c->headerName != "server-timing")
+        return 0;
+    c->headerValue.append(at, qsizetype(length));
+    if (cache)
+        c->outcome.cacheStatus = c->headerValue;
+    else
+        c->outcome.serverGatewayMs = gatewayServerTiming(c->headerValue);
+    return 0;
 }
 
 int LoadClient::onHeadersComplete(http_parser *parser)
@@ -342,7 +402,8 @@ int LoadClient::onMessageComplete(http_parser *parser)
 void LoadClient::onReadable(Connection *c)
 {
     const http_parser_settings &settings = parserSettings(
-        &LoadClient::onHeadersComplete, &LoadClient::onBody, &LoadClient::onMessageComplete);
+        {&LoadClient::onHeaderField, &LoadClient::onHeaderValue, &LoadClient::onHeadersComplete,
+         &LoadClient::onBody, &LoadClient::onMessageComplete});
     char buffer[64 * 1024];
     // Bounded: a server that never stops sending is cut off after a few megabytes per wake-up.
     for (int round = 0; round < 64 && c->fd >= 0; ++round) {
@@ -404,6 +465,11 @@ void LoadClient::complete(Connection *c)
     if (!outcome.ok) {
         outcome.error = outcome.status != 200 ? "HTTP " + QByteArray::number(outcome.status)
                                               : "response body lacks " + m_marker;
+    } else if (m_builder.repeats() && !outcome.cacheStatus.isEmpty() &&
+               outcome.cacheStatus.trimmed().toLower() != "hit") {
+        // A repeated request that a gateway's cache did not answer measures the wrong thing.
+        outcome.ok = false;
+        outcome.error = "x-tollgate-cache: " + outcome.cacheStatus + " (expected hit)";
     }
     finishRequest(c);
     if (!c->keepAlive) {

@@ -29,7 +29,9 @@ struct RequestOutcome {
     qint64 doneNs = 0;
     int status = 0;
     bool ok = false;
-    QByteArray error; ///< why it is not ok
+    QByteArray error;            ///< why it is not ok
+    QByteArray cacheStatus;      ///< the x-tollgate-cache response header, empty when absent
+    double serverGatewayMs = -1; ///< server-timing `gateway;dur=`: the gateway's own time
 };
 
 /// Closed-loop totals for one target.
@@ -101,6 +103,8 @@ private:
     void sweepTimeouts(qint64 now);
     void armTimer(qint64 atNs);
 
+    static int onHeaderField(::http_parser *parser, const char *at, size_t length);
+    static int onHeaderValue(::http_parser *parser, const char *at, size_t length);
     static int onHeadersComplete(::http_parser *parser);
     static int onBody(::http_parser *parser, const char *at, size_t length);
     static int onMessageComplete(::http_parser *parser);

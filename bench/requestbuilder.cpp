@@ -3,7 +3,7 @@
 namespace tollgate::bench {
 
 RequestBuilder::RequestBuilder(Options options)
-    : m_options(options)
+    : m_options(std::move(options))
 {
 }
 
@@ -22,7 +22,7 @@ QByteArray RequestBuilder::build(const BenchTarget &target, quint64 seq) const
         body += R"("stream":true,)";
     body += R"("system":"You are a concise assistant for a software team.",)"
             R"("messages":[{"role":"user","content":"Request )";
-    body += QByteArray::number(seq);
+    body += QByteArray::number(m_options.repeat ? m_options.repeatSeq : seq);
     body += R"(: in two sentences, explain why HTTP keep-alive lowers request latency.)";
     body += directive;
     body += R"("}]})";
@@ -36,6 +36,7 @@ QByteArray RequestBuilder::build(const BenchTarget &target, quint64 seq) const
                "anthropic-version: 2023-06-01\r\n";
     if (m_options.stream)
         request += "accept: text/event-stream\r\n";
+    request += m_options.extraHeaders;
     request += "content-length: ";
     request += QByteArray::number(body.size());
     request += "\r\n\r\n";

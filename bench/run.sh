@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Runs tollgate-bench against the mock upstream directly, through tollgated and through an nginx
-# reverse proxy, all on free loopback ports, and prints machine facts, the tables and the
-# gateway's memory. Builds nothing.
+# Runs tollgate-bench against the mock upstream directly, through two tollgated processes and
+# through an nginx reverse proxy, all on free loopback ports, and prints machine facts, the tables
+# and the gateways' memory. Builds nothing.
+#
+# The two gateways differ only in their policy. `gateway` runs the full default policy path: the
+# reference routes, the response cache (every request a miss, except in the hit phase) and an
+# identified user (x-tollgate-user) on a plan with a requests_per_hour limit too high to refuse.
+# `gateway-plain` switches routing, cache and limits off ("routes": [], cache disabled, no plan
+# limits). Every target gets the same requests, x-tollgate-user header included, so the pair
+# gateway - gateway-plain is the cost of the policy path itself.
 #
 #   bench/run.sh [BUILD_DIR] [--workers N] [--mock-threads N] [--nice N] [tollgate-bench options]
 #
-# BUILD_DIR defaults to ./build. --workers (default 1) sets tollgated's I/O threads and nginx's
-# worker_processes alike; --mock-threads (default 1) the mock's threads. --nice N runs all four
-# processes (mock, tollgated, nginx, client) at that niceness, e.g. -10 (as root) to keep other
-# work on a shared machine from preempting them; it applies to every target alike. Everything
-# else goes to tollgate-bench (--rate, --duration, --connections, --phases, --json FILE, ...).
+# BUILD_DIR defaults to ./build. --workers (default 1) sets each tollgated's I/O threads and
+# nginx's worker_processes alike; --mock-threads (default 1) the mock's threads. --nice N runs all
+# five processes (mock, both tollgated, nginx, client) at that niceness, e.g. -10 (as root) to keep
+# other work on a shared machine from preempting them; it applies to every target alike.
+# Everything else goes to tollgate-bench (--rate, --duration, --connections, --phases, --json
+# FILE, ...).
 set -euo pipefail
 
 build=build
@@ -54,7 +62,7 @@ for program in "$bench" "$gateway" "$mock" "$nginx"; do
 done
 
 tmp=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
-mock_pid='' gateway_pid='' nginx_pid=''
+mock_pid='' gateway_pid='' plain_pid='' nginx_pid=''
 
 # Stops one process by its PID: TERM, up to 10 s to exit (tollgated drains), then KILL.
 stop() {
@@ -73,6 +81,7 @@ cleanup() {
     local rc=$?
     stop "$nginx_pid"
     stop "$gateway_pid"
+    stop "$plain_pid"
     stop "$mock_pid"
     if [[ $rc -ne 0 && -z ${TOLLGATE_BENCH_KEEP:-} ]]; then
         for log in "$tmp"/*.err "$tmp"/nginx-error.log; do
@@ -131,12 +140,39 @@ mock_pid=$!
 mock_port=$(listening_port "$tmp/mock.out" "$mock_pid")
 upstream=http://127.0.0.1:$mock_port
 
-mkdir -p "$tmp/data"
-env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY -u ANTHROPIC_API_KEY_FILE -u OPENAI_API_KEY_FILE \
-    "${run[@]}" "$gateway" --listen 127.0.0.1:0 --data-dir "$tmp/data" --anthropic-base-url "$upstream" \
-    --openai-base-url "$upstream" --workers "$workers" >"$tmp/gateway.out" 2>"$tmp/gateway.err" &
-gateway_pid=$!
+# The full policy path: reference routes and cache by default; a plan whose limit never refuses.
+cat >"$tmp/policy-full.json" <<'EOF'
+{
+  "plans": {"bench": {"requests_per_hour": 10000000}, "local": {}},
+  "default_plan": "bench"
+}
+EOF
+# Routing, cache and limits off: plain proxying through the same binary.
+cat >"$tmp/policy-plain.json" <<'EOF'
+{
+  "routes": [],
+  "cache": {"enabled": false},
+  "plans": {"free": {}, "local": {}}
+}
+EOF
+
+# Starts tollgated NAME with POLICY, its data directory in the temporary folder; sets started_pid.
+start_gateway() {
+    local name=$1 policy=$2
+    mkdir -p "$tmp/data-$name"
+    env -u ANTHROPIC_API_KEY -u OPENAI_API_KEY -u ANTHROPIC_API_KEY_FILE -u OPENAI_API_KEY_FILE \
+        "${run[@]}" "$gateway" --config "$policy" --listen 127.0.0.1:0 --data-dir "$tmp/data-$name" \
+        --anthropic-base-url "$upstream" --openai-base-url "$upstream" --workers "$workers" \
+        >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    started_pid=$!
+}
+
+start_gateway gateway "$tmp/policy-full.json"
+gateway_pid=$started_pid
 gateway_port=$(listening_port "$tmp/gateway.out" "$gateway_pid")
+start_gateway gateway-plain "$tmp/policy-plain.json"
+plain_pid=$started_pid
+plain_port=$(listening_port "$tmp/gateway-plain.out" "$plain_pid")
 
 # nginx needs a concrete port: try a few random ones that nothing listens on.
 nginx_port=''
@@ -196,10 +232,12 @@ done
 
 wait_ready "$upstream"
 wait_ready "http://127.0.0.1:$gateway_port"
+wait_ready "http://127.0.0.1:$plain_port"
 wait_ready "http://127.0.0.1:$nginx_port"
 
 sleep 1
 rss_idle=$(memory "$gateway_pid")
+plain_rss_idle=$(memory "$plain_pid")
 
 echo "# Tollgate benchmark run"
 echo
@@ -207,9 +245,10 @@ echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.1f GiB RAM", $2/1048576}' /proc/meminfo), Linux $(uname -r)"
 echo "- load before the run (uptime): $(uptime | sed 's/.*load average: //')"
 echo "- software: Qt $(dpkg-query -W -f='${Version}' libqt6core6 2>/dev/null || echo '?'), $("$nginx" -v 2>&1 | sed 's/^nginx version: //'), $(g++ --version | head -n1)"
-echo "- tollgated: --workers $workers; nginx: worker_processes $workers; mock: --threads $mock_threads; niceness of all four processes: $niceness"
+echo "- tollgated (both): --workers $workers; nginx: worker_processes $workers; mock: --threads $mock_threads; niceness of all five processes: $niceness"
+echo "- policies: gateway $(tr -d '\n ' <"$tmp/policy-full.json"); gateway-plain $(tr -d '\n ' <"$tmp/policy-plain.json"); every request to every target carries x-tollgate-user: bench"
 echo "- command: bench/run.sh $(printf '%q ' "$build" --workers "$workers" --mock-threads "$mock_threads" --nice "$niceness" "${bench_args[@]}")"
-echo "- tollgated memory idle, before any benchmark traffic: $rss_idle"
+echo "- tollgated memory idle, before any benchmark traffic: gateway $rss_idle; gateway-plain $plain_rss_idle"
 echo
 
 # nginx's CPU is its master's and its workers' (children of the master, found by parent PID).
@@ -218,10 +257,14 @@ for pid in $(ps -o pid= --ppid "$nginx_pid"); do nginx_pids+=",$pid"; done
 
 rc=0
 "${run[@]}" "$bench" --target "direct=$upstream" --target "gateway=http://127.0.0.1:$gateway_port" \
+    --target "gateway-plain=http://127.0.0.1:$plain_port" \
     --target "nginx=http://127.0.0.1:$nginx_port" --cpu-pids "direct=$mock_pid" \
-    --cpu-pids "gateway=$gateway_pid" --cpu-pids "nginx=$nginx_pids" "${bench_args[@]}" || rc=$?
+    --cpu-pids "gateway=$gateway_pid" --cpu-pids "gateway-plain=$plain_pid" \
+    --cpu-pids "nginx=$nginx_pids" --header "x-tollgate-user: bench" \
+    --pair gateway=gateway-plain --pair gateway-plain=nginx --hit-targets direct,gateway \
+    "${bench_args[@]}" || rc=$?
 
 echo
-echo "- tollgated memory after the run: $(memory "$gateway_pid")"
+echo "- tollgated memory after the run: gateway $(memory "$gateway_pid"); gateway-plain $(memory "$plain_pid")"
 echo "- load after the run (uptime): $(uptime | sed 's/.*load average: //')"
 exit "$rc"

@@ -3,6 +3,7 @@
 #include "gateway/gateway.h"
 #include "metering/pricetable.h"
 #include "policy/gatewayconfig.h"
+#include "store/redisendpoint.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -63,24 +64,14 @@ void fail(const QString &message)
     std::exit(2);
 }
 
-/// A provider key from VAR, or from the file named by VAR_FILE (Kubernetes Secret mounts).
-QByteArray providerKey(const char *variable, QString *source)
+/// Reads each provider's key from its reference. Returns the problems, one per line (naming the
+/// variable or file, never a key), or an empty string.
+QString resolveKeys(gateway::PolicyDocument &document)
 {
-    const QByteArray value = qgetenv(variable).trimmed();
-    if (!value.isEmpty()) {
-        *source = QString::fromLatin1(variable);
-        return value;
-    }
-    const QByteArray fileVariable = QByteArray(variable) + "_FILE";
-    const QString path = QString::fromLocal8Bit(qgetenv(fileVariable.constData()));
-    if (path.isEmpty())
-        return {};
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        fail(QStringLiteral("cannot read %1=%2: %3")
-                 .arg(QString::fromLatin1(fileVariable), path, file.errorString()));
-    *source = path;
-    return file.readAll().trimmed();
+    QStringList lines;
+    for (const Error &problem : policy::resolveProviderKeys(document.gateway.providers))
+        lines.append(problem.toString());
+    return lines.join(QLatin1Char('\n'));
 }
 
 Expected<gateway::PolicyDocument> readPolicyFile(const QString &path, gateway::PolicyDocument base)
@@ -113,20 +104,29 @@ void applyFlags(const QCommandLineParser &args, gateway::PolicyDocument &documen
         config.listenAddress = listen->first;
         config.listenPort = listen->second;
     }
-    const auto baseUrl = [&](const char *option, policy::ProviderConfig &provider) {
+    const auto baseUrl = [&](const char *option, const char *providerName) {
         if (!args.isSet(QLatin1String(option)))
             return;
         auto url = policy::parseBaseUrl(args.value(QLatin1String(option)));
         if (!url)
             fail(QStringLiteral("--%1: %2").arg(QLatin1String(option), url.error().message));
-        provider.baseUrl = *url;
+        if (policy::ProviderConfig *provider =
+                policy::findProvider(config, QLatin1String(providerName)))
+            provider->baseUrls = {*url};
     };
-    baseUrl("anthropic-base-url", config.anthropic);
-    baseUrl("openai-base-url", config.openai);
+    baseUrl("anthropic-base-url", "anthropic");
+    baseUrl("openai-base-url", "openai");
     if (args.isSet(QStringLiteral("data-dir")))
         config.dataDir = args.value(QStringLiteral("data-dir"));
     if (args.isSet(QStringLiteral("workers")))
         config.workers = args.value(QStringLiteral("workers")).toInt();
+    if (args.isSet(QStringLiteral("redis"))) {
+        // The URL may carry a password, so the error never repeats it.
+        const QString url = args.value(QStringLiteral("redis"));
+        if (auto endpoint = store::RedisEndpoint::parse(url); !endpoint)
+            fail(QStringLiteral("--redis: %1").arg(endpoint.error().message));
+        document.state.redis.url = url;
+    }
 }
 
 gateway::PolicyDocument configure(const QCommandLineParser &args)
@@ -144,15 +144,16 @@ void reload(const QCommandLineParser &args, gateway::Gateway &gateway)
 {
     const QString path = args.value(QStringLiteral("config"));
     auto document = readPolicyFile(path, {});
-    QString error;
+    QString error = document ? QString() : document.error().message;
     if (document) {
         applyFlags(args, *document);
+        error = resolveKeys(*document);
+    }
+    if (error.isEmpty()) {
         if (gateway.applyPolicy(*document, &error)) {
             std::fprintf(stderr, "tollgated: policy reloaded from %s\n", qPrintable(path));
             return;
         }
-    } else {
-        error = document.error().message;
     }
     std::fprintf(stderr, "tollgated: policy not reloaded, the running one stays: %s\n",
                  qPrintable(error));
@@ -184,16 +185,6 @@ int checkConfig(const QString &path)
     return 0;
 }
 
-void describeProvider(const char *name, const policy::ProviderConfig &provider,
-                      const QString &keySource)
-{
-    const QString key = provider.apiKey.isEmpty()
-                            ? QStringLiteral("no provider key: clients' own keys pass through")
-                            : QStringLiteral("provider key from %1").arg(keySource);
-    std::fprintf(stderr, "tollgated: %s -> %s (%s)\n", name,
-                 qPrintable(provider.baseUrl.toString()), qPrintable(key));
-}
-
 } // namespace
 
 int main(int argc, char *argv[])
@@ -203,9 +194,10 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationVersion(QStringLiteral(TOLLGATE_VERSION));
 
     QCommandLineParser args;
-    args.setApplicationDescription(
-        QStringLiteral("Tollgate gateway: meters, logs and relays Anthropic and OpenAI API calls.\n"
-                       "Provider keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY (or *_FILE)."));
+    args.setApplicationDescription(QStringLiteral(
+        "Tollgate gateway: meters, logs and relays Anthropic and OpenAI API calls.\n"
+        "Provider keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY (or *_FILE), or from\n"
+        "the env or file each provider's `key` names in the policy."));
     args.addHelpOption();
     args.addVersionOption();
     args.addOptions({
@@ -224,6 +216,10 @@ int main(int argc, char *argv[])
          QStringLiteral("url")},
         {QStringLiteral("workers"), QStringLiteral("I/O worker threads (default: one per core)."),
          QStringLiteral("n")},
+        {QStringLiteral("redis"),
+         QStringLiteral("Share rate limits and the cache with other replicas through this Redis "
+                        "(policy state.redis.url; prefer its password_env for a password)."),
+         QStringLiteral("redis://host:port/db")},
     });
     args.addPositionalArgument(QStringLiteral("check-config"),
                                QStringLiteral("check-config FILE: validate a policy and print it "
@@ -237,17 +233,15 @@ int main(int argc, char *argv[])
         fail(QStringLiteral("unexpected arguments: %1 (see --help)").arg(positional.join(u' ')));
 
     gateway::PolicyDocument document = configure(args);
-    policy::GatewayConfig &config = document.gateway;
-    QString anthropicSource, openaiSource;
-    config.anthropic.apiKey = providerKey("ANTHROPIC_API_KEY", &anthropicSource);
-    config.openai.apiKey = providerKey("OPENAI_API_KEY", &openaiSource);
+    if (const QString problems = resolveKeys(document); !problems.isEmpty())
+        fail(problems);
 
     gateway::Gateway gateway(document);
     QString error;
     if (!gateway.start(&error))
         fail(error);
-    describeProvider("anthropic", config.anthropic, anthropicSource);
-    describeProvider("openai", config.openai, openaiSource);
+    for (const policy::ProviderConfig &provider : document.gateway.providers)
+        std::fprintf(stderr, "tollgated: %s\n", qPrintable(policy::describeProvider(provider)));
     std::fprintf(stdout, "listening on %s:%u\n", qPrintable(gateway.address().toString()),
                  unsigned(gateway.port()));
     std::fflush(stdout);

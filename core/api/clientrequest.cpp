@@ -1,5 +1,7 @@
 #include "api/clientrequest.h"
 
+#include "api/jsondom.h"
+
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QJsonParseError>
@@ -47,12 +49,16 @@ struct BodyFields {
     Member stream;
     Member user;
     Member streamOptions;
+    // The string members of metadata, for routing rules (see putMetadata).
+    QList<QPair<QString, QString>> metadata;
     QString metadataUserId;    // metadata.user_id when metadata is an object and it is a string
     bool includeUsage = false; // stream_options.include_usage is true
     bool hasMembers = false;
     qsizetype openBrace = -1;
     // Set only when Qt had to parse the body (simdjson refused it).
     std::optional<QJsonObject> qtRoot;
+    // Set only when simdjson parsed the body.
+    std::optional<CanonicalObject> canonical;
 };
 
 // ---- Fast path: simdjson's DOM parser ------------------------------------------------------
@@ -63,11 +69,6 @@ struct BodyFields {
 // underflow to zero (Qt refuses "1e-400"; it is valid JSON). It refuses more: integers beyond 64
 // bits, and what Qt tolerates though RFC 8259 does not ("\q", lone surrogates, raw control
 // characters). Any refusal hands the body to Qt, which decides as it always has.
-
-// Bodies up to this size reuse the thread's parser and its padded copy of the input; a larger one
-// gets a parser of its own, so one huge request does not pin many times its size in every worker
-// thread.
-constexpr qsizetype kReusedCapacity = 4 * 1024 * 1024;
 
 QJsonValue::Type typeOf(simdjson::dom::element value)
 {
@@ -114,6 +115,37 @@ Member domNestedMember(simdjson::dom::element value, std::string_view key)
     return found;
 }
 
+// Routing rules read at most this many members of `metadata`: more than any provider accepts
+// (OpenAI 16, Anthropic only user_id), and a hostile body cannot make the gateway copy a huge
+// object.
+constexpr int kMetadataMembers = 64;
+
+// Only string values are kept: a rule compares what the client wrote, and spelling a number or a
+// nested object as text would invent a form the client never sent. The last of repeated keys
+// wins, as in Qt's parser.
+void putMetadata(QList<QPair<QString, QString>> *metadata, const QString &key, const Member &value)
+{
+    metadata->removeIf([&](const QPair<QString, QString> &field) { return field.first == key; });
+    if (value.type == QJsonValue::String)
+        metadata->append({key, value.string});
+}
+
+QList<QPair<QString, QString>> domMetadata(simdjson::dom::element value)
+{
+    QList<QPair<QString, QString>> metadata;
+    simdjson::dom::object object;
+    if (value.get_object().get(object) != simdjson::SUCCESS)
+        return metadata;
+    int read = 0;
+    for (const simdjson::dom::key_value_pair field : object) {
+        if (++read > kMetadataMembers)
+            break;
+        putMetadata(&metadata, QString::fromUtf8(field.key.data(), qsizetype(field.key.size())),
+                    domMember(field.value));
+    }
+    return metadata;
+}
+
 void readDomFields(simdjson::dom::object root, BodyFields *fields)
 {
     for (const simdjson::dom::key_value_pair field : root) {
@@ -134,6 +166,7 @@ void readDomFields(simdjson::dom::object root, BodyFields *fields)
         } else if (key == "metadata") {
             const Member userId = domNestedMember(field.value, "user_id");
             fields->metadataUserId = userId.type == QJsonValue::String ? userId.string : QString();
+            fields->metadata = domMetadata(field.value);
         } else if (key == "stream_options") {
             fields->streamOptions = domMember(field.value);
             const Member includeUsage = domNestedMember(field.value, "include_usage");
@@ -145,30 +178,15 @@ void readDomFields(simdjson::dom::object root, BodyFields *fields)
 // SUCCESS with `isObject` false: a valid JSON text that is not an object.
 simdjson::error_code readWithSimdjson(const QByteArray &body, BodyFields *fields, bool *isObject)
 {
-    const auto parse = [&](simdjson::dom::parser &parser) {
-        // simdjson reads up to SIMDJSON_PADDING bytes past the input. A QByteArray grown by
-        // appends often has that much spare capacity; otherwise the parser copies the body into
-        // a padded buffer it keeps. (Qt 6.4 has no const data_ptr(); reading the free space
-        // neither detaches nor writes.)
-        const qsizetype spare = const_cast<QByteArray &>(body).data_ptr().freeSpaceAtEnd();
-        const bool copy = spare < qsizetype(simdjson::SIMDJSON_PADDING);
-        simdjson::dom::element root;
-        if (const simdjson::error_code error =
-                parser.parse(body.constData(), size_t(body.size()), copy).get(root))
-            return error;
+    return readJsonDom(body, [&](simdjson::dom::element root) {
         simdjson::dom::object object;
         *isObject = root.get_object().get(object) == simdjson::SUCCESS;
-        if (*isObject)
-            readDomFields(object, fields);
-        return simdjson::SUCCESS;
-    };
-    if (body.size() > kReusedCapacity) {
-        simdjson::dom::parser parser;
-        return parse(parser);
-    }
-    // One parser per worker thread, reused across requests; no locks.
-    thread_local simdjson::dom::parser parser;
-    return parse(parser);
+        if (!*isObject)
+            return;
+        readDomFields(object, fields);
+        // While the DOM is at hand: the cache key needs every member in canonical spelling.
+        fields->canonical = CanonicalObject::fromDom(object, body.size());
+    });
 }
 
 // ---- Fallback: Qt, for bodies simdjson refused -----------------------------------------------
@@ -209,6 +227,15 @@ Expected<BodyFields> readWithQt(const QByteArray &body)
         root.value(QLatin1StringView("metadata")).toObject().value(QLatin1StringView("user_id"));
     if (userId.isString())
         fields.metadataUserId = userId.toString();
+    const QJsonObject metadata = root.value(QLatin1StringView("metadata")).toObject();
+    int read = 0;
+    for (auto it = metadata.begin(); it != metadata.end() && read < kMetadataMembers;
+         ++it, ++read) {
+        Member member;
+        member.type = it.value().type();
+        member.string = it.value().toString();
+        putMetadata(&fields.metadata, it.key(), member);
+    }
     const QJsonValue includeUsage = root.value(QLatin1StringView("stream_options"))
                                         .toObject()
                                         .value(QLatin1StringView("include_usage"));
@@ -471,8 +498,14 @@ Expected<ClientRequest> parseClientRequest(Flavor flavor, const QByteArray &body
     } else {
         request.user = fields.metadataUserId;
     }
+    request.metadata = fields.metadata;
+    // OpenAI's counterpart of Anthropic's metadata.user_id, under the same name so one rule
+    // spelling covers both APIs.
+    if (openAi && fields.user.type == QJsonValue::String)
+        request.metadata.append({QStringLiteral("user_id"), fields.user.string});
 
     request.upstreamBody = body;
+    request.canonical = fields.canonical;
     if (maxTokens->has_value()) {
         request.maxTokens = **maxTokens;
     } else if (!openAi && defaults.maxTokens > 0) {
@@ -483,6 +516,11 @@ Expected<ClientRequest> parseClientRequest(Flavor flavor, const QByteArray &body
         request.maxTokensDefaulted = true;
         request.upstreamBody =
             withInsertedMember(body, fields, "max_tokens", QByteArray::number(defaults.maxTokens));
+        if (request.canonical) {
+            QByteArray value;
+            CanonicalObject::appendInteger(value, defaults.maxTokens);
+            request.canonical->insert("max_tokens", value);
+        }
     }
 
     if (openAi && request.stream) {
@@ -490,8 +528,11 @@ Expected<ClientRequest> parseClientRequest(Flavor flavor, const QByteArray &body
         // Without it an OpenAI stream reports no tokens and the request could not be charged;
         // the gateway hides the extra chunk from this client. (Only Anthropic bodies get the
         // max_tokens default, so this edits the client's body as sent.)
-        if (!request.clientWantsUsageChunk)
+        if (!request.clientWantsUsageChunk) {
             request.upstreamBody = withIncludeUsage(body, fields);
+            if (request.canonical)
+                request.canonical = CanonicalObject::fromJson(request.upstreamBody);
+        }
     }
     return request;
 }

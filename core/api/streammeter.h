@@ -15,6 +15,9 @@ struct ResponseSummary {
     QString model;
 };
 ResponseSummary summarizeResponse(Flavor flavor, const QJsonObject &body);
+/// The same from the body's bytes, read with simdjson (Qt when simdjson refuses what Qt
+/// tolerates); a body that is not a JSON object gives an empty summary.
+ResponseSummary summarizeResponse(Flavor flavor, const QByteArray &body);
 
 /// Follows a streamed response event by event and keeps its usage, model and end state.
 ///

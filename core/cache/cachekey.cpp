@@ -3,15 +3,11 @@
 #include "cache/sha256.h"
 
 #include <QJsonArray>
-#include <QLocale>
+#include <QJsonDocument>
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include <string_view>
 
 namespace tollgate::cache {
 
@@ -19,77 +15,9 @@ namespace {
 
 void writeValue(QByteArray &out, const QJsonValue &value);
 
-// Writes `text` as a JSON string in UTF-8, straight from UTF-16 into `out`. One escaping for
-// every input spelling: "\u00e9", "é" and "\/" all reach here decoded, so only the characters
-// JSON requires are escaped, always the same way. This runs on the request path over every
-// message of every request, hence no intermediate QByteArray and no per-character append.
 void writeString(QByteArray &out, QStringView text)
 {
-    static const char hex[] = "0123456789abcdef";
-    const qsizetype start = out.size();
-    // Worst case per UTF-16 unit: 6 bytes (a control character as \u00XX).
-    out.resize(start + 2 + 6 * text.size());
-    char *p = out.data() + start;
-    *p++ = '"';
-    const char16_t *s = text.utf16();
-    const char16_t *const end = s + text.size();
-    while (s != end) {
-#ifdef __SSE2__
-        // Most text is printable ASCII without quotes or backslashes: check and narrow eight
-        // UTF-16 units at a time (SSE2 is part of every x86-64 CPU).
-        const __m128i low = _mm_set1_epi16(0x20);
-        const __m128i high = _mm_set1_epi16(0x7f);
-        const __m128i quote = _mm_set1_epi16('"');
-        const __m128i backslash = _mm_set1_epi16('\\');
-        while (end - s >= 8) {
-            const __m128i units = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s));
-            const __m128i bad = _mm_or_si128(
-                _mm_or_si128(_mm_subs_epu16(units, high), _mm_subs_epu16(low, units)),
-                _mm_or_si128(_mm_cmpeq_epi16(units, quote), _mm_cmpeq_epi16(units, backslash)));
-            if (_mm_movemask_epi8(_mm_cmpeq_epi16(bad, _mm_setzero_si128())) != 0xffff)
-                break;
-            _mm_storel_epi64(reinterpret_cast<__m128i *>(p), _mm_packus_epi16(units, units));
-            p += 8;
-            s += 8;
-        }
-        if (s == end)
-            break;
-#endif
-        char32_t u = *s++;
-        if (u < 0x80) {
-            if (u == '"' || u == '\\') {
-                *p++ = '\\';
-                *p++ = char(u);
-            } else if (u < 0x20) {
-                const char escaped[] = {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 0xf]};
-                std::memcpy(p, escaped, sizeof(escaped));
-                p += sizeof(escaped);
-            } else {
-                *p++ = char(u);
-            }
-            continue;
-        }
-        if (u < 0x800) {
-            *p++ = char(0xc0 | (u >> 6));
-            *p++ = char(0x80 | (u & 0x3f));
-            continue;
-        }
-        if (QChar::isHighSurrogate(u) && s != end && QChar::isLowSurrogate(*s)) {
-            u = QChar::surrogateToUcs4(char16_t(u), *s++);
-            *p++ = char(0xf0 | (u >> 18));
-            *p++ = char(0x80 | ((u >> 12) & 0x3f));
-            *p++ = char(0x80 | ((u >> 6) & 0x3f));
-            *p++ = char(0x80 | (u & 0x3f));
-            continue;
-        }
-        if (QChar::isSurrogate(u))
-            u = QChar::ReplacementCharacter; // a lone half of a pair: as QString::toUtf8 does
-        *p++ = char(0xe0 | (u >> 12));
-        *p++ = char(0x80 | ((u >> 6) & 0x3f));
-        *p++ = char(0x80 | (u & 0x3f));
-    }
-    *p++ = '"';
-    out.resize(p - out.constData());
+    api::CanonicalObject::appendString(out, text);
 }
 
 void writeNumber(QByteArray &out, const QJsonValue &value)
@@ -97,12 +25,11 @@ void writeNumber(QByteArray &out, const QJsonValue &value)
     const double number = value.toDouble();
     // 2^63: beyond it an integral double has no qint64 spelling.
     constexpr double kInt64Limit = 9223372036854775808.0;
-    if (std::isfinite(number) && std::floor(number) == number && std::fabs(number) < kInt64Limit) {
+    if (std::isfinite(number) && std::floor(number) == number && std::fabs(number) < kInt64Limit)
         // toInteger() is exact for integers Qt kept as qint64 (above 2^53 a double would round).
-        out.append(QByteArray::number(value.toInteger(qint64(number))));
-        return;
-    }
-    out.append(QByteArray::number(number, 'g', QLocale::FloatingPointShortest));
+        api::CanonicalObject::appendInteger(out, value.toInteger(qint64(number)));
+    else
+        api::CanonicalObject::appendDouble(out, number);
 }
 
 // Writes the members of `object` in key order, skipping those `skip` names, with `override`
@@ -184,29 +111,121 @@ void writeValue(QByteArray &out, const QJsonValue &value)
 
 } // namespace
 
+namespace {
+
+const QLatin1StringView kIgnored[] = {
+    QLatin1StringView("stream"),
+    QLatin1StringView("stream_options"),
+    QLatin1StringView("metadata"),
+    QLatin1StringView("user"),
+    QLatin1StringView("safety_identifier"),
+};
+
+// Neither API defines such members; one that a client adds by mistake must not split entries
+// (or sit in a canonical form printed for debugging).
+const QLatin1StringView kCredentialParts[] = {
+    QLatin1StringView("api_key"),    QLatin1StringView("apikey"),
+    QLatin1StringView("api-key"),    QLatin1StringView("authorization"),
+    QLatin1StringView("secret"),     QLatin1StringView("password"),
+    QLatin1StringView("credential"), QLatin1StringView("access_token"),
+};
+
+void writeHeader(QByteArray &out, api::Flavor flavor)
+{
+    out.append(kCacheKeyVersion);
+    out.append('\n');
+    out.append(api::flavorName(flavor));
+    out.append('\n');
+}
+
+// The canonical members with the exclusions and the routed model applied: the same bytes the
+// QJsonObject writer produces for the same body.
+void writeCanonical(QByteArray &out, api::Flavor flavor, const api::CanonicalObject &members,
+                    const QString &routedModel)
+{
+    writeHeader(out, flavor);
+    const QByteArrayView modelKey("model");
+    bool modelPending = !routedModel.isEmpty();
+    bool first = true;
+    const auto separate = [&] {
+        if (!first)
+            out.append(',');
+        first = false;
+    };
+    const auto writeModel = [&] {
+        separate();
+        api::CanonicalObject::appendUtf8String(out, modelKey);
+        out.append(':');
+        api::CanonicalObject::appendString(out, routedModel);
+        modelPending = false;
+    };
+    out.append('{');
+    for (qsizetype i = 0; i < members.size(); ++i) {
+        const QByteArrayView key = members.key(i);
+        if (modelPending && api::CanonicalObject::keyLess(modelKey, key))
+            writeModel(); // the body names no model: it goes in its sorted place
+        if (isExcludedFromKey(key))
+            continue;
+        if (modelPending && key == modelKey) {
+            writeModel();
+            continue;
+        }
+        separate();
+        api::CanonicalObject::appendUtf8String(out, key);
+        out.append(':');
+        out.append(members.value(i));
+    }
+    if (modelPending)
+        writeModel();
+    out.append('}');
+}
+
+qsizetype canonicalSizeHint(const api::CanonicalObject &members, const QString &routedModel)
+{
+    qsizetype size = 64 + routedModel.size() * 3;
+    for (qsizetype i = 0; i < members.size(); ++i)
+        size += members.key(i).size() + members.value(i).size() + 4;
+    return size;
+}
+
+} // namespace
+
 bool isExcludedFromKey(const QString &member)
 {
-    static const QLatin1StringView kIgnored[] = {
-        QLatin1StringView("stream"),
-        QLatin1StringView("stream_options"),
-        QLatin1StringView("metadata"),
-        QLatin1StringView("user"),
-        QLatin1StringView("safety_identifier"),
-    };
     for (QLatin1StringView name : kIgnored) {
         if (member == name)
             return true;
     }
-    // Neither API defines such members; one that a client adds by mistake must not split entries
-    // (or sit in a canonical form printed for debugging).
-    static const QLatin1StringView kCredentialParts[] = {
-        QLatin1StringView("api_key"),    QLatin1StringView("apikey"),
-        QLatin1StringView("api-key"),    QLatin1StringView("authorization"),
-        QLatin1StringView("secret"),     QLatin1StringView("password"),
-        QLatin1StringView("credential"), QLatin1StringView("access_token"),
-    };
     for (QLatin1StringView part : kCredentialParts) {
         if (member.contains(part, Qt::CaseInsensitive))
+            return true;
+    }
+    return false;
+}
+
+bool isExcludedFromKey(QByteArrayView member)
+{
+    // Runs for every member of every request: ASCII names (all real ones) are lower-cased once
+    // and searched as bytes; anything else takes the QString way, whose case folding is Unicode's
+    // (K, the Kelvin sign, folds to `k`).
+    char lower[64];
+    if (member.size() > qsizetype(sizeof lower))
+        return isExcludedFromKey(QString::fromUtf8(member));
+    for (qsizetype i = 0; i < member.size(); ++i) {
+        const auto c = static_cast<unsigned char>(member[i]);
+        if (c >= 0x80)
+            return isExcludedFromKey(QString::fromUtf8(member));
+        lower[i] = char(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    }
+    const std::string_view name(member.data(), size_t(member.size()));
+    for (QLatin1StringView ignored : kIgnored) {
+        if (name == std::string_view(ignored.data(), size_t(ignored.size())))
+            return true;
+    }
+    const std::string_view folded(lower, size_t(member.size()));
+    for (QLatin1StringView part : kCredentialParts) {
+        if (folded.find(std::string_view(part.data(), size_t(part.size()))) !=
+            std::string_view::npos)
             return true;
     }
     return false;
@@ -217,20 +236,58 @@ QByteArray canonicalRequest(api::Flavor flavor, const QJsonObject &requestBody,
 {
     QByteArray out;
     out.reserve(256);
-    out.append(kCacheKeyVersion);
-    out.append('\n');
-    out.append(api::flavorName(flavor));
-    out.append('\n');
-
+    writeHeader(out, flavor);
     const QLatin1StringView modelKey("model");
-    writeMembers(out, requestBody, isExcludedFromKey, modelKey,
-                 routedModel.isEmpty() ? nullptr : &routedModel);
+    writeMembers(
+        out, requestBody, [](const QString &member) { return isExcludedFromKey(member); }, modelKey,
+        routedModel.isEmpty() ? nullptr : &routedModel);
     return out;
+}
+
+QByteArray canonicalRequest(api::Flavor flavor, const api::CanonicalObject &members,
+                            const QString &routedModel)
+{
+    QByteArray out;
+    out.reserve(canonicalSizeHint(members, routedModel));
+    writeCanonical(out, flavor, members, routedModel);
+    return out;
+}
+
+QByteArray canonicalRequest(api::Flavor flavor, const QByteArray &requestBody,
+                            const QString &routedModel)
+{
+    if (const auto members = api::CanonicalObject::fromJson(requestBody))
+        return canonicalRequest(flavor, *members, routedModel);
+    // simdjson refused what Qt may tolerate (lone surrogates, integers beyond 64 bits): Qt decides,
+    // as it did for every body before.
+    return canonicalRequest(flavor, QJsonDocument::fromJson(requestBody).object(), routedModel);
 }
 
 QByteArray cacheKey(api::Flavor flavor, const QJsonObject &requestBody, const QString &routedModel)
 {
     return sha256(canonicalRequest(flavor, requestBody, routedModel)).toHex();
+}
+
+QByteArray cacheKey(api::Flavor flavor, const api::CanonicalObject &members,
+                    const QString &routedModel)
+{
+    // One buffer per thread: the canonical form of a coding agent's request is often 100 KB, and
+    // only its hash is kept.
+    thread_local QByteArray buffer;
+    buffer.resize(0);
+    buffer.reserve(canonicalSizeHint(members, routedModel));
+    writeCanonical(buffer, flavor, members, routedModel);
+    QByteArray key = sha256(buffer).toHex();
+    if (buffer.capacity() > 1024 * 1024)
+        buffer = QByteArray(); // do not pin a rare huge request's memory in every worker
+    return key;
+}
+
+QByteArray cacheKey(api::Flavor flavor, const QByteArray &requestBody, const QString &routedModel)
+{
+    if (const auto members = api::CanonicalObject::fromJson(requestBody))
+        return cacheKey(flavor, *members, routedModel);
+    return cacheKey(flavor, QJsonDocument::fromJson(requestBody).object(), routedModel);
 }
 
 } // namespace tollgate::cache

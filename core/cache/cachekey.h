@@ -1,5 +1,6 @@
 #pragma once
 
+#include "api/canonicalobject.h"
 #include "api/usage.h"
 
 #include <QByteArray>
@@ -18,6 +19,8 @@ inline constexpr const char *kCacheKeyVersion = "tollgate-cache-key/1";
 /// names (containing `api_key`, `apikey`, `api-key`, `authorization`, `secret`, `password`,
 /// `credential` or `access_token`, case-insensitive).
 bool isExcludedFromKey(const QString &member);
+/// The same for a member name in UTF-8.
+bool isExcludedFromKey(QByteArrayView member);
 
 /// The exact bytes a key is the hash of, for tests and for explaining a miss.
 ///
@@ -38,9 +41,22 @@ bool isExcludedFromKey(const QString &member);
 /// were filled in), so a request that relies on a default and one that spells it out agree.
 QByteArray canonicalRequest(api::Flavor flavor, const QJsonObject &requestBody,
                             const QString &routedModel);
+/// The same from the members the request parser already put in canonical spelling
+/// (api::ClientRequest::canonical): the same bytes, without parsing the body again.
+QByteArray canonicalRequest(api::Flavor flavor, const api::CanonicalObject &members,
+                            const QString &routedModel);
+/// The same from the body's JSON text: parsed with simdjson, or by Qt when simdjson refuses what
+/// Qt tolerates.
+QByteArray canonicalRequest(api::Flavor flavor, const QByteArray &requestBody,
+                            const QString &routedModel);
 
 /// The cache key of a request after routing: lower-case hex SHA-256 (64 characters) of
 /// canonicalRequest(). Headers never take part, so credentials cannot reach a key.
 QByteArray cacheKey(api::Flavor flavor, const QJsonObject &requestBody, const QString &routedModel);
+/// The same key from canonical members; the pipeline's way, as the request parser made them.
+QByteArray cacheKey(api::Flavor flavor, const api::CanonicalObject &members,
+                    const QString &routedModel);
+/// The same key from the body's JSON text (a body the router rewrote).
+QByteArray cacheKey(api::Flavor flavor, const QByteArray &requestBody, const QString &routedModel);
 
 } // namespace tollgate::cache

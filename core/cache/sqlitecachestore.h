@@ -8,6 +8,11 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
+
+namespace tollgate::store {
+class SqliteWriter;
+} // namespace tollgate::store
 
 namespace tollgate::cache {
 
@@ -59,12 +64,18 @@ public:
 
 private:
     explicit SqliteCacheStore(const Options &options);
-    struct Writer;
+    /// Queues a store (or, with null, a remove) for the writer; false when the queue is full.
+    bool enqueue(const QByteArray &key, std::shared_ptr<const CachedResponse> response);
+    /// What the queue holds for `key`: nullopt when nothing, else the response (null: a remove).
+    std::optional<std::shared_ptr<const CachedResponse>> queued(const QByteArray &key);
+
+    struct Queue; // the stores and removes waiting for the writer
     struct ReaderPool;
 
     Options m_options;
     std::unique_ptr<ReaderPool> m_readers;
-    std::unique_ptr<Writer> m_writer;
+    std::unique_ptr<Queue> m_queue;
+    std::unique_ptr<store::SqliteWriter> m_writer;
     std::atomic<quint64> m_written{0};
     std::atomic<quint64> m_dropped{0};
     std::atomic<quint64> m_rejected{0};

@@ -1,8 +1,12 @@
 #pragma once
 
+#include "cache/rediscachestore.h"
 #include "gateway/gatewaycontext.h"
 #include "gateway/policydocument.h"
 #include "http/httpserver.h"
+#include "limits/redisratelimitstore.h"
+#include "limits/redisspendstore.h"
+#include "store/redisclient.h"
 
 #include <QObject>
 #include <QTimer>
@@ -23,7 +27,9 @@ public:
     /// Opens the request log and starts serving; on failure returns false with a reason.
     bool start(QString *error);
     /// Puts a new policy in force for new requests; requests in flight finish under the one they
-    /// started with. The listen address, workers, data folder and provider keys stay as started.
+    /// started with. The listen address, workers, data folder and shared state (`state`) stay as
+    /// started; provider keys are the new document's (its caller resolves them from the key
+    /// references).
     /// Refuses (and keeps the running policy) when the result could not serve.
     bool applyPolicy(PolicyDocument policy, QString *error);
     /// Stops accepting, lets in-flight requests finish for up to the drain timeout, then
@@ -40,11 +46,17 @@ private:
     /// Loads the stored spend of `budgets` (all when empty) into the ledger.
     void restoreSpend(const QStringList &budgets);
     bool openPersistentCache(const QString &dataDir, QString *error);
+    /// Connects the stores replicas share (`state.redis`) when the policy names a Redis.
+    bool openSharedState(QString *error);
 
     std::unique_ptr<GatewayContext> m_context;
     std::unique_ptr<store::RequestLog> m_log;
     std::unique_ptr<store::SpendStore> m_spendStore;
     std::unique_ptr<cache::SqliteCacheStore> m_persistentCache;
+    std::shared_ptr<store::RedisClient> m_redis;
+    std::unique_ptr<limits::RedisRateLimitStore> m_redisRateLimits;
+    std::unique_ptr<cache::RedisCacheStore> m_redisCache;
+    std::unique_ptr<limits::RedisSpendStore> m_redisSpend;
     std::unique_ptr<http::HttpServer> m_server;
     QTimer m_drainPoll;
     qint64 m_drainDeadline = 0;

@@ -1,9 +1,11 @@
 #pragma once
 
+#include "alerts/alertmonitor.h"
 #include "cache/responsecache.h"
 #include "cache/sqlitecachestore.h"
 #include "gateway/policydocument.h"
 #include "limits/ratelimiter.h"
+#include "limits/redisspendstore.h"
 #include "limits/spendledger.h"
 #include "metering/metrics.h"
 #include "metering/pricetable.h"
@@ -12,11 +14,12 @@
 #include "store/spendstore.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 namespace tollgate::gateway {
 
-/// State every worker's handler shares: the policy in force, prices, the thread-safe rate
+/// State every worker's handler shares: the policy in force (with its prices), the thread-safe rate
 /// limiter, breakers, cache, metrics and log, and counters. Owned by the Gateway, which outlives
 /// the workers.
 struct GatewayContext {
@@ -31,12 +34,23 @@ struct GatewayContext {
     cache::ResponseCache responseCache;
     /// The cache's SQLite tier (`cache.persistent`); null when off or without a data folder.
     cache::SqliteCacheStore *persistentCache = nullptr;
+    /// The cache's Redis tier that replicas share (`state.redis`); null when not configured.
+    cache::CacheStore *sharedCache = nullptr;
     limits::SpendLedger spendLedger;
     store::SpendStore *spendStore = nullptr; ///< persists the ledger; null without a data folder
-    metering::PriceTable prices;
+    /// Shares the ledger's spend with the other replicas through Redis (`state.redis`); null
+    /// when not configured.
+    limits::RedisSpendStore *sharedSpend = nullptr;
     limits::RateLimiter rateLimiter;
+    /// Where admissions are counted: `rateLimiter`, or the Redis store that replicas share
+    /// (`state.redis`), chosen at start.
+    limits::RateLimitStore *rateLimitStore = &rateLimiter;
     routing::BreakerRegistry breakers;
     metering::Metrics metrics;
+    /// The shared Redis's health and its stores' counters, for /metrics; empty without Redis.
+    std::function<metering::RedisHealth()> redisHealth;
+    /// The policy's alert rules evaluated live; every finished request is recorded here.
+    alerts::AlertMonitor alerts;
     store::RequestLog *log = nullptr;
     std::atomic<int> inflight{0};
     std::atomic<bool> draining{false};

@@ -78,6 +78,8 @@ void GatewayHandler::handle(http::HttpExchange *exchange)
         m_context.metrics.setBudgets(budgets);
         if (m_context.log)
             m_context.metrics.setLogDropped(m_context.log->dropped());
+        if (m_context.redisHealth)
+            m_context.metrics.setRedisHealth(m_context.redisHealth());
         exchange->respond(200, {{"content-type", "text/plain; version=0.0.4; charset=utf-8"}},
                           m_context.metrics.renderPrometheus());
         return;

@@ -12,7 +12,9 @@ const QStringList kPartSections = {
     QStringLiteral("routes"),       QStringLiteral("plans"),
     QStringLiteral("default_plan"), QStringLiteral("local_owner_plan"),
     QStringLiteral("retries"),      QStringLiteral("breakers"),
-    QStringLiteral("cache"),        QStringLiteral("budgets")};
+    QStringLiteral("cache"),        QStringLiteral("budgets"),
+    QStringLiteral("models"),       QStringLiteral("alerts"),
+    QStringLiteral("state")};
 
 QString describe(const QList<Error> &problems)
 {
@@ -22,12 +24,39 @@ QString describe(const QList<Error> &problems)
     return lines.join(QLatin1Char('\n'));
 }
 
-QJsonObject providerJson(const policy::ProviderConfig &provider)
+QJsonObject providersJson(const QList<policy::ProviderConfig> &providers)
 {
-    return {{QStringLiteral("base_url"), provider.baseUrl.toString()},
-            {QStringLiteral("connect_timeout_ms"), provider.timeouts.connectMs},
-            {QStringLiteral("first_byte_timeout_ms"), provider.timeouts.firstByteMs},
-            {QStringLiteral("idle_timeout_ms"), provider.timeouts.idleMs}};
+    QJsonObject result;
+    for (const policy::ProviderConfig &provider : providers) {
+        QJsonArray urls;
+        for (const QUrl &url : provider.baseUrls)
+            urls.append(url.toString());
+        QJsonObject entry{{QStringLiteral("kind"), policy::providerKindName(provider.kind)},
+                          {QStringLiteral("base_urls"), urls},
+                          {QStringLiteral("key"), provider.key.toJson()},
+                          {QStringLiteral("connect_timeout_ms"), provider.timeouts.connectMs},
+                          {QStringLiteral("first_byte_timeout_ms"), provider.timeouts.firstByteMs},
+                          {QStringLiteral("idle_timeout_ms"), provider.timeouts.idleMs}};
+        if (!provider.caFile.isEmpty())
+            entry.insert(QStringLiteral("ca_file"), provider.caFile);
+        result.insert(provider.name, entry);
+    }
+    return result;
+}
+
+/// Every model names a provider the document has.
+QList<Error> checkModelProviders(const QList<policy::ProviderConfig> &providers,
+                                 const QJsonValue &models)
+{
+    QList<Error> problems;
+    const QJsonArray list = models.toArray();
+    for (qsizetype i = 0; i < list.size(); ++i) {
+        const QString provider = list.at(i).toObject().value(u"provider").toString();
+        if (!provider.isEmpty() && !policy::findProvider(providers, provider))
+            problems.append(Error(QStringLiteral("unknown provider \"%1\"").arg(provider),
+                                  QStringLiteral("models[%1].provider").arg(i)));
+    }
+    return problems;
 }
 
 QJsonObject gatewayJson(const policy::GatewayConfig &config)
@@ -68,12 +97,20 @@ Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::Pric
     if (!gateway && problems.isEmpty())
         return gateway.error();
     const QJsonObject document = QJsonDocument::fromJson(json).object();
+    metering::PriceTable table = prices;
+    if (document.contains(u"models")) {
+        table = prices.withModels(document.value(u"models"), QStringLiteral("models"), &problems);
+        problems += checkModelProviders(gateway ? gateway->providers : base.gateway.providers,
+                                        document.value(u"models"));
+    }
     if (document.contains(u"routes"))
         problems += routing::RoutingPolicy::validate(document.value(u"routes"),
-                                                     QStringLiteral("routes"), prices);
+                                                     QStringLiteral("routes"), table);
     problems += limits::PlanPolicy::validate(document);
     problems += routing::ReliabilityPolicy::validate(document);
     problems += limits::BudgetPolicy::validate(document);
+    problems += store::StatePolicy::validate(document);
+    problems += alerts::AlertPolicy::validate(document);
     if (document.contains(u"cache"))
         problems += cache::CachePolicy::validate(document.value(u"cache"), QStringLiteral("cache"));
     if (problems.size() == 1)
@@ -83,12 +120,15 @@ Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::Pric
 
     PolicyDocument result = std::move(base);
     result.gateway = *gateway;
+    result.prices = std::move(table);
     if (document.contains(u"routes"))
         result.routes = *routing::RoutingPolicy::fromJson(document.value(u"routes"),
-                                                          QStringLiteral("routes"), prices);
+                                                          QStringLiteral("routes"), result.prices);
     result.plans = *limits::PlanPolicy::fromJson(document);
     result.reliability = *routing::ReliabilityPolicy::fromJson(document);
     result.budgets = *limits::BudgetPolicy::fromJson(document);
+    result.state = *store::StatePolicy::fromJson(document);
+    result.alerts = *alerts::AlertPolicy::fromJson(document);
     if (document.contains(u"cache"))
         result.cache =
             *cache::CachePolicy::fromJson(document.value(u"cache"), QStringLiteral("cache"));
@@ -100,9 +140,8 @@ QJsonObject effectivePolicy(const PolicyDocument &document)
     const policy::GatewayConfig &config = document.gateway;
     QJsonObject result{{QStringLiteral("version"), 1},
                        {QStringLiteral("gateway"), gatewayJson(config)},
-                       {QStringLiteral("providers"),
-                        QJsonObject{{QStringLiteral("anthropic"), providerJson(config.anthropic)},
-                                    {QStringLiteral("openai"), providerJson(config.openai)}}},
+                       {QStringLiteral("providers"), providersJson(config.providers)},
+                       {QStringLiteral("models"), document.prices.toJson()},
                        {QStringLiteral("log"),
                         QJsonObject{{QStringLiteral("retention_days"), config.logRetentionDays},
                                     {QStringLiteral("max_rows"), double(config.logMaxRows)}}},
@@ -117,6 +156,10 @@ QJsonObject effectivePolicy(const PolicyDocument &document)
     const QJsonObject reliability = document.reliability.toJson();
     for (auto it = reliability.begin(); it != reliability.end(); ++it)
         result.insert(it.key(), it.value());
+    const QJsonObject alertRules = document.alerts.toJson();
+    for (auto it = alertRules.begin(); it != alertRules.end(); ++it)
+        result.insert(it.key(), it.value());
+    result.insert(QStringLiteral("state"), document.state.toJson());
     return result;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "alerts/alertpolicy.h"
 #include "cache/cachepolicy.h"
 #include "limits/budgetpolicy.h"
 #include "limits/planpolicy.h"
@@ -7,6 +8,7 @@
 #include "policy/gatewayconfig.h"
 #include "routing/reliabilitypolicy.h"
 #include "routing/routingpolicy.h"
+#include "store/statepolicy.h"
 
 namespace tollgate::gateway {
 
@@ -14,16 +16,22 @@ namespace tollgate::gateway {
 /// reference default, so an empty document reproduces DESIGN.md's behaviour.
 struct PolicyDocument {
     policy::GatewayConfig gateway;
+    /// The built-in price table with the document's `models` added: what every target, cost
+    /// and budget estimate is looked up in.
+    metering::PriceTable prices = metering::PriceTable::builtin();
     routing::RoutingPolicy routes = routing::RoutingPolicy::reference();
     limits::PlanPolicy plans = limits::PlanPolicy::reference();
     routing::ReliabilityPolicy reliability = routing::ReliabilityPolicy::reference();
     cache::CachePolicy cache = cache::CachePolicy::reference();
     limits::BudgetPolicy budgets = limits::BudgetPolicy::reference();
+    store::StatePolicy state = store::StatePolicy::reference();
+    alerts::AlertPolicy alerts = alerts::AlertPolicy::reference();
 };
 
 /// Reads a policy document on top of `base` (whose gateway settings come from flags and the
 /// environment). One problem comes back with its path; several as one `path: message` line
 /// each.
+/// `prices` is the table the document's `models` section adds to (normally the built-in one).
 Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::PriceTable &prices,
                                     PolicyDocument base = {});
 

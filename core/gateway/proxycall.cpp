@@ -84,42 +84,70 @@ ProxyCall::~ProxyCall()
 
 const policy::ProviderConfig &ProxyCall::provider() const
 {
-    return m_route.flavor == api::Flavor::Anthropic ? m_policy->gateway.anthropic
-                                                    : m_policy->gateway.openai;
+    return *m_targets.at(qMin(m_targetIndex, int(m_targets.size()) - 1)).provider;
 }
 
 void ProxyCall::start()
 {
     if (!authenticate() || !parseBody())
         return;
-    if (m_route.kind == ProxyRoute::Kind::Generate &&
-        (!admit() || !checkBudgets(m_request.model) || !routeRequest() ||
-         !checkBudgets(upstreamModel()) || serveFromCache()))
+    const bool generate = m_route.kind == ProxyRoute::Kind::Generate;
+    if (generate && (!admit() || !checkBudgets(m_request.model) || !routeRequest() ||
+                     !checkBudgets(upstreamModel())))
         return;
-    if (m_chain.isEmpty())
-        m_chain = {m_request.model};
+    if (!chooseTargets() || (generate && serveFromCache()))
+        return;
     m_upstreamStartMs = sinceStartMs();
     startAttempt();
 }
 
-QString ProxyCall::breakerKey(const QString &model) const
+QString ProxyCall::servedModel(const QString &reported) const
 {
-    // One breaker per provider endpoint and model: a model can fail while its siblings work.
-    return QLatin1String(api::flavorName(m_route.flavor)) + QLatin1Char(' ') +
-           provider().baseUrl.toString() + QLatin1Char(' ') + model;
+    if (reported.isEmpty())
+        return upstreamModel();
+    // A provider answers with its own name (upstream_id); prices and logs know the model's id.
+    if (!m_targets.isEmpty() && m_targetIndex < m_targets.size() &&
+        reported == currentTarget().upstreamModel)
+        return currentTarget().model;
+    return reported;
+}
+
+bool ProxyCall::chooseTargets()
+{
+    if (m_chain.isEmpty())
+        m_chain = {m_request.model};
+    const auto &providers = m_policy->gateway.providers;
+    m_targets = upstreamTargets(m_chain, m_route.flavor, providers, m_policy->prices);
+    // With gateway keys, the client's credential is a gateway key and must never reach a
+    // provider, so a provider without a key of its own cannot serve.
+    if (!m_policy->gateway.gatewayKeys.isEmpty()) {
+        const QList<UpstreamTarget> all = m_targets;
+        m_targets.removeIf([](const UpstreamTarget &t) { return t.provider->apiKey.isEmpty(); });
+        if (m_targets.isEmpty() && !all.isEmpty()) {
+            respondError(503, QStringLiteral("no %1 provider key is configured on this gateway")
+                                  .arg(all.first().provider->name));
+            return false;
+        }
+    }
+    if (m_targets.isEmpty()) {
+        respondError(502, QStringLiteral("no provider for the %1 API is configured")
+                              .arg(QLatin1String(api::flavorName(m_route.flavor))));
+        return false;
+    }
+    return true;
 }
 
 void ProxyCall::startAttempt()
 {
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    while (m_targetIndex < m_chain.size()) {
-        m_targetModel = m_chain.at(m_targetIndex);
-        if (m_context.breakers.allow(breakerKey(upstreamModel()), now))
+    while (m_targetIndex < m_targets.size()) {
+        m_targetModel = m_targets.at(m_targetIndex).model;
+        if (m_context.breakers.allow(m_targets.at(m_targetIndex).breakerKey(), now))
             break;
         ++m_targetIndex;
         m_attempt = 1;
     }
-    if (m_targetIndex >= m_chain.size()) {
+    if (m_targetIndex >= m_targets.size()) {
         respondError(503, QStringLiteral("no upstream target is available: the circuit breakers "
                                          "of %1 are open")
                               .arg(m_chain.join(QStringLiteral(", "))));
@@ -143,7 +171,7 @@ void ProxyCall::startAttempt()
 bool ProxyCall::retryOrFallback(int status)
 {
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    m_context.breakers.record(breakerKey(upstreamModel()), routing::breakerOutcome(status), now);
+    m_context.breakers.record(currentTarget().breakerKey(), routing::breakerOutcome(status), now);
     std::optional<int> retryAfter;
     bool numeric = false;
     const int seconds = http::headerValue(m_call->headers(), "retry-after").toInt(&numeric);
@@ -171,8 +199,8 @@ bool ProxyCall::retryOrFallback(int status)
 
 bool ProxyCall::hasAvailableTargetAfter(int index, qint64 nowMs) const
 {
-    for (int next = index + 1; next < m_chain.size(); ++next) {
-        if (m_context.breakers.state(breakerKey(m_chain.at(next)), nowMs) !=
+    for (int next = index + 1; next < m_targets.size(); ++next) {
+        if (m_context.breakers.state(m_targets.at(next).breakerKey(), nowMs) !=
             routing::BreakerState::Open)
             return true;
     }
@@ -190,11 +218,6 @@ bool ProxyCall::authenticate()
     }
     m_principal = auth.principal;
     m_user = m_principal.user;
-    if (!m_policy->gateway.gatewayKeys.isEmpty() && provider().apiKey.isEmpty()) {
-        respondError(503, QStringLiteral("no %1 provider key is configured on this gateway")
-                              .arg(QLatin1String(api::flavorName(m_route.flavor))));
-        return false;
-    }
     return true;
 }
 
@@ -205,9 +228,9 @@ bool ProxyCall::admit()
     m_plan = &plan;
     m_rateKey = limits::RateLimitStore::keyFor(m_principal);
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    m_admission = m_context.rateLimiter.admit(m_rateKey, plan, now,
-                                              m_request.stream ? limits::RequestKind::Stream
-                                                               : limits::RequestKind::Plain);
+    m_admission = m_context.rateLimitStore->admit(m_rateKey, plan, now,
+                                                  m_request.stream ? limits::RequestKind::Stream
+                                                                   : limits::RequestKind::Plain);
     m_rateHeaders = limits::rateLimitHeaders(m_admission, now);
     if (m_admission.allowed)
         return true;
@@ -219,13 +242,13 @@ bool ProxyCall::checkBudgets(const QString &requestedModel)
 {
     // Checked before routing (whose downgrades depend on it) and again for the routed model,
     // which a router model such as `auto` only then names; once is enough when they agree.
-    const QString model = routing::canonicalModel(requestedModel, m_context.prices);
+    const QString model = routing::canonicalModel(requestedModel, m_policy->prices);
     if (m_policy->budgets.isEmpty() || model == m_budgetCheckedModel)
         return true;
     m_budgetCheckedModel = model;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     // The estimate takes the body's bytes for its characters: a little high, on the safe side.
-    const metering::ModelPrice *price = m_context.prices.find(model);
+    const metering::ModelPrice *price = m_policy->prices.find(model);
     const double estimate =
         price ? limits::BudgetGuard::estimateCostUsd(m_exchange->request().body.size(),
                                                      m_request.maxTokens, *price)
@@ -255,6 +278,7 @@ policy::RequestFeatures ProxyCall::features() const
     features.stream = m_request.stream;
     features.maxTokens = m_request.maxTokensDefaulted ? 0 : m_request.maxTokens;
     features.headers = client.headers;
+    features.metadata = m_request.metadata;
     const QByteArray priority = client.header("x-tollgate-priority").trimmed().toLower();
     features.priority = priority == "high"     ? policy::Priority::High
                         : priority == "medium" ? policy::Priority::Medium
@@ -285,7 +309,7 @@ bool ProxyCall::routeRequest()
     routing::RouteState state;
     if (m_budget.downgraded())
         state.budget = routing::BudgetState::Downgraded;
-    m_decision = routing::route(m_policy->routes, features(), m_context.prices, state);
+    m_decision = routing::route(m_policy->routes, features(), m_policy->prices, state);
     if (m_decision.chain.isEmpty()) {
         respondError(400, QStringLiteral("model \"%1\" is a router model and no routing rule "
                                          "picked a model for this request")
@@ -308,8 +332,11 @@ bool ProxyCall::serveFromCache()
     if (!m_policy->cache.enabled || (!m_cacheDirective.read && !m_cacheDirective.write))
         return false;
     // The key names the model the router picked, so answers of different routes never mix.
-    m_cacheKey = cache::cacheKey(m_route.flavor, QJsonDocument::fromJson(upstreamBody()).object(),
-                                 upstreamModel());
+    // Unless routing rewrote the body, the members canonicalized while parsing it give the key.
+    const QByteArray upstream = upstreamBody();
+    m_cacheKey = upstream.isSharedWith(m_request.upstreamBody) && m_request.canonical
+                     ? cache::cacheKey(m_route.flavor, *m_request.canonical, upstreamModel())
+                     : cache::cacheKey(m_route.flavor, upstream, upstreamModel());
     if (const QByteArray scope = cacheScope(); !scope.isEmpty())
         m_cacheKey = cache::sha256(m_cacheKey + scope).toHex();
     if (!m_cacheDirective.read) // no-cache: ask the provider, then refresh the entry
@@ -320,6 +347,12 @@ bool ProxyCall::serveFromCache()
     if (!entry && persistentCache()) {
         // The SQLite tier is read only after a memory miss, and a hit moves into memory.
         entry = persistentCache()->lookup(m_cacheKey, now);
+        if (entry)
+            m_context.responseCache.store(m_cacheKey, entry, now);
+    }
+    if (!entry && m_context.sharedCache) {
+        // Another replica's answer, one round trip away; it too moves into memory.
+        entry = m_context.sharedCache->lookup(m_cacheKey, now);
         if (entry)
             m_context.responseCache.store(m_cacheKey, entry, now);
     }
@@ -338,6 +371,7 @@ bool ProxyCall::serveFromCache()
     headers += clientHeaders(false);
     headers.append({"x-tollgate-cost-usd", QByteArray("0")});
     m_firstByteMs = sinceStartMs();
+    complete(entry->status, QString());
     if (stream) {
         m_exchange->beginStream(entry->status, headers);
         m_exchange->writeChunk(body);
@@ -345,7 +379,6 @@ bool ProxyCall::serveFromCache()
     } else {
         m_exchange->respond(entry->status, headers, body);
     }
-    complete(entry->status, QString());
     return true;
 }
 
@@ -387,16 +420,18 @@ void ProxyCall::storeInCache(int status)
     entry->expiresAtMs = now + m_policy->cache.ttlMs(m_cacheDirective);
     if (persistentCache())
         persistentCache()->store(m_cacheKey, entry, now);
+    if (m_context.sharedCache)
+        m_context.sharedCache->store(m_cacheKey, entry, now);
     m_context.responseCache.store(m_cacheKey, std::move(entry), now);
 }
 
 QByteArray ProxyCall::upstreamBody() const
 {
     // Rewritten only when the target or max_tokens differ from what the client sent.
-    if (upstreamModel() == m_request.model && m_routedMaxTokens == 0)
+    const QString sent = m_targets.isEmpty() ? upstreamModel() : currentTarget().upstreamModel;
+    if (sent == m_request.model && m_routedMaxTokens == 0)
         return m_request.upstreamBody;
-    return api::rewriteRequest(m_route.flavor, m_request.upstreamBody, upstreamModel(),
-                               m_routedMaxTokens);
+    return api::rewriteRequest(m_route.flavor, m_request.upstreamBody, sent, m_routedMaxTokens);
 }
 
 bool ProxyCall::parseBody()
@@ -432,10 +467,12 @@ http::UpstreamRequest ProxyCall::upstreamRequest() const
     const policy::ProviderConfig &config = provider();
     // With a provider key the client's credential is replaced; with gateway keys it is a
     // gateway key and must never leave; otherwise it is the client's own provider key.
-    const bool replaceCredential = !config.apiKey.isEmpty();
+    const bool replaceCredential =
+        !config.apiKey.isEmpty() || !m_policy->gateway.gatewayKeys.isEmpty();
+    const bool sendKey = !config.apiKey.isEmpty();
 
     http::UpstreamRequest request;
-    request.baseUrl = config.baseUrl;
+    request.baseUrl = currentTarget().baseUrl;
     request.method = client.method;
     request.target = client.query.isEmpty() ? client.path : client.path + '?' + client.query;
     request.timeouts = config.timeouts;
@@ -448,7 +485,7 @@ http::UpstreamRequest ProxyCall::upstreamRequest() const
             continue;
         request.headers.append(field);
     }
-    if (replaceCredential) {
+    if (sendKey) {
         if (m_route.flavor == api::Flavor::Anthropic)
             request.headers.append({"x-api-key", config.apiKey});
         else
@@ -553,18 +590,17 @@ void ProxyCall::onFailed(const http::UpstreamError &error)
 
 void ProxyCall::finishBuffered()
 {
-    QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(m_body, &parseError);
-    if (m_route.kind == ProxyRoute::Kind::Generate && document.isObject())
-        m_summary = api::summarizeResponse(m_route.flavor, document.object());
+    if (m_route.kind == ProxyRoute::Kind::Generate)
+        m_summary = api::summarizeResponse(m_route.flavor, m_body);
     const int status = m_call ? m_call->status() : 200;
-    m_context.breakers.recordSuccess(breakerKey(upstreamModel()),
+    m_context.breakers.recordSuccess(currentTarget().breakerKey(),
                                      QDateTime::currentMSecsSinceEpoch());
     if (m_route.kind == ProxyRoute::Kind::Generate)
         storeInCache(status);
     m_mode = Mode::Done;
-    m_exchange->respond(status, clientHeaders(true), m_body);
+    const http::HeaderList headers = clientHeaders(true);
     complete(status, QString());
+    m_exchange->respond(status, headers, m_body);
 }
 
 void ProxyCall::finishUpstreamError()
@@ -579,10 +615,10 @@ void ProxyCall::finishUpstreamError()
     http::HeaderList headers = clientHeaders(false);
     headers.removeIf([](const auto &field) { return field.first == "content-type"; });
     headers.prepend({"content-type", "application/json"});
-    m_exchange->respond(status, headers, body);
     complete(status, QStringLiteral("upstream HTTP %1: %2")
                          .arg(status)
                          .arg(error.value(u"message").toString().left(200)));
+    m_exchange->respond(status, headers, body);
 }
 
 void ProxyCall::finishStream(const QString &error)
@@ -595,7 +631,7 @@ void ProxyCall::finishStream(const QString &error)
         return;
     }
     // A stream that broke after it started counts against its target all the same.
-    m_context.breakers.record(breakerKey(upstreamModel()),
+    m_context.breakers.record(currentTarget().breakerKey(),
                               error.isEmpty() ? routing::BreakerOutcome::Success
                                               : routing::BreakerOutcome::Failure,
                               QDateTime::currentMSecsSinceEpoch());
@@ -611,8 +647,8 @@ void ProxyCall::finishStream(const QString &error)
     const int status = m_call ? m_call->status() : 200;
     if (recorded.isEmpty())
         storeInCache(status);
-    m_exchange->endStream();
     complete(status, recorded);
+    m_exchange->endStream();
 }
 
 void ProxyCall::respondError(int status, const QString &message)
@@ -621,8 +657,8 @@ void ProxyCall::respondError(int status, const QString &message)
     http::HeaderList headers = {{"content-type", "application/json"},
                                 {"x-tollgate-request-id", m_requestId.toLatin1()}};
     headers += m_rateHeaders;
-    m_exchange->respond(status, headers, api::errorBody(m_route.flavor, status, message));
     complete(status, message);
+    m_exchange->respond(status, headers, api::errorBody(m_route.flavor, status, message));
 }
 
 void ProxyCall::onClientGone()
@@ -644,6 +680,10 @@ void ProxyCall::chargeBudgets(const metering::RequestRecord &record)
         m_principal, record.usedModel, record.costUsd, QDateTime::currentMSecsSinceEpoch());
     if (m_context.spendStore)
         m_context.spendStore->append(outcome.increments);
+    // While spend is shared, the shared store reports crossings from the replicas' global
+    // total, once across them; the ledger's own would repeat on every replica.
+    if (m_context.sharedSpend && m_context.sharedSpend->append(outcome.increments))
+        return;
     for (const limits::ThresholdCrossing &crossing : outcome.crossings)
         qWarning("budget \"%s\" reached %g%% ($%.2f of $%.2f): %s", qPrintable(crossing.budget),
                  crossing.atPercent, crossing.spentUsd, crossing.limitUsd,
@@ -655,10 +695,10 @@ void ProxyCall::settleLimits(const api::Usage &usage)
     if (!m_plan)
         return;
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    m_context.rateLimiter.charge(m_rateKey, *m_plan, usage.inputTokens + usage.cacheWriteTokens,
-                                 usage.outputTokens, now);
+    m_context.rateLimitStore->charge(m_rateKey, *m_plan, usage.inputTokens + usage.cacheWriteTokens,
+                                     usage.outputTokens, now);
     if (m_admission.holdsStreamSlot)
-        m_context.rateLimiter.release(m_rateKey);
+        m_context.rateLimitStore->release(m_rateKey);
 }
 
 http::HeaderList ProxyCall::clientHeaders(bool withCost) const
@@ -668,7 +708,7 @@ http::HeaderList ProxyCall::clientHeaders(bool withCost) const
         if (!isHopByHop(field.first) && field.first != "set-cookie")
             headers.append(field);
     }
-    const QString model = !m_summary.model.isEmpty() ? m_summary.model : upstreamModel();
+    const QString model = servedModel(m_summary.model);
     if (!m_rateHeaders.isEmpty()) {
         // The plan's limits are what this caller is held to; a provider's own x-ratelimit-*
         // describe the gateway's provider key instead.
@@ -683,7 +723,7 @@ http::HeaderList ProxyCall::clientHeaders(bool withCost) const
     if (m_route.kind == ProxyRoute::Kind::Generate)
         headers.append({"x-tollgate-cache", QByteArray(cache::cacheOutcomeName(m_cacheOutcome))});
     if (withCost && m_route.kind == ProxyRoute::Kind::Generate) {
-        if (auto cost = m_context.prices.cost(model, m_summary.usage))
+        if (auto cost = m_policy->prices.cost(model, m_summary.usage))
             headers.append({"x-tollgate-cost-usd", formatUsd(*cost)});
     }
     headers.append({"server-timing", serverTiming()});
@@ -699,6 +739,8 @@ QByteArray ProxyCall::serverTiming() const
            ", upstream;dur=" + QByteArray::number(upstream, 'f', 3);
 }
 
+// Called before the last byte goes out: once a client has its answer it may send the next
+// request at once, perhaps to another worker, and that one must see this one's spend and usage.
 void ProxyCall::complete(int status, const QString &error)
 {
     if (m_recorded)
@@ -715,7 +757,7 @@ void ProxyCall::complete(int status, const QString &error)
     record.endpoint = QString::fromLatin1(m_exchange ? m_exchange->request().path : QByteArray());
     record.user = m_user;
     record.requestedModel = m_request.model;
-    record.usedModel = served.isEmpty() ? upstreamModel() : served;
+    record.usedModel = servedModel(served);
     record.status = status;
     record.stream = m_request.stream;
     record.latencyMs = sinceStartMs();
@@ -724,7 +766,7 @@ void ProxyCall::complete(int status, const QString &error)
     record.overheadMs = record.latencyMs - record.upstreamMs;
     record.usage = usage;
     if (m_route.kind == ProxyRoute::Kind::Generate) {
-        const auto cost = m_context.prices.cost(record.usedModel, usage);
+        const auto cost = m_policy->prices.cost(record.usedModel, usage);
         record.costUsd = cost.value_or(0);
         record.priced = cost.has_value();
     }
@@ -741,6 +783,7 @@ void ProxyCall::complete(int status, const QString &error)
     settleLimits(usage);
     chargeBudgets(record);
     m_context.metrics.record(record);
+    m_context.alerts.record(record);
     if (m_context.log)
         m_context.log->append(std::move(record));
 }

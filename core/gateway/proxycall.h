@@ -6,6 +6,7 @@
 #include "cache/streamrecorder.h"
 #include "gateway/gatewaycontext.h"
 #include "gateway/policydocument.h"
+#include "gateway/upstreamtargets.h"
 #include "http/httpexchange.h"
 #include "http/sseparser.h"
 #include "http/upstreampool.h"
@@ -69,13 +70,18 @@ private:
     /// target or the next target, as the retry policy decides. False: answer the client.
     bool retryOrFallback(int status);
     bool hasAvailableTargetAfter(int index, qint64 nowMs) const;
-    QString breakerKey(const QString &model) const;
+    /// Expands the routed chain into provider endpoints; answers the client when none can serve.
+    bool chooseTargets();
+    const UpstreamTarget &currentTarget() const { return m_targets.at(m_targetIndex); }
+    /// The model that answered, by the id the price table and the log use.
+    QString servedModel(const QString &reported) const;
     QString upstreamModel() const
     {
         return m_targetModel.isEmpty() ? m_request.model : m_targetModel;
     }
     void settleLimits(const api::Usage &usage);
     http::UpstreamRequest upstreamRequest() const;
+    /// The provider of the current target (the last one once the chain is exhausted).
     const policy::ProviderConfig &provider() const;
 
     void onResponseStarted(int status);
@@ -115,7 +121,8 @@ private:
     cache::CacheOutcome m_cacheOutcome = cache::CacheOutcome::Bypass;
     QByteArray m_cacheKey;
     std::unique_ptr<cache::StreamRecorder> m_recorder; ///< tees a stream for the cache
-    QStringList m_chain;                               ///< primary target, then fallbacks
+    QStringList m_chain;                               ///< primary model, then fallbacks
+    QList<UpstreamTarget> m_targets;                   ///< m_chain at each endpoint of its provider
     int m_targetIndex = 0;
     int m_attempt = 1; ///< of the current target
     int m_retries = 0;

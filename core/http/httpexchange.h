@@ -43,7 +43,9 @@ private:
     friend class ServerConnection;
     enum class State { Waiting, Streaming, Finished };
 
-    QByteArray statusHead(int status, const HeaderList &headers) const;
+    /// The status line and headers, then `framing` (the content-length or transfer-encoding
+    /// line) and the blank line.
+    QByteArray statusHead(int status, const HeaderList &headers, QByteArrayView framing) const;
     void finish();
     void detach(); ///< called by the connection when the client is gone
 

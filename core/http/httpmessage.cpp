@@ -11,6 +11,26 @@ QByteArray headerValue(const HeaderList &headers, QByteArrayView name)
     return {};
 }
 
+void appendLowerCase(QByteArray &out, QByteArrayView text)
+{
+    const qsizetype start = out.size();
+    if (start == 0)
+        out = QByteArray(text.size(), Qt::Uninitialized); // exactly this size, no growth policy
+    else
+        out.resize(start + text.size());
+    char *to = out.data() + start;
+    for (const char c : text)
+        *to++ = (c >= 'A' && c <= 'Z') ? char(c + ('a' - 'A')) : c;
+}
+
+void appendPiece(QByteArray &out, QByteArrayView text)
+{
+    if (out.isEmpty())
+        out = text.toByteArray();
+    else
+        out.append(text);
+}
+
 QByteArray reasonPhrase(int status)
 {
     switch (status) {

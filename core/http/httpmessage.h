@@ -25,6 +25,12 @@ struct HttpRequest {
     QByteArray header(QByteArrayView name) const { return headerValue(headers, name); }
 };
 
+/// Appends `text` lower-cased (ASCII) to `out`: how parsers store header names, which arrive in
+/// one piece nearly always, so that piece becomes the name without a temporary.
+void appendLowerCase(QByteArray &out, QByteArrayView text);
+/// Appends `text` to `out`; the first piece is copied once, without QByteArray's growth logic.
+void appendPiece(QByteArray &out, QByteArrayView text);
+
 /// Reason phrase for a status code ("OK", "Too Many Requests", ...).
 QByteArray reasonPhrase(int status);
 

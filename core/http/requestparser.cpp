@@ -1,6 +1,7 @@
 #include "http/requestparser.h"
 
 #include <climits>
+#include <cstring>
 
 namespace tollgate::http {
 
@@ -85,6 +86,7 @@ int RequestParser::onMessageBegin(http_parser *parser)
     p->m_url.clear();
     p->m_lastWasValue = false;
     p->m_request = HttpRequest{};
+    p->m_request.headers.reserve(16); // room for a typical client's headers: no regrowth
     return 0;
 }
 
@@ -105,7 +107,7 @@ int RequestParser::onHeaderField(http_parser *parser, const char *at, size_t len
     auto &headers = p->m_request.headers;
     if (headers.isEmpty() || p->m_lastWasValue)
         headers.append(QPair<QByteArray, QByteArray>());
-    headers.last().first.append(QByteArray(at, qsizetype(length)).toLower());
+    appendLowerCase(headers.last().first, QByteArrayView(at, qsizetype(length)));
     p->m_lastWasValue = false;
     return 0;
 }
@@ -115,7 +117,7 @@ int RequestParser::onHeaderValue(http_parser *parser, const char *at, size_t len
     auto *p = self(parser);
     if (!p->addHeaderBytes(length))
         return -1;
-    p->m_request.headers.last().second.append(at, qsizetype(length));
+    appendPiece(p->m_request.headers.last().second, QByteArrayView(at, qsizetype(length)));
     p->m_lastWasValue = true;
     return 0;
 }
@@ -124,7 +126,9 @@ int RequestParser::onHeadersComplete(http_parser *parser)
 {
     auto *p = self(parser);
     auto &request = p->m_request;
-    request.method = http_method_str(http_method(parser->method));
+    // The method names are static strings: no copy per request.
+    const char *method = http_method_str(http_method(parser->method));
+    request.method = QByteArray::fromRawData(method, qsizetype(std::strlen(method)));
     const qsizetype queryAt = p->m_url.indexOf('?');
     request.path = queryAt < 0 ? p->m_url : p->m_url.left(queryAt);
     request.query = queryAt < 0 ? QByteArray() : p->m_url.mid(queryAt + 1);

@@ -71,7 +71,7 @@ int ResponseParser::onHeaderField(http_parser *parser, const char *at, size_t le
     auto *p = self(parser);
     if (p->m_headers.isEmpty() || p->m_lastWasValue)
         p->m_headers.append(QPair<QByteArray, QByteArray>());
-    p->m_headers.last().first.append(QByteArray(at, qsizetype(length)).toLower());
+    appendLowerCase(p->m_headers.last().first, QByteArrayView(at, qsizetype(length)));
     p->m_lastWasValue = false;
     return 0;
 }
@@ -79,7 +79,7 @@ int ResponseParser::onHeaderField(http_parser *parser, const char *at, size_t le
 int ResponseParser::onHeaderValue(http_parser *parser, const char *at, size_t length)
 {
     auto *p = self(parser);
-    p->m_headers.last().second.append(at, qsizetype(length));
+    appendPiece(p->m_headers.last().second, QByteArrayView(at, qsizetype(length)));
     p->m_lastWasValue = true;
     return 0;
 }
@@ -94,7 +94,7 @@ int ResponseParser::onHeadersComplete(http_parser *parser)
 
 int ResponseParser::onBody(http_parser *parser, const char *at, size_t length)
 {
-    self(parser)->m_progress->body.append(at, qsizetype(length));
+    appendPiece(self(parser)->m_progress->body, QByteArrayView(at, qsizetype(length)));
     return 0;
 }
 

@@ -1,9 +1,10 @@
 #include "http/serverconnection.h"
 
+#include "http/deferreddelete.h"
 #include "http/httpexchange.h"
 #include "http/requesthandler.h"
+#include "http/tcpstream.h"
 
-#include <QTcpSocket>
 #include <QTimerEvent>
 
 namespace tollgate::http {
@@ -16,16 +17,17 @@ ServerConnection::ServerConnection(qintptr descriptor, RequestHandler *handler,
     , m_parser(limits)
     , m_timeouts(timeouts)
 {
-    auto *socket = new QTcpSocket(this);
-    if (!socket->setSocketDescriptor(descriptor)) {
+    m_clock.start();
+    auto *socket = new TcpStream(this);
+    if (!socket->adopt(descriptor)) {
         delete socket;
         return;
     }
-    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_socket = socket;
-    connect(socket, &QTcpSocket::readyRead, this, &ServerConnection::onReadyRead);
-    connect(socket, &QTcpSocket::disconnected, this, &ServerConnection::onDisconnected);
-    connect(socket, &QTcpSocket::bytesWritten, this, [this] {
+    m_peer = socket->peerAddress();
+    connect(socket, &TcpStream::received, this, &ServerConnection::onReceived);
+    connect(socket, &TcpStream::disconnected, this, &ServerConnection::onDisconnected);
+    connect(socket, &TcpStream::bytesWritten, this, [this] {
         if (m_exchange)
             Q_EMIT m_exchange->drained();
     });
@@ -47,10 +49,10 @@ void ServerConnection::close()
     onDisconnected();
 }
 
-void ServerConnection::write(QByteArrayView data)
+void ServerConnection::write(QByteArrayView head, QByteArrayView body)
 {
     if (m_socket)
-        m_socket->write(data.data(), data.size());
+        m_socket->write(head, body);
 }
 
 qint64 ServerConnection::pendingBytes() const
@@ -58,10 +60,9 @@ qint64 ServerConnection::pendingBytes() const
     return m_socket ? m_socket->bytesToWrite() : 0;
 }
 
-void ServerConnection::onReadyRead()
+void ServerConnection::onReceived(QByteArrayView data)
 {
-    // readAll() allocates what arrived, not a fixed chunk per read.
-    m_parser.append(m_socket->readAll());
+    m_parser.append(data);
     if (!m_exchange)
         processNext();
 }
@@ -80,25 +81,31 @@ void ServerConnection::processNext()
         return;
     case RequestParser::State::Ready: break;
     }
-    m_timer.stop();
+    // The timer stays registered: it finds the exchange when it fires, and the deadline moves
+    // again when the exchange ends.
     m_timingRequest = false;
     HttpRequest request = m_parser.takeRequest();
-    m_exchange = new HttpExchange(this, std::move(request), m_socket->peerAddress());
+    m_exchange = new HttpExchange(this, std::move(request), m_peer);
     m_handler->handle(m_exchange);
 }
 
 void ServerConnection::exchangeFinished(bool keepAlive)
 {
-    if (m_exchange)
-        m_exchange->deleteLater();
+    // The exchange's handler is still on the stack: it goes once that has returned, without a
+    // posted event (and the event loop wake-up that would cost every request).
+    DeferredDelete::later(m_exchange);
     m_exchange.clear();
     if (!keepAlive) {
         m_closing = true;
         m_socket->disconnectFromHost();
         return;
     }
-    // Queued, so a burst of pipelined requests does not recurse through the handler.
-    QMetaObject::invokeMethod(this, &ServerConnection::processNext, Qt::QueuedConnection);
+    if (m_parser.inRequest()) {
+        // Pipelined bytes wait: queued, so a burst of them does not recurse through the handler.
+        QMetaObject::invokeMethod(this, &ServerConnection::processNext, Qt::QueuedConnection);
+        return;
+    }
+    armTimer(); // idle until the next request
 }
 
 void ServerConnection::rejectRequest(int status, const QString &message)
@@ -108,7 +115,7 @@ void ServerConnection::rejectRequest(int status, const QString &message)
         "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) +
         "\r\ncontent-type: application/json\r\ncontent-length: " + QByteArray::number(body.size()) +
         "\r\nconnection: close\r\n\r\n";
-    write(head + body);
+    write(head, body);
     m_closing = true;
     m_timer.stop();
     m_socket->disconnectFromHost();
@@ -136,21 +143,39 @@ void ServerConnection::armTimer()
     // A started request gets one deadline for all of it: bytes trickling in do not extend it.
     if (m_parser.inRequest()) {
         if (!m_timingRequest)
-            m_timer.start(m_timeouts.requestMs, this);
+            setDeadline(m_timeouts.requestMs);
         m_timingRequest = true;
         return;
     }
     m_timingRequest = false;
-    m_timer.start(m_timeouts.idleMs, this);
+    setDeadline(m_timeouts.idleMs);
+}
+
+void ServerConnection::setDeadline(int ms)
+{
+    // Moved for every request, registered again only when it comes before the armed one: a
+    // timer that fires early re-arms for the rest (see timerEvent).
+    m_deadlineMs = m_clock.elapsed() + ms;
+    if (m_timer.isActive() && m_armedForMs <= m_deadlineMs)
+        return;
+    m_timer.start(ms, this);
+    m_armedForMs = m_deadlineMs;
 }
 
 void ServerConnection::timerEvent(QTimerEvent *event)
 {
     if (event->timerId() != m_timer.timerId())
         return QObject::timerEvent(event);
-    m_timer.stop();
-    if (m_exchange)
+    if (m_exchange) {
+        m_timer.stop(); // no deadline while a response is on its way; armed again after it
         return;
+    }
+    if (const qint64 left = m_deadlineMs - m_clock.elapsed(); left > 0) {
+        m_timer.start(int(left), this);
+        m_armedForMs = m_deadlineMs;
+        return;
+    }
+    m_timer.stop();
     if (m_parser.inRequest())
         rejectRequest(
             408, QStringLiteral("request not received within %1 ms").arg(m_timeouts.requestMs));

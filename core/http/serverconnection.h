@@ -4,15 +4,15 @@
 #include "http/requestparser.h"
 
 #include <QBasicTimer>
+#include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
-
-class QTcpSocket;
 
 namespace tollgate::http {
 
 class HttpExchange;
 class RequestHandler;
+class TcpStream;
 
 /// Timeouts for reading client requests.
 struct ConnectionTimeouts {
@@ -38,24 +38,29 @@ Q_SIGNALS:
 
 private:
     friend class HttpExchange;
-    void write(QByteArrayView data);
+    void write(QByteArrayView head, QByteArrayView body = {});
     qint64 pendingBytes() const;
     void exchangeFinished(bool keepAlive);
 
-    void onReadyRead();
+    void onReceived(QByteArrayView data);
     void onDisconnected();
     void processNext();
     void rejectRequest(int status, const QString &message);
     void armTimer();
+    void setDeadline(int ms);
     void timerEvent(QTimerEvent *event) override;
 
-    QTcpSocket *m_socket = nullptr;
+    TcpStream *m_socket = nullptr;
+    QHostAddress m_peer;
     RequestHandler *m_handler;
     RequestParser m_parser;
     ConnectionTimeouts m_timeouts;
     QPointer<HttpExchange> m_exchange;
     QBasicTimer m_timer;
-    bool m_timingRequest = false; ///< m_timer counts the time a started request may take
+    QElapsedTimer m_clock;
+    qint64 m_deadlineMs = 0;      ///< m_clock time of the idle or request deadline
+    qint64 m_armedForMs = 0;      ///< m_clock time m_timer was started for
+    bool m_timingRequest = false; ///< the deadline is the one a started request must meet
     bool m_closing = false;
 };
 

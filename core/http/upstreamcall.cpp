@@ -5,6 +5,9 @@
 
 #include <QTimerEvent>
 
+#include <charconv>
+#include <cstring>
+
 namespace tollgate::http {
 
 UpstreamCall::UpstreamCall(UpstreamPool *pool, UpstreamRequest request, QObject *parent)
@@ -13,8 +16,6 @@ UpstreamCall::UpstreamCall(UpstreamPool *pool, UpstreamRequest request, QObject 
     , m_request(std::move(request))
 {
     m_clock.start();
-    m_timeoutMessage = QStringLiteral("no connection to the upstream within %1 ms")
-                           .arg(m_request.timeouts.connectMs);
     armTimer(m_request.timeouts.connectMs);
 }
 
@@ -58,20 +59,58 @@ QByteArray UpstreamCall::serialize() const
     QByteArray path = url.path(QUrl::FullyEncoded).toLatin1();
     if (path.endsWith('/'))
         path.chop(1);
-    const int defaultPort = url.scheme() == QLatin1String("https") ? 443 : 80;
-    QByteArray host = url.host(QUrl::FullyEncoded).toLatin1();
-    if (url.port(defaultPort) != defaultPort)
-        host += ':' + QByteArray::number(url.port());
+    const bool tls = url.scheme() == QLatin1String("https");
+    const int defaultPort = tls ? 443 : 80;
+    const QByteArray host = url.host(QUrl::FullyEncoded).toLatin1();
+    const int port = url.port(defaultPort);
+    char portText[8] = {':'};
+    const qsizetype portSize =
+        port == defaultPort
+            ? 0
+            : std::to_chars(portText + 1, portText + sizeof portText, port).ptr - portText;
+    const bool withLength = !m_request.body.isEmpty() || m_request.method == "POST";
+    char length[24];
+    const qsizetype lengthSize =
+        withLength
+            ? std::to_chars(length, length + sizeof length, m_request.body.size()).ptr - length
+            : 0;
 
-    QByteArray out;
-    out.reserve(512 + m_request.body.size());
-    out += m_request.method + ' ' + path + m_request.target + " HTTP/1.1\r\nhost: " + host + "\r\n";
+    // Sized once and filled in place, like the response head: no temporaries per header.
+    qsizetype size = m_request.method.size() + 1 + path.size() + m_request.target.size() + 17 +
+                     host.size() + portSize + 2 + 2 + m_request.body.size();
     for (const auto &field : m_request.headers)
-        out += field.first + ": " + field.second + "\r\n";
-    if (!m_request.body.isEmpty() || m_request.method == "POST")
-        out += "content-length: " + QByteArray::number(m_request.body.size()) + "\r\n";
-    out += "\r\n";
-    out += m_request.body;
+        size += field.first.size() + 2 + field.second.size() + 2;
+    if (withLength)
+        size += 16 + lengthSize + 2;
+    QByteArray out(size, Qt::Uninitialized);
+    char *p = out.data();
+    const auto put = [&p](QByteArrayView text) {
+        if (!text.isEmpty())
+            std::memcpy(p, text.data(), size_t(text.size()));
+        p += text.size();
+    };
+    put(m_request.method);
+    put(" ");
+    put(path);
+    put(m_request.target);
+    put(" HTTP/1.1\r\nhost: ");
+    put(host);
+    put(QByteArrayView(portText, portSize));
+    put("\r\n");
+    for (const auto &field : m_request.headers) {
+        put(field.first);
+        put(": ");
+        put(field.second);
+        put("\r\n");
+    }
+    if (withLength) {
+        put("content-length: ");
+        put(QByteArrayView(length, lengthSize));
+        put("\r\n");
+    }
+    put("\r\n");
+    put(m_request.body);
+    Q_ASSERT(p == out.constData() + size);
     return out;
 }
 
@@ -83,8 +122,7 @@ void UpstreamCall::attach(UpstreamConnection *connection)
 
 void UpstreamCall::onSent()
 {
-    m_timeoutMessage = QStringLiteral("no response from the upstream within %1 ms")
-                           .arg(m_request.timeouts.firstByteMs);
+    m_phase = Phase::FirstByte;
     armTimer(m_request.timeouts.firstByteMs);
 }
 
@@ -92,8 +130,7 @@ void UpstreamCall::onHeaders(int status, const HeaderList &headers)
 {
     m_status = status;
     m_headers = headers;
-    m_timeoutMessage =
-        QStringLiteral("the upstream went silent for %1 ms").arg(m_request.timeouts.idleMs);
+    m_phase = Phase::Idle;
     armTimer(m_request.timeouts.idleMs);
     Q_EMIT responseStarted(status);
 }
@@ -129,20 +166,43 @@ void UpstreamCall::onConnectionLost(const UpstreamError &error, bool wasReused)
 
 void UpstreamCall::armTimer(int ms)
 {
+    // The deadline moves with every phase and every body chunk, but the timer is registered
+    // again only when the new deadline comes before the armed one (phases only get longer); a
+    // timer that fires early re-arms for the rest. Registering a timer per chunk cost more than
+    // the rest of a chunk's relay.
+    const qint64 now = m_clock.elapsed();
+    m_deadlineMs = now + ms;
+    if (m_timer.isActive() && m_armedForMs <= m_deadlineMs)
+        return;
     m_timer.start(ms, this);
+    m_armedForMs = m_deadlineMs;
 }
 
 void UpstreamCall::timerEvent(QTimerEvent *event)
 {
     if (event->timerId() != m_timer.timerId())
         return QObject::timerEvent(event);
+    if (const qint64 left = m_deadlineMs - m_clock.elapsed(); left > 0 && !m_done) {
+        m_timer.start(int(left), this);
+        m_armedForMs = m_deadlineMs;
+        return;
+    }
     m_timer.stop();
     if (m_done)
         return;
     m_done = true;
     const bool started = m_status != 0;
     release(false);
-    Q_EMIT failed({UpstreamError::Kind::Timeout, m_timeoutMessage, started});
+    // Worded only now: building it for every phase of every call cost more than a timeout ever
+    // does.
+    const QString message =
+        m_phase == Phase::Connect ? QStringLiteral("no connection to the upstream within %1 ms")
+                                        .arg(m_request.timeouts.connectMs)
+        : m_phase == Phase::FirstByte
+            ? QStringLiteral("no response from the upstream within %1 ms")
+                  .arg(m_request.timeouts.firstByteMs)
+            : QStringLiteral("the upstream went silent for %1 ms").arg(m_request.timeouts.idleMs);
+    Q_EMIT failed({UpstreamError::Kind::Timeout, message, started});
 }
 
 void UpstreamCall::release(bool reusable)

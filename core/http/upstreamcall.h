@@ -89,7 +89,10 @@ private:
     QPointer<UpstreamConnection> m_connection;
     QBasicTimer m_timer;
     QElapsedTimer m_clock;
-    QString m_timeoutMessage;
+    qint64 m_deadlineMs = 0; ///< m_clock time at which the current phase times out
+    qint64 m_armedForMs = 0; ///< m_clock time m_timer was started for
+    enum class Phase { Connect, FirstByte, Idle };
+    Phase m_phase = Phase::Connect; ///< what the running timer waits for
     HeaderList m_headers;
     int m_status = 0;
     bool m_retried = false;

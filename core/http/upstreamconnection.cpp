@@ -1,5 +1,7 @@
 #include "http/upstreamconnection.h"
 
+#include "http/deferreddelete.h"
+#include "http/tcpstream.h"
 #include "http/upstreamcall.h"
 #include "http/upstreampool.h"
 
@@ -18,30 +20,38 @@ UpstreamConnection::UpstreamConnection(const UpstreamRequest &request, UpstreamP
     , m_url(request.baseUrl)
     , m_tls(request.baseUrl.scheme() == QLatin1String("https"))
 {
-    if (m_tls) {
-        auto *tls = new QSslSocket(this);
-        tls->setSslConfiguration(tlsConfiguration(request.extraCaCertificates));
-        connect(tls, &QSslSocket::encrypted, this, &UpstreamConnection::onConnected);
-        // Only noted: Qt then fails the handshake with errorOccurred, and that reports it once.
-        connect(tls, &QSslSocket::sslErrors, this,
-                [this](const QList<QSslError> &errors) { m_tlsErrors = errors; });
-        m_socket = tls;
-    } else {
-        m_socket = new QTcpSocket(this);
-        connect(m_socket, &QTcpSocket::connected, this, &UpstreamConnection::onConnected);
+    if (!m_tls) {
+        m_tcp = new TcpStream(this);
+        connect(m_tcp, &TcpStream::connected, this, &UpstreamConnection::onConnected);
+        connect(m_tcp, &TcpStream::received, this, &UpstreamConnection::onReceived);
+        connect(m_tcp, &TcpStream::disconnected, this, [this] {
+            const QString error = m_tcp->errorString();
+            onClosed(error.isEmpty() ? QStringLiteral("upstream closed the connection") : error);
+        });
+        return;
     }
-    m_socket->setReadBufferSize(kReadBufferBytes);
-    connect(m_socket, &QTcpSocket::connected, this, [this] { m_tcpConnected = true; });
-    connect(m_socket, &QTcpSocket::readyRead, this, &UpstreamConnection::onReadyRead);
-    connect(m_socket, &QTcpSocket::disconnected, this,
+    m_ssl = new QSslSocket(this);
+    m_ssl->setSslConfiguration(tlsConfiguration(request.extraCaCertificates));
+    connect(m_ssl, &QSslSocket::encrypted, this, &UpstreamConnection::onConnected);
+    // Only noted: Qt then fails the handshake with errorOccurred, and that reports it once.
+    connect(m_ssl, &QSslSocket::sslErrors, this,
+            [this](const QList<QSslError> &errors) { m_tlsErrors = errors; });
+    m_ssl->setReadBufferSize(kReadBufferBytes);
+    connect(m_ssl, &QSslSocket::connected, this, [this] { m_tcpConnected = true; });
+    connect(m_ssl, &QSslSocket::readyRead, this, &UpstreamConnection::onReadyRead);
+    connect(m_ssl, &QSslSocket::disconnected, this,
             [this] { onClosed(QStringLiteral("upstream closed the connection")); });
-    connect(m_socket, &QTcpSocket::errorOccurred, this, &UpstreamConnection::onSocketError);
+    connect(m_ssl, &QSslSocket::errorOccurred, this, &UpstreamConnection::onSocketError);
 }
 
 UpstreamConnection::~UpstreamConnection()
 {
-    m_socket->disconnect(this);
-    m_socket->abort();
+    if (m_tcp) {
+        m_tcp->abort();
+        return;
+    }
+    m_ssl->disconnect(this);
+    m_ssl->abort();
 }
 
 QSslConfiguration
@@ -68,35 +78,48 @@ UpstreamConnection::tlsConfiguration(const QList<QSslCertificate> &extraCaCertif
 
 bool UpstreamConnection::isOpen() const
 {
-    return m_connected && m_socket->state() == QAbstractSocket::ConnectedState;
+    if (m_tcp)
+        return m_connected && m_tcp->isOpen();
+    return m_connected && m_ssl->state() == QAbstractSocket::ConnectedState;
 }
 
 void UpstreamConnection::send(UpstreamCall *call, QByteArray request)
 {
     m_call = call;
     m_paused = false;
+    if (m_tcp)
+        m_tcp->setReading(true);
     ++m_uses;
     m_parser.reset();
     m_idleTimer.stop();
     if (isOpen()) {
-        m_socket->write(request);
+        if (m_tcp)
+            m_tcp->write(request);
+        else
+            m_ssl->write(request);
         call->onSent();
         return;
     }
     m_pendingRequest = std::move(request);
     const quint16 port = quint16(m_url.port(m_tls ? 443 : 80));
-    if (m_tls)
-        static_cast<QSslSocket *>(m_socket)->connectToHostEncrypted(m_url.host(), port);
+    if (m_tcp)
+        m_tcp->connectToHost(m_url.host(), port);
     else
-        m_socket->connectToHost(m_url.host(), port);
+        m_ssl->connectToHostEncrypted(m_url.host(), port);
 }
 
 void UpstreamConnection::onConnected()
 {
     m_connected = true;
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    m_tcpConnected = true;
+    if (m_ssl)
+        m_ssl->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     if (m_call && !m_pendingRequest.isEmpty()) {
-        m_socket->write(std::exchange(m_pendingRequest, QByteArray()));
+        const QByteArray request = std::exchange(m_pendingRequest, QByteArray());
+        if (m_tcp)
+            m_tcp->write(request);
+        else
+            m_ssl->write(request);
         m_call->onSent();
     }
 }
@@ -104,18 +127,35 @@ void UpstreamConnection::onConnected()
 void UpstreamConnection::setPaused(bool paused)
 {
     m_paused = paused;
-    if (!paused && m_socket->bytesAvailable() > 0)
+    if (m_tcp) {
+        // Bytes not read stay in the kernel, whose window then slows the upstream down.
+        m_tcp->setReading(!paused || !m_call);
+        return;
+    }
+    if (!paused && m_ssl->bytesAvailable() > 0)
         QMetaObject::invokeMethod(this, &UpstreamConnection::onReadyRead, Qt::QueuedConnection);
 }
 
 void UpstreamConnection::onReadyRead()
 {
+    DeferredDelete::Scope scope;
     if (m_paused && m_call)
         return;
-    const QByteArray data = m_socket->readAll();
+    const QByteArray data = m_ssl->readAll();
     if (!m_call) {
         // Bytes on an idle connection belong to no request: the connection is unusable.
-        m_socket->abort();
+        m_ssl->abort();
+        return;
+    }
+    deliver(m_parser.feed(data));
+}
+
+void UpstreamConnection::onReceived(QByteArrayView data)
+{
+    if (!m_call) {
+        // Bytes on an idle connection belong to no request: the connection is unusable.
+        m_tcp->abort();
+        onClosed(QStringLiteral("upstream sent bytes nobody asked for"));
         return;
     }
     deliver(m_parser.feed(data));
@@ -142,7 +182,7 @@ void UpstreamConnection::onSocketError()
         if (!reasons.contains(error.errorString()))
             reasons.append(error.errorString());
     }
-    onClosed(reasons.isEmpty() ? m_socket->errorString() : reasons.join(QLatin1String("; ")));
+    onClosed(reasons.isEmpty() ? m_ssl->errorString() : reasons.join(QLatin1String("; ")));
 }
 
 void UpstreamConnection::onClosed(const QString &reason)
@@ -188,8 +228,12 @@ void UpstreamConnection::timerEvent(QTimerEvent *event)
     if (event->timerId() != m_idleTimer.timerId())
         return QObject::timerEvent(event);
     m_idleTimer.stop();
-    m_socket->disconnect(this);
-    m_socket->abort();
+    if (m_tcp) {
+        m_tcp->abort();
+    } else {
+        m_ssl->disconnect(this);
+        m_ssl->abort();
+    }
     if (m_pool)
         m_pool->forget(this);
 }

@@ -9,10 +9,11 @@
 #include <QSslError>
 #include <QUrl>
 
-class QTcpSocket;
+class QSslSocket;
 
 namespace tollgate::http {
 
+class TcpStream;
 class UpstreamCall;
 class UpstreamPool;
 struct UpstreamRequest;
@@ -47,13 +48,17 @@ public:
 private:
     void onConnected();
     void onReadyRead();
+    void onReceived(QByteArrayView data);
     void onSocketError();
     void onClosed(const QString &reason);
     void deliver(const ResponseParser::Progress &progress);
     void timerEvent(QTimerEvent *event) override;
 
     QPointer<UpstreamPool> m_pool;
-    QTcpSocket *m_socket;
+    // Exactly one of the two: plain HTTP on a TcpStream (fewest system calls per request), TLS on
+    // a QSslSocket.
+    TcpStream *m_tcp = nullptr;
+    QSslSocket *m_ssl = nullptr;
     QUrl m_url;
     bool m_tls;
     bool m_tcpConnected = false; ///< TCP is up; with TLS the handshake may still be running

@@ -32,7 +32,15 @@ QString UpstreamPool::hostKey(const UpstreamRequest &request)
 UpstreamCall *UpstreamPool::start(UpstreamRequest request, QObject *parent)
 {
     auto *call = new UpstreamCall(this, std::move(request), parent);
-    call->m_hostKey = hostKey(call->m_request);
+    // Nearly every call goes where the one before went: the key is spelled once per origin.
+    const UpstreamRequest &sent = call->m_request;
+    if (m_lastKey.isEmpty() || sent.baseUrl != m_lastUrl ||
+        sent.extraCaCertificates != m_lastCaCertificates) {
+        m_lastUrl = sent.baseUrl;
+        m_lastCaCertificates = sent.extraCaCertificates;
+        m_lastKey = hostKey(sent);
+    }
+    call->m_hostKey = m_lastKey;
     acquire(call, false);
     return call;
 }

@@ -51,6 +51,9 @@ private:
 
     Options m_options;
     QHash<QString, Host> m_hosts;
+    QUrl m_lastUrl; ///< the origin of the last call, and its key
+    QList<QSslCertificate> m_lastCaCertificates;
+    QString m_lastKey;
 };
 
 } // namespace tollgate::http

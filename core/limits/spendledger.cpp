@@ -73,6 +73,31 @@ struct SpendLedger::Account {
         return {name, start, start, usd};
     }
 
+    /// Counts a persisted or shared row where its bucketMs falls: in the current calendar
+    /// window, or in a rolling bucket that has not left the window yet. Rows are points in
+    /// time, so they count correctly even when written under another window or alignment.
+    void addRow(const SpendIncrement &row, qint64 nowMs)
+    {
+        if (!std::isfinite(row.usd) || row.usd == 0)
+            return;
+        if (rolling()) {
+            const qint64 start = budgetwindow::bucketStartMs(window, row.bucketMs);
+            if (start + widthMs + lengthMs <= nowMs || row.bucketMs > nowMs)
+                return;
+        } else if (budgetwindow::calendarStartMs(window, row.bucketMs) !=
+                   budgetwindow::calendarStartMs(window, nowMs)) {
+            return;
+        }
+        add(row.budget, row.usd, row.bucketMs);
+    }
+
+    void clear()
+    {
+        windowStartMs = kNever;
+        spentUsd = 0;
+        ring.fill(Bucket());
+    }
+
     double spentAt(qint64 nowMs) const
     {
         if (!rolling())
@@ -190,21 +215,21 @@ void SpendLedger::restore(const QList<SpendIncrement> &rows, qint64 nowMs,
         if (!only.isEmpty() && !only.contains(row.budget))
             continue;
         const auto index = m_indexByName.constFind(row.budget);
-        if (index == m_indexByName.constEnd() || !std::isfinite(row.usd) || row.usd == 0)
-            continue;
-        Account &account = *m_accounts[size_t(index.value())];
-        // Rows are points in time (bucketMs), so they count correctly even when written under
-        // another window or alignment of the same budget.
-        if (account.rolling()) {
-            const qint64 start = budgetwindow::bucketStartMs(account.window, row.bucketMs);
-            if (start + account.widthMs + account.lengthMs <= nowMs || row.bucketMs > nowMs)
-                continue;
-        } else if (budgetwindow::calendarStartMs(account.window, row.bucketMs) !=
-                   budgetwindow::calendarStartMs(account.window, nowMs)) {
-            continue;
-        }
-        account.add(row.budget, row.usd, row.bucketMs);
+        if (index != m_indexByName.constEnd())
+            m_accounts[size_t(index.value())]->addRow(row, nowMs);
     }
+}
+
+void SpendLedger::setSpend(const QString &budget, const QList<SpendIncrement> &rows, qint64 nowMs)
+{
+    std::lock_guard<std::mutex> lock(m_mutex);
+    const auto index = m_indexByName.constFind(budget);
+    if (index == m_indexByName.constEnd())
+        return;
+    Account &account = *m_accounts[size_t(index.value())];
+    account.clear();
+    for (const SpendIncrement &row : rows)
+        account.addRow(row, nowMs);
 }
 
 SpendState SpendLedger::snapshot(qint64 nowMs) const

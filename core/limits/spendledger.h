@@ -92,6 +92,11 @@ public:
     /// not left the window yet. Rows of unknown budgets are ignored.
     void restore(const QList<SpendIncrement> &rows, qint64 nowMs,
                  const QStringList &onlyBudgets = {});
+    /// Replaces the spend of `budget` with `rows`, counted as restore() counts them: what the
+    /// replicas together have spent (read from Redis) plus this replica's increments not yet
+    /// sent there. Sets rather than adds, so reading the shared totals again never counts a
+    /// dollar twice. An unknown budget is ignored.
+    void setSpend(const QString &budget, const QList<SpendIncrement> &rows, qint64 nowMs);
 
     /// Spend of every budget at `nowMs`, for BudgetGuard::check().
     SpendState snapshot(qint64 nowMs) const;

@@ -251,6 +251,18 @@ void Metrics::setBudgets(const QList<BudgetGauge> &budgets)
     m_budgets = budgets;
 }
 
+void Metrics::setAlertExposition(const QByteArray &text)
+{
+    QMutexLocker lock(&m_mutex);
+    m_alertExposition = text;
+}
+
+void Metrics::setRedisHealth(const RedisHealth &health)
+{
+    QMutexLocker lock(&m_mutex);
+    m_redis = health;
+}
+
 void Metrics::setInflight(qint64 count)
 {
     QMutexLocker locker(&m_mutex);
@@ -386,6 +398,75 @@ QByteArray Metrics::renderPrometheus() const
     writeSample(out, "tollgate_log_dropped_total", "", QByteArray(),
                 QByteArray::number(m_logDropped));
 
+    if (m_redis) {
+        const RedisHealth &redis = *m_redis;
+        const auto write = [&](const char *name, const char *type, const char *help,
+                               const QByteArray &value) {
+            writeHeader(out, name, type, help);
+            writeSample(out, name, "", QByteArray(), value);
+        };
+        const auto counter = [&](const char *name, const char *help, quint64 value) {
+            write(name, "counter", help, QByteArray::number(value));
+        };
+        write("tollgate_redis_up", "gauge",
+              "1 while calls reach the Redis that replicas share; 0 during an outage, while "
+              "calls skip it.",
+              redis.up ? "1" : "0");
+        counter("tollgate_redis_calls_total", "Commands and pipelines sent to Redis.", redis.calls);
+        counter("tollgate_redis_errors_total",
+                "Calls to Redis that failed on I/O (connect, timeout, reset).", redis.failures);
+        counter("tollgate_redis_skipped_calls_total",
+                "Calls not sent to Redis because an outage's backoff had not passed.",
+                redis.skipped);
+        counter("tollgate_redis_outages_total", "Times Redis became unreachable.", redis.outages);
+        if (redis.rateLimits) {
+            counter("tollgate_ratelimit_redis_admissions_total",
+                    "Rate-limit admissions decided in Redis, across replicas.",
+                    redis.rateLimitRedisAdmissions);
+            counter("tollgate_ratelimit_fallback_admissions_total",
+                    "Rate-limit admissions decided by this replica alone: Redis unreachable or "
+                    "failing.",
+                    redis.rateLimitFallbackAdmissions);
+            counter("tollgate_ratelimit_redis_errors_total",
+                    "Rate-limit scripts that failed or answered unreadably.",
+                    redis.rateLimitErrors);
+        }
+        if (redis.cache) {
+            counter("tollgate_redis_cache_hits_total", "Lookups answered by the Redis cache tier.",
+                    redis.cacheHits);
+            counter("tollgate_redis_cache_misses_total",
+                    "Lookups of the Redis cache tier that found nothing.", redis.cacheMisses);
+            counter("tollgate_redis_cache_errors_total",
+                    "Lookups of the Redis cache tier that failed, were skipped in an outage, or "
+                    "read an unreadable value.",
+                    redis.cacheErrors);
+            counter("tollgate_redis_cache_written_total",
+                    "Entries written to or removed from the Redis cache tier.", redis.cacheWritten);
+            counter("tollgate_redis_cache_dropped_total",
+                    "Writes to the Redis cache tier lost: queue full, Redis unreachable or "
+                    "failing.",
+                    redis.cacheDropped);
+        }
+        if (redis.budgets) {
+            counter("tollgate_redis_spend_sent_total",
+                    "Budget spend increments that Redis took from this replica.", redis.spendSent);
+            counter("tollgate_redis_spend_errors_total",
+                    "Failed calls and error replies while sharing budget spend.",
+                    redis.spendErrors);
+            counter("tollgate_redis_spend_dropped_total",
+                    "Budget spend increments never shared: queue full, or refused by Redis.",
+                    redis.spendDropped);
+            write("tollgate_redis_spend_pending", "gauge",
+                  "Budget spend increments waiting to be sent to Redis.",
+                  QByteArray::number(redis.spendPending));
+            write("tollgate_redis_spend_last_sync_timestamp_seconds", "gauge",
+                  "When budgets last got the spend of all replicas from Redis (Unix time; 0: "
+                  "never).",
+                  formatDouble(redis.spendLastSyncSeconds));
+        }
+    }
+
+    out += m_alertExposition;
     return out;
 }
 

@@ -8,6 +8,7 @@
 #include <QString>
 
 #include <array>
+#include <optional>
 
 namespace tollgate::metering {
 
@@ -28,6 +29,32 @@ struct BudgetGauge {
     double remainingUsd = 0;
 };
 
+/// The Redis that replicas share, as of a scrape: whether calls reach it, and what each shared
+/// store counted. Families of a store that is off are not rendered.
+struct RedisHealth {
+    bool up = false;      ///< false while calls skip Redis in an outage's backoff
+    quint64 calls = 0;    ///< commands and pipelines sent
+    quint64 failures = 0; ///< calls that failed on I/O (connect, timeout, reset)
+    quint64 skipped = 0;  ///< calls not sent during an outage's backoff
+    quint64 outages = 0;  ///< times Redis became unreachable
+    bool rateLimits = false;
+    quint64 rateLimitRedisAdmissions = 0;
+    quint64 rateLimitFallbackAdmissions = 0;
+    quint64 rateLimitErrors = 0;
+    bool cache = false;
+    quint64 cacheHits = 0;
+    quint64 cacheMisses = 0;
+    quint64 cacheErrors = 0;
+    quint64 cacheWritten = 0;
+    quint64 cacheDropped = 0;
+    bool budgets = false;
+    quint64 spendSent = 0;
+    quint64 spendErrors = 0;
+    quint64 spendDropped = 0;
+    quint64 spendPending = 0;
+    double spendLastSyncSeconds = 0; ///< Unix time of the last shared totals; 0: never
+};
+
 class Metrics {
 public:
     void record(const RequestRecord &record);
@@ -36,6 +63,12 @@ public:
     /// Circuit-breaker state per upstream target (0 closed, 1 half-open, 2 open), as of a scrape.
     void setBreakerStates(const QList<QPair<QString, int>> &states);
     void setBudgets(const QList<BudgetGauge> &budgets);
+    /// Families rendered elsewhere in exposition format (the alert rules' gauges, from
+    /// alerts::AlertMonitor), appended to every scrape as they are.
+    void setAlertExposition(const QByteArray &text);
+    /// The shared Redis's health (tollgate_redis_*, tollgate_ratelimit_*): set at each scrape
+    /// when `state.redis` is configured; never set, the families are absent.
+    void setRedisHealth(const RedisHealth &health);
     QByteArray renderPrometheus() const;
 
 private:
@@ -68,6 +101,8 @@ private:
     quint64 m_logDropped = 0;
     QList<QPair<QString, int>> m_breakers;
     QList<BudgetGauge> m_budgets;
+    QByteArray m_alertExposition;
+    std::optional<RedisHealth> m_redis;
 };
 
 } // namespace tollgate::metering

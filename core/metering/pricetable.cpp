@@ -66,8 +66,8 @@ Expected<ModelPrice> parseModel(const QJsonValue &value, const QString &path)
         return Error{QStringLiteral("must be an object"), path};
     const QJsonObject object = value.toObject();
     if (auto error = checkKeys(object, path,
-                               {"id", "provider", "aliases", "input", "output", "cache_write",
-                                "cache_read", "p95_latency_ms"}))
+                               {"id", "provider", "upstream_id", "aliases", "input", "output",
+                                "cache_write", "cache_read", "p95_latency_ms"}))
         return *error;
 
     ModelPrice model;
@@ -79,9 +79,18 @@ Expected<ModelPrice> parseModel(const QJsonValue &value, const QString &path)
 
     const QJsonValue provider = object.value(QLatin1String("provider"));
     model.provider = provider.toString();
-    if (model.provider != QLatin1String("anthropic") && model.provider != QLatin1String("openai"))
-        return Error{QStringLiteral("must be \"anthropic\" or \"openai\""),
+    if (!provider.isString() || model.provider.isEmpty())
+        return Error{QStringLiteral("must name a provider"),
                      member(path, QStringLiteral("provider"))};
+
+    const QJsonValue upstreamId = object.value(QLatin1String("upstream_id"));
+    if (!upstreamId.isUndefined()) {
+        model.upstreamId = upstreamId.toString();
+        if (!upstreamId.isString() || model.upstreamId.isEmpty() ||
+            model.upstreamId.trimmed() != model.upstreamId)
+            return Error{QStringLiteral("must be a non-empty string without surrounding spaces"),
+                         member(path, QStringLiteral("upstream_id"))};
+    }
 
     const QJsonValue aliases = object.value(QLatin1String("aliases"));
     if (!aliases.isUndefined()) {
@@ -183,13 +192,87 @@ Expected<PriceTable> PriceTable::fromJson(const QByteArray &json)
                 return *error;
         }
 
-        const qsizetype index = table.m_models.size();
-        table.m_byId.insert(model.id, index);
-        for (const QString &alias : std::as_const(model.aliases))
-            table.m_byAlias.insert(alias, index);
-        table.m_models.append(std::move(model));
+        table.add(std::move(model));
     }
     return table;
+}
+
+PriceTable PriceTable::withModels(const QJsonValue &models, const QString &path,
+                                  QList<Error> *problems) const
+{
+    if (!models.isArray()) {
+        problems->append(Error{QStringLiteral("must be an array of models"), path});
+        return *this;
+    }
+    QList<ModelPrice> added;
+    QHash<QString, QString> owners; // name -> path that claimed it, among the added models
+    const QJsonArray list = models.toArray();
+    for (qsizetype i = 0; i < list.size(); ++i) {
+        const QString modelPath = indexed(path, i);
+        Expected<ModelPrice> parsed = parseModel(list.at(i), modelPath);
+        if (!parsed) {
+            problems->append(parsed.error());
+            continue;
+        }
+        QStringList names = parsed->aliases;
+        names.prepend(parsed->id);
+        for (const QString &name : std::as_const(names)) {
+            if (owners.contains(name))
+                problems->append(Error{QStringLiteral("duplicate model name \"%1\" (already used "
+                                                      "by %2)")
+                                           .arg(name, owners.value(name)),
+                                       modelPath});
+            owners.insert(name, modelPath);
+        }
+        added.append(std::move(parsed.value()));
+    }
+    // The policy's models come first, so their names win over the table's aliases. A replaced
+    // entry keeps its aliases: new prices must not break the names clients already use.
+    PriceTable table;
+    for (ModelPrice &model : added) {
+        if (auto it = m_byId.constFind(model.id); it != m_byId.constEnd()) {
+            for (const QString &alias : m_models.at(it.value()).aliases) {
+                if (!model.aliases.contains(alias))
+                    model.aliases.append(alias);
+            }
+        }
+        table.add(std::move(model));
+    }
+    for (const ModelPrice &model : m_models) {
+        if (!table.m_byId.contains(model.id))
+            table.add(model);
+    }
+    return table;
+}
+
+QJsonArray PriceTable::toJson() const
+{
+    QJsonArray models;
+    for (const ModelPrice &model : m_models) {
+        QJsonObject entry{{QStringLiteral("id"), model.id},
+                          {QStringLiteral("provider"), model.provider},
+                          {QStringLiteral("aliases"), QJsonArray::fromStringList(model.aliases)},
+                          {QStringLiteral("input"), model.inputPerMTok},
+                          {QStringLiteral("output"), model.outputPerMTok},
+                          {QStringLiteral("cache_write"), model.cacheWritePerMTok},
+                          {QStringLiteral("cache_read"), model.cacheReadPerMTok},
+                          {QStringLiteral("p95_latency_ms"), model.p95LatencyMs}};
+        if (!model.upstreamId.isEmpty())
+            entry.insert(QStringLiteral("upstream_id"), model.upstreamId);
+        models.append(entry);
+    }
+    return models;
+}
+
+void PriceTable::add(ModelPrice model)
+{
+    const qsizetype index = m_models.size();
+    m_byId.insert(model.id, index);
+    for (const QString &alias : std::as_const(model.aliases)) {
+        if (!m_byId.contains(alias) && !m_byAlias.contains(alias))
+            m_byAlias.insert(alias, index);
+    }
+    m_models.append(std::move(model));
 }
 
 PriceTable PriceTable::builtin()

@@ -5,6 +5,8 @@
 
 #include <QByteArray>
 #include <QHash>
+#include <QJsonArray>
+#include <QJsonValue>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -16,7 +18,8 @@ namespace tollgate::metering {
 /// Prices of one model in USD per million tokens, and its measured p95 latency.
 struct ModelPrice {
     QString id;
-    QString provider; ///< "anthropic" | "openai"
+    QString provider;   ///< the name of the provider that serves it
+    QString upstreamId; ///< the provider's name for it, when not `id`; empty: `id`
     QStringList aliases;
     double inputPerMTok = 0;
     double outputPerMTok = 0;
@@ -33,6 +36,14 @@ public:
     /// The table shipped in resources/prices.json.
     static PriceTable builtin();
 
+    /// This table with the models of a policy's `models` section (entries in the format of
+    /// prices.json, plus `upstream_id`): an entry with a table model's id replaces it, and the
+    /// policy's names win over the table's aliases. Problems are appended with their paths.
+    PriceTable withModels(const QJsonValue &models, const QString &path,
+                          QList<Error> *problems) const;
+    /// Every model in the format withModels reads.
+    QJsonArray toJson() const;
+
     /// Exact id, then alias, then the longest id that is a prefix of `model` followed by '-'
     /// (so "gpt-4o-2024-08-06" finds "gpt-4o"). nullptr when unknown.
     const ModelPrice *find(const QString &model) const;
@@ -42,6 +53,8 @@ public:
     const QList<ModelPrice> &models() const { return m_models; }
 
 private:
+    void add(ModelPrice model);
+
     QList<ModelPrice> m_models;
     // Indexes into m_models; find() runs on every request, so no linear scans there.
     QHash<QString, qsizetype> m_byId;

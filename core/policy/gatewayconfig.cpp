@@ -6,6 +6,7 @@
 #include <QJsonObject>
 #include <QRegularExpression>
 
+#include <algorithm>
 #include <functional>
 
 namespace tollgate::policy {
@@ -95,33 +96,136 @@ FieldSetter listenField(GatewayConfig *config)
     };
 }
 
-FieldSetter providerField(ProviderConfig *provider)
+FieldSetter baseUrlsField(ProviderConfig *provider, bool list)
 {
     return [=](const QJsonValue &value, const QString &path) -> Problems {
-        auto baseUrl = [=](const QJsonValue &v, const QString &p) -> Problems {
-            auto url = parseBaseUrl(v.toString());
+        if (list && (!value.isArray() || value.toArray().isEmpty()))
+            return typeError(path, QStringLiteral("a non-empty array of URLs"));
+        const QJsonArray urls = list ? value.toArray() : QJsonArray{value};
+        Problems problems;
+        provider->baseUrls.clear();
+        for (qsizetype i = 0; i < urls.size(); ++i) {
+            const QString urlPath = list ? QStringLiteral("%1[%2]").arg(path).arg(i) : path;
+            auto url = parseBaseUrl(urls.at(i).toString());
             if (!url)
-                return Error(url.error().message, p);
-            provider->baseUrl = *url;
+                problems.list.append(Error(url.error().message, urlPath));
+            else
+                provider->baseUrls.append(*url);
+        }
+        return problems;
+    };
+}
+
+FieldSetter keyField(KeyReference *key)
+{
+    return [=](const QJsonValue &value, const QString &path) -> Problems {
+        if (value.toString() == QLatin1String("none")) {
+            *key = {KeyReference::Source::None, {}, true};
             return std::nullopt;
-        };
-        auto caFile = [=](const QJsonValue &v, const QString &p) -> Problems {
-            if (!v.isString() || v.toString().isEmpty())
-                return typeError(p, QStringLiteral("the path of a PEM file"));
-            auto certificates = loadCaFile(v.toString());
-            if (!certificates)
-                return Error(certificates.error().message, p);
-            provider->extraCaCertificates = *certificates;
-            return std::nullopt;
-        };
-        return applyFields(
-            value, path,
-            {{QStringLiteral("base_url"), baseUrl},
-             {QStringLiteral("ca_file"), caFile},
-             {QStringLiteral("connect_timeout_ms"), intField(&provider->timeouts.connectMs, 1)},
-             {QStringLiteral("first_byte_timeout_ms"),
-              intField(&provider->timeouts.firstByteMs, 1)},
-             {QStringLiteral("idle_timeout_ms"), intField(&provider->timeouts.idleMs, 1)}});
+        }
+        static const QList<QPair<QString, KeyReference::Source>> sources = {
+            {QStringLiteral("env"), KeyReference::Source::Environment},
+            {QStringLiteral("file"), KeyReference::Source::File},
+            {QStringLiteral("keychain"), KeyReference::Source::Keychain}};
+        const QJsonObject object = value.toObject();
+        if (!value.isObject() || object.size() != 1 || !object.constBegin().value().isString() ||
+            object.constBegin().value().toString().isEmpty())
+            return typeError(path, QStringLiteral("{\"env\": NAME}, {\"file\": PATH}, "
+                                                  "{\"keychain\": ENTRY} or \"none\""));
+        for (const auto &source : sources) {
+            if (object.constBegin().key() == source.first) {
+                *key = {source.second, object.constBegin().value().toString(), true};
+                return std::nullopt;
+            }
+        }
+        return Error(QStringLiteral("unknown key source"),
+                     path + QLatin1Char('.') + object.constBegin().key());
+    };
+}
+
+FieldSetter kindField(ProviderKind *kind)
+{
+    return [=](const QJsonValue &value, const QString &path) -> Problems {
+        for (ProviderKind candidate :
+             {ProviderKind::Anthropic, ProviderKind::OpenAI, ProviderKind::OpenAICompatible}) {
+            if (value.toString() == providerKindName(candidate)) {
+                *kind = candidate;
+                return std::nullopt;
+            }
+        }
+        return typeError(path, QStringLiteral("one of anthropic, openai, openai-compatible"));
+    };
+}
+
+Problems applyProvider(const QJsonValue &value, const QString &path, ProviderConfig *provider)
+{
+    auto caFile = [=](const QJsonValue &v, const QString &p) -> Problems {
+        if (!v.isString() || v.toString().isEmpty())
+            return typeError(p, QStringLiteral("the path of a PEM file"));
+        auto certificates = loadCaFile(v.toString());
+        if (!certificates)
+            return Error(certificates.error().message, p);
+        provider->extraCaCertificates = *certificates;
+        provider->caFile = v.toString();
+        return std::nullopt;
+    };
+    const QJsonObject object = value.toObject();
+    Problems problems = applyFields(
+        value, path,
+        {{QStringLiteral("kind"), kindField(&provider->kind)},
+         {QStringLiteral("base_url"), baseUrlsField(provider, false)},
+         {QStringLiteral("base_urls"), baseUrlsField(provider, true)},
+         {QStringLiteral("key"), keyField(&provider->key)},
+         {QStringLiteral("ca_file"), caFile},
+         {QStringLiteral("connect_timeout_ms"), intField(&provider->timeouts.connectMs, 1)},
+         {QStringLiteral("first_byte_timeout_ms"), intField(&provider->timeouts.firstByteMs, 1)},
+         {QStringLiteral("idle_timeout_ms"), intField(&provider->timeouts.idleMs, 1)}});
+    if (object.contains(u"base_url") && object.contains(u"base_urls"))
+        problems.list.append(Error(QStringLiteral("give base_url or base_urls, not both"),
+                                   path + QStringLiteral(".base_urls")));
+    return problems;
+}
+
+/// Each member names a provider: a default one ("anthropic", "openai") is changed field by
+/// field; any other name adds a provider, which needs its kind and base URL.
+FieldSetter providersField(QList<ProviderConfig> *providers)
+{
+    return [=](const QJsonValue &value, const QString &path) -> Problems {
+        if (!value.isObject())
+            return typeError(path, QStringLiteral("an object of providers by name"));
+        static const QRegularExpression validName(QStringLiteral("^[a-z0-9][a-z0-9._-]*$"));
+        const QJsonObject object = value.toObject();
+        Problems problems;
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            const QString providerPath = path + QLatin1Char('.') + it.key();
+            if (!validName.match(it.key()).hasMatch()) {
+                problems.list.append(
+                    Error(QStringLiteral("a provider name uses a-z, 0-9, '.', '_' and '-'"),
+                          providerPath));
+                continue;
+            }
+            auto known = std::find_if(providers->begin(), providers->end(),
+                                      [&](const ProviderConfig &p) { return p.name == it.key(); });
+            const bool isNew = known == providers->end();
+            ProviderConfig provider = isNew ? ProviderConfig{} : *known;
+            provider.name = it.key();
+            if (isNew) {
+                const QJsonObject fields = it.value().toObject();
+                if (it.value().isObject() && !fields.contains(u"kind"))
+                    problems.list.append(Error(QStringLiteral("a new provider needs its kind"),
+                                               providerPath + QStringLiteral(".kind")));
+                if (it.value().isObject() && !fields.contains(u"base_url") &&
+                    !fields.contains(u"base_urls"))
+                    problems.list.append(Error(QStringLiteral("a new provider needs a base_url"),
+                                               providerPath + QStringLiteral(".base_url")));
+            }
+            problems.list += applyProvider(it.value(), providerPath, &provider).list;
+            if (isNew)
+                providers->append(provider);
+            else
+                *known = provider;
+        }
+        return problems;
     };
 }
 
@@ -179,6 +283,15 @@ FieldSetter gatewayKeysField(QList<GatewayKey> *keys)
 }
 
 } // namespace
+
+ProviderConfig *findProvider(GatewayConfig &config, const QString &name)
+{
+    for (ProviderConfig &provider : config.providers) {
+        if (provider.name == name)
+            return &provider;
+    }
+    return nullptr;
+}
 
 Expected<QPair<QHostAddress, quint16>> parseListenAddress(const QString &text)
 {
@@ -262,21 +375,17 @@ Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base,
               intField(&config.maxIdleConnectionsPerHost, 0)},
              {QStringLiteral("keys"), gatewayKeysField(&config.gatewayKeys)}});
     };
-    auto providers = [&](const QJsonValue &value, const QString &path) {
-        return applyFields(value, path,
-                           {{QStringLiteral("anthropic"), providerField(&config.anthropic)},
-                            {QStringLiteral("openai"), providerField(&config.openai)}});
-    };
     auto log = [&](const QJsonValue &value, const QString &path) {
         return applyFields(
             value, path,
             {{QStringLiteral("retention_days"), intField(&config.logRetentionDays, 1)},
              {QStringLiteral("max_rows"), int64Field(&config.logMaxRows, 1000)}});
     };
-    QList<QPair<QString, FieldSetter>> sections = {{QStringLiteral("version"), version},
-                                                   {QStringLiteral("gateway"), gateway},
-                                                   {QStringLiteral("providers"), providers},
-                                                   {QStringLiteral("log"), log}};
+    QList<QPair<QString, FieldSetter>> sections = {
+        {QStringLiteral("version"), version},
+        {QStringLiteral("gateway"), gateway},
+        {QStringLiteral("providers"), providersField(&config.providers)},
+        {QStringLiteral("log"), log}};
     for (const QString &other : otherSections)
         sections.append(
             {other, [](const QJsonValue &, const QString &) -> Problems { return std::nullopt; }});
@@ -302,10 +411,12 @@ QString servingProblem(const GatewayConfig &config)
                    "spend the provider keys. Listen on 127.0.0.1, or add gateway.keys to the "
                    "policy.")
             .arg(config.listenAddress.toString());
-    if (!config.gatewayKeys.isEmpty() && config.anthropic.apiKey.isEmpty() &&
-        config.openai.apiKey.isEmpty())
+    const bool anyProviderKey =
+        std::any_of(config.providers.begin(), config.providers.end(),
+                    [](const ProviderConfig &provider) { return !provider.apiKey.isEmpty(); });
+    if (!config.gatewayKeys.isEmpty() && !anyProviderKey)
         return QStringLiteral("gateway keys are configured but no provider key is: set "
-                              "ANTHROPIC_API_KEY or OPENAI_API_KEY");
+                              "ANTHROPIC_API_KEY or OPENAI_API_KEY, or a provider's key");
     return {};
 }
 

@@ -4,6 +4,7 @@
 #include "http/requestparser.h"
 #include "http/serverconnection.h"
 #include "http/upstreamcall.h"
+#include "policy/providers.h"
 
 #include <QByteArray>
 #include <QHostAddress>
@@ -13,15 +14,6 @@
 #include <QUrl>
 
 namespace tollgate::policy {
-
-/// How the gateway reaches one provider. The key never comes from or goes to a policy file.
-struct ProviderConfig {
-    QUrl baseUrl;
-    QByteArray apiKey; ///< from the environment or the keychain; empty: pass the client's through
-    http::UpstreamTimeouts timeouts;
-    /// From `ca_file`: trusted for https besides the system CAs.
-    QList<QSslCertificate> extraCaCertificates;
-};
 
 /// A virtual key: callers present it instead of a provider key; it names a user, team and plan
 /// and is never forwarded. Only its SHA-256 is kept. A trusted key (a team's own service, say)
@@ -46,8 +38,7 @@ struct GatewayConfig {
     int defaultMaxTokens = 1024;
     int maxConnectionsPerHost = 512;
     int maxIdleConnectionsPerHost = 64;
-    ProviderConfig anthropic{QUrl(QStringLiteral("https://api.anthropic.com")), {}, {}, {}};
-    ProviderConfig openai{QUrl(QStringLiteral("https://api.openai.com")), {}, {}, {}};
+    QList<ProviderConfig> providers = defaultProviders();
     QList<GatewayKey> gatewayKeys;
     QString dataDir; ///< empty: no request log
     int logRetentionDays = 30;
@@ -64,6 +55,9 @@ Expected<GatewayConfig> applyPolicy(const QByteArray &json, GatewayConfig base =
 
 /// Parses "host:port" or "[v6]:port"; the host must be an IP address or "localhost".
 Expected<QPair<QHostAddress, quint16>> parseListenAddress(const QString &text);
+
+/// The provider called `name`, for changing it in place (flags, tests); nullptr when none.
+ProviderConfig *findProvider(GatewayConfig &config, const QString &name);
 
 /// Validates a provider base URL (http or https, with a host); a trailing "/v1" is dropped
 /// because the gateway forwards paths that already start with /v1.

@@ -3,6 +3,8 @@
 #include "api/usage.h"
 #include "http/httpmessage.h"
 
+#include <QList>
+#include <QPair>
 #include <QString>
 
 #include <optional>
@@ -41,6 +43,9 @@ struct RequestFeatures {
     int codeBlockCount = 0;   ///< ``` fences in the text
     int mathMarkerCount = 0;  ///< LaTeX / equation markers in the text
     http::HeaderList headers; ///< the client's headers, for header-matching rules
+    /// Name and value of each string field of the body's `metadata` object, plus OpenAI's `user`
+    /// as "user_id" (see api::ClientRequest::metadata), for metadata-matching rules.
+    QList<QPair<QString, QString>> metadata;
 };
 
 } // namespace tollgate::policy

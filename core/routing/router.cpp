@@ -4,6 +4,9 @@
 #include "routing/complexity.h"
 #include "routing/glob.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
+
 #include <algorithm>
 #include <cmath>
 
@@ -81,6 +84,39 @@ bool headerMatches(const QByteArray &name, const QStringList &patterns,
     return false;
 }
 
+// A field the body repeats (OpenAI's `user` and a metadata `user_id`) holds when any of its
+// values matches, as a repeated header does.
+bool metadataMatches(const QString &name, const QStringList &patterns,
+                     const QList<QPair<QString, QString>> &metadata)
+{
+    bool present = false;
+    for (const auto &field : metadata) {
+        if (field.first != name)
+            continue;
+        present = true;
+        if (anyMatches(patterns, field.second))
+            return true;
+    }
+    // A field of that exact name decides: OpenAI metadata keys may contain dots themselves.
+    const qsizetype dot = name.indexOf(QLatin1Char('.'));
+    if (present || dot <= 0)
+        return false;
+    // "user_id.account_uuid": a member of a field holding a JSON object as text, which is how
+    // Claude Code fills metadata.user_id. Parsed only here, for rules that ask, and only for
+    // text that looks like an object.
+    const QStringView outer = QStringView(name).left(dot);
+    const QString inner = name.mid(dot + 1);
+    for (const auto &field : metadata) {
+        if (field.first != outer || !field.second.startsWith(QLatin1Char('{')))
+            continue;
+        const QJsonValue value =
+            QJsonDocument::fromJson(field.second.toUtf8()).object().value(inner);
+        if (value.isString() && anyMatches(patterns, value.toString()))
+            return true;
+    }
+    return false;
+}
+
 bool matches(const RouteMatch &match, const Subject &subject)
 {
     const policy::RequestFeatures &f = subject.features;
@@ -109,6 +145,10 @@ bool matches(const RouteMatch &match, const Subject &subject)
         return false;
     for (const auto &header : match.headers) {
         if (!headerMatches(header.first, header.second, f.headers))
+            return false;
+    }
+    for (const auto &field : match.metadata) {
+        if (!metadataMatches(field.first, field.second, f.metadata))
             return false;
     }
     return true;
@@ -156,6 +196,9 @@ QString reasonFor(const RouteMatch &match, const Subject &subject)
         parts.append(QStringLiteral("key=") + f.principal.keyName);
     for (const auto &header : match.headers)
         parts.append(QStringLiteral("header ") + QString::fromLatin1(header.first));
+    // Names only, like headers: the values are the caller's and may identify a person.
+    for (const auto &field : match.metadata)
+        parts.append(QStringLiteral("metadata ") + field.first);
     if (!match.apis.isEmpty())
         parts.append(QStringLiteral("api=") + QLatin1String(api::flavorName(f.flavor)));
     return parts.join(QStringLiteral(", "));

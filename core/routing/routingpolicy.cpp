@@ -173,6 +173,7 @@ private:
                                           QStringLiteral("team"),
                                           QStringLiteral("key"),
                                           QStringLiteral("header"),
+                                          QStringLiteral("metadata"),
                                           QStringLiteral("budget_state"),
                                           QStringLiteral("api")};
         RouteMatch match;
@@ -202,6 +203,8 @@ private:
                              match.keys = patternList(field, fieldPath);
                          else if (key == QLatin1String("header"))
                              match.headers = headerPatterns(field, fieldPath);
+                         else if (key == QLatin1String("metadata"))
+                             match.metadata = metadataPatterns(field, fieldPath);
                      });
         if (match.complexityAbove && match.complexityAtMost &&
             *match.complexityAbove >= *match.complexityAtMost)
@@ -299,6 +302,28 @@ private:
             headers.append({name.toLower().toLatin1(), patternList(it.value(), namePath)});
         }
         return headers;
+    }
+
+    QList<QPair<QString, QStringList>> metadataPatterns(const QJsonValue &value,
+                                                        const QString &path)
+    {
+        QList<QPair<QString, QStringList>> fields;
+        if (!value.isObject() || value.toObject().isEmpty()) {
+            fail(path,
+                 QStringLiteral("expected an object of metadata field name to value pattern"));
+            return fields;
+        }
+        const QJsonObject object = value.toObject();
+        for (auto it = object.begin(); it != object.end(); ++it) {
+            const QString namePath = member(path, it.key());
+            // Field names are compared exactly, as JSON keys are: no trimming, no case folding.
+            if (it.key().isEmpty()) {
+                fail(namePath, QStringLiteral("expected a metadata field name"));
+                continue;
+            }
+            fields.append({it.key(), patternList(it.value(), namePath)});
+        }
+        return fields;
     }
 
     QStringList parseTargets(const QJsonValue &value, const QString &path)
@@ -406,7 +431,8 @@ bool RouteMatch::isEmpty() const
 {
     return priorities.isEmpty() && budgets.isEmpty() && !complexityAbove && !complexityAtMost &&
            models.isEmpty() && plans.isEmpty() && users.isEmpty() && teams.isEmpty() &&
-           keys.isEmpty() && headers.isEmpty() && budgetStates.isEmpty() && apis.isEmpty();
+           keys.isEmpty() && headers.isEmpty() && metadata.isEmpty() && budgetStates.isEmpty() &&
+           apis.isEmpty();
 }
 
 int MaxTokensTransform::apply(int requested) const
@@ -517,6 +543,12 @@ QJsonArray RoutingPolicy::toJson() const
             for (const auto &header : m.headers)
                 headers.insert(QString::fromLatin1(header.first), oneOrList(header.second));
             match.insert(QStringLiteral("header"), headers);
+        }
+        if (!m.metadata.isEmpty()) {
+            QJsonObject metadata;
+            for (const auto &field : m.metadata)
+                metadata.insert(field.first, oneOrList(field.second));
+            match.insert(QStringLiteral("metadata"), metadata);
         }
         if (!m.budgetStates.isEmpty())
             match.insert(QStringLiteral("budget_state"), enumJson(m.budgetStates, kBudgetStates));

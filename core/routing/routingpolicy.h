@@ -46,6 +46,10 @@ struct RouteMatch {
     QStringList keys;   ///< patterns on Principal::keyName
     /// Lower-case header name and value patterns; an absent header never holds.
     QList<QPair<QByteArray, QStringList>> headers;
+    /// Field name of the request body's metadata and value patterns (see
+    /// RequestFeatures::metadata); an absent field never holds. "field.member" also reaches a
+    /// member of a field that holds a JSON object as text (Claude Code's `user_id`).
+    QList<QPair<QString, QStringList>> metadata;
     QList<BudgetState> budgetStates;
     QList<api::Flavor> apis; ///< the wire format the client speaks
 

@@ -6,13 +6,11 @@
 #include <QString>
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 namespace tollgate::store {
+
+class SqliteWriter;
 
 /// The SQLite request log: one writer thread, WAL, batched transactions, a bounded queue that
 /// never blocks the request path, and retention by age and row count.
@@ -48,10 +46,10 @@ public:
 
 private:
     explicit RequestLog(const Options &options);
-    // implementation-defined: sqlite handle, queue, thread
-    struct Writer;
+    struct Queue; // the records waiting for the writer
     Options m_options;
-    std::unique_ptr<Writer> m_writer;
+    std::unique_ptr<Queue> m_queue;
+    std::unique_ptr<SqliteWriter> m_writer;
     std::atomic<quint64> m_dropped{0};
     std::atomic<quint64> m_written{0};
     std::atomic<quint64> m_transactions{0};

@@ -12,6 +12,8 @@
 
 namespace tollgate::store {
 
+class SqliteWriter;
+
 /// Persists budget spend in SQLite so that it survives a restart and a crash: one writer
 /// thread, WAL, increments summed in memory and upserted in one transaction every
 /// flushIntervalMs. A kill -9 loses at most the increments of the last interval (and of a
@@ -73,9 +75,10 @@ public:
 
 private:
     explicit SpendStore(const Options &options);
-    struct Writer;
+    struct Queue; // the increments waiting for the writer
     Options m_options;
-    std::unique_ptr<Writer> m_writer;
+    std::unique_ptr<Queue> m_queue;
+    std::unique_ptr<SqliteWriter> m_writer;
     std::atomic<quint64> m_dropped{0};
     std::atomic<quint64> m_written{0};
     std::atomic<quint64> m_transactions{0};

@@ -5,24 +5,24 @@
 // cache is off, so every request that passes reaches the mock; the mock's usage
 // (`x-mock-scenario: in=N,out=N`) fixes what each one costs.
 
-#include "gatewayprocess.h"
 #include "httptestclient.h"
 #include "mockupstream.h"
+#include "prometheustext.h"
+#include "providerheaders.h"
+#include "testchecks.h"
+#include "tokenprice.h"
+#include "tollgatedprocess.h"
 
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
-#include <QTemporaryDir>
 #include <QtTest/QtTest>
 
 #include <cmath>
 #include <csignal>
-#include <cstdio>
 #include <cstdlib>
-#include <memory>
 
 using namespace tollgate::testsupport;
 
@@ -34,23 +34,14 @@ const QByteArray kHaiku = "claude-3-haiku-20240307";
 const QByteArray kAnthropicClientKey = "sk-ant-api03-tollgate-bt-client-6d02e7a1";
 const QByteArray kOpenAiClientKey = "sk-proj-tollgate-bt-client-93c4be10";
 
-struct Price {
-    double input = 0; ///< USD per million input tokens
-    double output = 0;
-};
-const Price kSonnetPrice{3.00, 15.00};
-const Price kHaikuPrice{0.25, 1.25};
-
-double costUsd(const Price &price, qint64 input, qint64 output)
-{
-    return (double(input) * price.input + double(output) * price.output) / 1e6;
-}
+const TokenPrice kSonnetPrice = TokenPrice::sonnet4();
+const TokenPrice kHaikuPrice = TokenPrice::haiku3();
 
 /// BudgetGuard::estimateCostUsd as the gateway applies it: the body's bytes / 4 (rounded up) at
 /// the input price plus max_tokens at the output price.
-double estimateUsd(const Price &price, qsizetype bodyBytes, qint64 maxTokens)
+double estimateUsd(const TokenPrice &price, qsizetype bodyBytes, qint64 maxTokens)
 {
-    return costUsd(price, (bodyBytes + 3) / 4, maxTokens);
+    return price.costUsd((bodyBytes + 3) / 4, maxTokens);
 }
 
 /// Dollars as block messages show them (BudgetGuard::formatUsd).
@@ -58,11 +49,6 @@ QString usd(double value)
 {
     return QLatin1Char('$') +
            QString::number(value, 'f', std::fabs(value) > 0 && std::fabs(value) < 0.01 ? 4 : 2);
-}
-
-bool sameUsd(double actual, double expected)
-{
-    return std::fabs(actual - expected) <= 1e-9;
 }
 
 QString usdText(double value)
@@ -100,44 +86,21 @@ QByteArray openAiBody(const QByteArray &model, const QByteArray &prompt)
 HttpTestRequest messages(const QByteArray &body, const QByteArray &scenario,
                          const HttpHeaders &extra = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/messages";
-    request.headers = {{"content-type", "application/json"},
-                       {"anthropic-version", "2023-06-01"},
-                       {"x-api-key", kAnthropicClientKey},
-                       {"x-mock-scenario", scenario}};
-    request.headers += extra;
-    request.body = body;
-    return request;
+    return HttpTestRequest::post("/v1/messages", body,
+                                 ProviderHeaders::anthropic(kAnthropicClientKey) +
+                                     ProviderHeaders::scenario(scenario) + extra);
 }
 
 HttpTestRequest chat(const QByteArray &body, const QByteArray &scenario)
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/chat/completions";
-    request.headers = {{"content-type", "application/json"},
-                       {"authorization", "Bearer " + kOpenAiClientKey},
-                       {"x-mock-scenario", scenario}};
-    request.body = body;
-    return request;
+    return HttpTestRequest::post("/v1/chat/completions", body,
+                                 ProviderHeaders::openAi(kOpenAiClientKey) +
+                                     ProviderHeaders::scenario(scenario));
 }
 
 QByteArray scenario(int input, int output)
 {
     return "in=" + QByteArray::number(input) + ",out=" + QByteArray::number(output);
-}
-
-QString describe(const HttpTestResponse &response)
-{
-    QStringList headers;
-    for (const auto &field : response.headers)
-        headers.append(QString::fromLatin1(field.first + ": " + field.second));
-    return QStringLiteral("HTTP %1 %2\n%3\n%4")
-        .arg(response.status)
-        .arg(response.error, headers.join(QLatin1Char('\n')),
-             QString::fromUtf8(response.body.left(600)));
 }
 
 /// One budget of the `budgets` section.
@@ -181,20 +144,6 @@ const QByteArray kDowngradeRoutes = R"([
   {"name": "requested", "match": {}, "targets": ["$requested"]}
 ])";
 
-/// The value of the sample `series` (name and labels exactly as rendered); NaN when absent.
-double sampleValue(const QByteArray &metrics, const QByteArray &series)
-{
-    const QByteArray prefix = series + ' ';
-    for (const QByteArray &line : metrics.split('\n')) {
-        if (line.startsWith(prefix)) {
-            bool ok = false;
-            const double value = line.mid(prefix.size()).trimmed().toDouble(&ok);
-            return ok ? value : std::nan("");
-        }
-    }
-    return std::nan("");
-}
-
 QString modelOf(const JournalEntry &entry)
 {
     return QJsonDocument::fromJson(entry.body).object().value(u"model").toString();
@@ -209,28 +158,28 @@ QString anthropicBlockProblem(const HttpTestResponse &response, const QByteArray
     const QJsonObject root = response.json();
     const QJsonObject error = root.value(u"error").toObject();
     if (response.status != 402)
-        return QStringLiteral("expected 402: ") + describe(response);
+        return QStringLiteral("expected 402: ") + response.describe();
     if (response.header("content-type") != "application/json" ||
         root.value(u"type").toString() != QLatin1String("error") ||
         error.value(u"type").toString() != QLatin1String("billing_error"))
-        return QStringLiteral("not an Anthropic billing_error: ") + describe(response);
+        return QStringLiteral("not an Anthropic billing_error: ") + response.describe();
     if (error.value(u"message").toString() != message)
         return QStringLiteral("message\n  actual:   %1\n  expected: %2")
             .arg(error.value(u"message").toString(), message);
     if (response.header("x-tollgate-budget") != budgetName)
         return QStringLiteral("x-tollgate-budget should be %1: ")
                    .arg(QString::fromLatin1(budgetName)) +
-               describe(response);
+               response.describe();
     const QByteArray retry = response.header("retry-after");
     if (retryAfter < 0) {
         if (!retry.isEmpty())
-            return QStringLiteral("no retry-after expected: ") + describe(response);
+            return QStringLiteral("no retry-after expected: ") + response.describe();
     } else {
         bool numeric = false;
         const qint64 seconds = retry.toLongLong(&numeric);
         if (!numeric || seconds < 1 || std::abs(seconds - retryAfter) > 2)
             return QStringLiteral("retry-after should be about %1: ").arg(retryAfter) +
-                   describe(response);
+                   response.describe();
     }
     return {};
 }
@@ -244,14 +193,10 @@ qint64 secondsToMidnight()
 
 } // namespace
 
-#define START_GATEWAY(...)                                                                         \
-    do {                                                                                           \
-        const QString problem_ = startGateway(__VA_ARGS__);                                        \
-        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                        \
-    } while (false)
+#define START_GATEWAY(...) VERIFY_NO_PROBLEM(startGateway(__VA_ARGS__))
 
 #define EXPECT_STATUS(response, expected)                                                          \
-    QVERIFY2((response).status == (expected), qPrintable(describe(response)))
+    QVERIFY2((response).status == (expected), qPrintable(response.describe()))
 
 class TestBudgets : public QObject {
     Q_OBJECT
@@ -276,32 +221,22 @@ private:
     /// Starts tollgated against the mocks with this policy, in a new data folder unless
     /// `sameDataDir` (then the previous folder, its spend and its policy file are reused).
     QString startGateway(const QByteArray &policy, bool sameDataDir = false);
-    QString policyPath() const { return QDir(m_dataDir->path()).filePath("policy.json"); }
-    /// Written aside and renamed over, as editors and config-management tools do.
-    bool replacePolicy(const QByteArray &policy);
-    /// replacePolicy(), then waits until the daemon's file watcher has reloaded it.
-    bool reloadPolicy(const QByteArray &policy);
-    HttpTestResponse send(const HttpTestRequest &request) const
-    {
-        return HttpTestClient::send(m_gateway.port(), request);
-    }
+    HttpTestResponse send(const HttpTestRequest &request) const { return m_gateway.send(request); }
     /// A prompt no earlier request used.
     QByteArray prompt(const QByteArray &what) { return what + " #" + QByteArray::number(++m_sent); }
-    QByteArray scrapeMetrics() const;
     /// tollgate_budget_<kind>_usd{budget="name"}, NaN when absent.
     double budgetGauge(const QByteArray &metrics, const QByteArray &kind,
                        const QByteArray &name) const
     {
-        return sampleValue(metrics,
-                           "tollgate_budget_" + kind + R"(_usd{budget=")" + name + R"("})");
+        return PrometheusText::sample(metrics, "tollgate_budget_" + kind + R"(_usd{budget=")" +
+                                                   name + R"("})");
     }
     /// Empty when /metrics shows `name` with this limit and spend (and limit − spend left).
     QString gaugeProblem(const QByteArray &name, double limitUsd, double spentUsd) const;
 
     MockUpstream m_anthropic;
     MockUpstream m_openAi;
-    std::unique_ptr<QTemporaryDir> m_dataDir;
-    GatewayProcess m_gateway;
+    TollgatedProcess m_gateway;
     int m_sent = 0;
 };
 
@@ -329,73 +264,26 @@ void TestBudgets::cleanup()
 {
     if (m_gateway.isRunning())
         QCOMPARE(m_gateway.stop(), 0);
-    m_dataDir.reset();
+    m_gateway.removeDataDir();
 }
 
 QString TestBudgets::startGateway(const QByteArray &policy, bool sameDataDir)
 {
-    if (!sameDataDir || !m_dataDir) {
-        m_dataDir = std::make_unique<QTemporaryDir>();
-        if (!m_dataDir->isValid())
-            return QStringLiteral("no temporary folder");
-    }
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char *name :
-         {"ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE", "OPENAI_API_KEY", "OPENAI_API_KEY_FILE"})
-        env.remove(QString::fromLatin1(name));
-    QFile file(policyPath());
-    if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-        return QStringLiteral("cannot write the policy: ") + file.errorString();
-    file.close();
-    const QStringList args{QStringLiteral("--listen"),
-                           QStringLiteral("127.0.0.1:0"),
-                           QStringLiteral("--data-dir"),
-                           m_dataDir->path(),
-                           QStringLiteral("--anthropic-base-url"),
-                           m_anthropic.baseUrl().toString(),
-                           QStringLiteral("--openai-base-url"),
-                           m_openAi.baseUrl().toString() + QStringLiteral("/v1"),
-                           QStringLiteral("--config"),
-                           file.fileName()};
-    if (!m_gateway.start(QStringLiteral(TOLLGATED_PATH), args, env))
-        return m_gateway.errorString() + QLatin1Char('\n') + QString::fromUtf8(m_gateway.output());
-    return {};
-}
-
-bool TestBudgets::replacePolicy(const QByteArray &policy)
-{
-    QFile file(policyPath() + QStringLiteral(".new"));
-    if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-        return false;
-    file.close();
-    return ::rename(QFile::encodeName(file.fileName()).constData(),
-                    QFile::encodeName(policyPath()).constData()) == 0;
-}
-
-bool TestBudgets::reloadPolicy(const QByteArray &policy)
-{
-    const qsizetype reloads = m_gateway.output().count("policy reloaded");
-    return replacePolicy(policy) &&
-           QTest::qWaitFor([&] { return m_gateway.output().count("policy reloaded") > reloads; },
-                           5000);
-}
-
-QByteArray TestBudgets::scrapeMetrics() const
-{
-    HttpTestRequest scrape;
-    scrape.path = "/metrics";
-    const HttpTestResponse response = send(scrape);
-    return response.status == 200 ? response.body : QByteArray();
+    TollgatedProcess::Options options =
+        TollgatedProcess::Options::forUpstreams(m_anthropic.baseUrl(), m_openAi.baseUrl());
+    options.policy = policy;
+    options.keepDataDir = sameDataDir;
+    return m_gateway.start(options) ? QString() : m_gateway.failureReport();
 }
 
 QString TestBudgets::gaugeProblem(const QByteArray &name, double limitUsd, double spentUsd) const
 {
-    const QByteArray metrics = scrapeMetrics();
+    const QByteArray metrics = m_gateway.scrapeMetrics();
     const double limit = budgetGauge(metrics, "limit", name);
     const double spent = budgetGauge(metrics, "spend", name);
     const double remaining = budgetGauge(metrics, "remaining", name);
-    if (!sameUsd(limit, limitUsd) || !sameUsd(spent, spentUsd) ||
-        !sameUsd(remaining, std::max(0.0, limitUsd - spentUsd)))
+    if (!TokenPrice::sameUsd(limit, limitUsd) || !TokenPrice::sameUsd(spent, spentUsd) ||
+        !TokenPrice::sameUsd(remaining, std::max(0.0, limitUsd - spentUsd)))
         return QStringLiteral("budget %1: limit %2 spend %3 remaining %4; expected limit %5 "
                               "spend %6\n%7")
             .arg(QString::fromLatin1(name), usdText(limit), usdText(spent), usdText(remaining),
@@ -422,11 +310,10 @@ void TestBudgets::budgetDowngradesThenBlocks()
         QCOMPARE(response.header("x-tollgate-route"), QByteArray("requested"));
         QCOMPARE(response.header("x-tollgate-model"), kSonnet);
         QCOMPARE(modelOf(m_anthropic.journal().constLast()), QString::fromLatin1(kSonnet));
-        spent += costUsd(kSonnetPrice, 2000, 2000);
+        spent += kSonnetPrice.costUsd(2000, 2000);
     }
     QCOMPARE(m_anthropic.journal().size(), 2);
-    QVERIFY2(gaugeProblem("team-day", 0.10, spent).isEmpty(),
-             qPrintable(gaugeProblem("team-day", 0.10, spent)));
+    VERIFY_NO_PROBLEM(gaugeProblem("team-day", 0.10, spent));
 
     // $0.072 spent, past 50 %: the same request for sonnet is answered by haiku.
     HttpTestResponse response =
@@ -436,10 +323,10 @@ void TestBudgets::budgetDowngradesThenBlocks()
     QCOMPARE(response.header("x-tollgate-model"), kHaiku);
     QCOMPARE(m_anthropic.journal().size(), 3);
     QCOMPARE(modelOf(m_anthropic.journal().constLast()), QString::fromLatin1(kHaiku));
-    QVERIFY2(sameUsd(response.header("x-tollgate-cost-usd").toDouble(),
-                     costUsd(kHaikuPrice, 2000, 4000)),
-             qPrintable(describe(response)));
-    spent += costUsd(kHaikuPrice, 2000, 4000); // $0.0775
+    QVERIFY2(TokenPrice::sameUsd(response.header("x-tollgate-cost-usd").toDouble(),
+                                 kHaikuPrice.costUsd(2000, 4000)),
+             qPrintable(response.describe()));
+    spent += kHaikuPrice.costUsd(2000, 4000); // $0.0775
 
     // The pre-check: $0.0775 spent and up to 2000 sonnet output tokens ($0.03) would pass $0.10.
     const QByteArray large = anthropicBody(kSonnet, prompt("large"), 2000);
@@ -459,7 +346,7 @@ void TestBudgets::budgetDowngradesThenBlocks()
     EXPECT_STATUS(response, 200);
     QCOMPARE(response.header("x-tollgate-route"), QByteArray("downgraded"));
     QCOMPARE(modelOf(m_anthropic.journal().constLast()), QString::fromLatin1(kHaiku));
-    spent += costUsd(kHaikuPrice, 20000, 20000); // $0.1075
+    spent += kHaikuPrice.costUsd(20000, 20000); // $0.1075
     QCOMPARE(m_anthropic.journal().size(), 4);
 
     // Exhausted: everything is refused in the caller's shape, and nothing reaches a provider.
@@ -487,18 +374,17 @@ void TestBudgets::budgetDowngradesThenBlocks()
     EXPECT_STATUS(response, 402);
     const QJsonObject root = response.json();
     const QJsonObject error = root.value(u"error").toObject();
-    QVERIFY2(!root.contains(u"type"), qPrintable(describe(response)));
+    QVERIFY2(!root.contains(u"type"), qPrintable(response.describe()));
     QCOMPARE(error.value(u"message").toString(), exhausted);
     QVERIFY2(error.value(u"type").isString() && error.contains(u"param") && error.contains(u"code"),
-             qPrintable(describe(response)));
+             qPrintable(response.describe()));
     QCOMPARE(response.header("x-tollgate-budget"), QByteArray("team-day"));
     QVERIFY2(std::abs(response.header("retry-after").toLongLong() - secondsToMidnight()) <= 2,
-             qPrintable(describe(response)));
+             qPrintable(response.describe()));
     QVERIFY(m_openAi.journal().isEmpty());
 
     // Refusals cost nothing.
-    QVERIFY2(gaugeProblem("team-day", 0.10, spent).isEmpty(),
-             qPrintable(gaugeProblem("team-day", 0.10, spent)));
+    VERIFY_NO_PROBLEM(gaugeProblem("team-day", 0.10, spent));
 }
 
 void TestBudgets::userBudgetBlocksOnlyThatUser()
@@ -512,7 +398,7 @@ void TestBudgets::userBudgetBlocksOnlyThatUser()
     HttpTestResponse response =
         send(messages(anthropicBody(kHaiku, prompt("alice"), 64), scenario(10000, 12000), alice));
     EXPECT_STATUS(response, 200);
-    const double aliceSpent = costUsd(kHaikuPrice, 10000, 12000);
+    const double aliceSpent = kHaikuPrice.costUsd(10000, 12000);
 
     response =
         send(messages(anthropicBody(kHaiku, prompt("alice again"), 64), scenario(1, 1), alice));
@@ -542,8 +428,7 @@ void TestBudgets::userBudgetBlocksOnlyThatUser()
     QCOMPARE(response.header("x-tollgate-budget"), QByteArray("alice-day"));
     QCOMPARE(m_anthropic.journal().size(), 4);
 
-    QVERIFY2(gaugeProblem("alice-day", 0.01, aliceSpent).isEmpty(),
-             qPrintable(gaugeProblem("alice-day", 0.01, aliceSpent)));
+    VERIFY_NO_PROBLEM(gaugeProblem("alice-day", 0.01, aliceSpent));
 }
 
 void TestBudgets::modelBudgetBlocksOnlyThatModel()
@@ -557,13 +442,12 @@ void TestBudgets::modelBudgetBlocksOnlyThatModel()
     HttpTestResponse response =
         send(messages(anthropicBody(kHaiku, prompt("haiku"), 64), scenario(20000, 20000)));
     EXPECT_STATUS(response, 200);
-    QVERIFY2(gaugeProblem("sonnet-day", 0.02, 0).isEmpty(),
-             qPrintable(gaugeProblem("sonnet-day", 0.02, 0)));
+    VERIFY_NO_PROBLEM(gaugeProblem("sonnet-day", 0.02, 0));
 
     // $0.036 of sonnet: past its $0.02.
     response = send(messages(anthropicBody(kSonnet, prompt("sonnet"), 64), scenario(2000, 2000)));
     EXPECT_STATUS(response, 200);
-    const double sonnetSpent = costUsd(kSonnetPrice, 2000, 2000);
+    const double sonnetSpent = kSonnetPrice.costUsd(2000, 2000);
     QCOMPARE(m_anthropic.journal().size(), 2);
 
     // Sonnet is refused to everybody; haiku and OpenAI models still pass for everybody.
@@ -586,8 +470,7 @@ void TestBudgets::modelBudgetBlocksOnlyThatModel()
         QCOMPARE(modelOf(entry), QString::fromLatin1(kHaiku));
     QCOMPARE(m_openAi.journal().size(), 1);
 
-    QVERIFY2(gaugeProblem("sonnet-day", 0.02, sonnetSpent).isEmpty(),
-             qPrintable(gaugeProblem("sonnet-day", 0.02, sonnetSpent)));
+    VERIFY_NO_PROBLEM(gaugeProblem("sonnet-day", 0.02, sonnetSpent));
 }
 
 void TestBudgets::modelBudgetAlsoHoldsForAnAliasOfTheModel()
@@ -603,9 +486,8 @@ void TestBudgets::modelBudgetAlsoHoldsForAnAliasOfTheModel()
         send(messages(anthropicBody(kSonnetAlias, prompt("alias"), 64), scenario(2000, 2000)));
     EXPECT_STATUS(response, 200);
     QCOMPARE(modelOf(m_anthropic.journal().constLast()), QString::fromLatin1(kSonnet));
-    const double spent = costUsd(kSonnetPrice, 2000, 2000);
-    QVERIFY2(gaugeProblem("sonnet-day", 0.02, spent).isEmpty(),
-             qPrintable(gaugeProblem("sonnet-day", 0.02, spent)));
+    const double spent = kSonnetPrice.costUsd(2000, 2000);
+    VERIFY_NO_PROBLEM(gaugeProblem("sonnet-day", 0.02, spent));
     response = send(messages(anthropicBody(kSonnet, prompt("canonical"), 64), scenario(1, 1)));
     EXPECT_STATUS(response, 402);
 
@@ -641,7 +523,7 @@ void TestBudgets::preCheckRefusesWhatTheEstimateWouldTakePastTheLimit()
     // Spend $0.033 of $0.05 (1000 in, 2000 out).
     response = send(messages(anthropicBody(kSonnet, prompt("spend"), 100), scenario(1000, 2000)));
     EXPECT_STATUS(response, 200);
-    const double spent = costUsd(kSonnetPrice, 1000, 2000);
+    const double spent = kSonnetPrice.costUsd(1000, 2000);
     QCOMPARE(m_anthropic.journal().size(), 1);
 
     // max_tokens 2000 may cost $0.03 more: past the limit, refused before the upstream.
@@ -671,8 +553,7 @@ void TestBudgets::preCheckRefusesWhatTheEstimateWouldTakePastTheLimit()
     response = send(messages(body, scenario(10, 10)));
     EXPECT_STATUS(response, 200);
     QCOMPARE(m_anthropic.journal().size(), 2);
-    QVERIFY2(gaugeProblem("small-day", 0.05, spent + costUsd(kSonnetPrice, 10, 10)).isEmpty(),
-             qPrintable(gaugeProblem("small-day", 0.05, spent + costUsd(kSonnetPrice, 10, 10))));
+    VERIFY_NO_PROBLEM(gaugeProblem("small-day", 0.05, spent + kSonnetPrice.costUsd(10, 10)));
 }
 
 void TestBudgets::preCheckPricesARouterModelByTheModelItIsRoutedTo()
@@ -689,7 +570,7 @@ void TestBudgets::preCheckPricesARouterModelByTheModelItIsRoutedTo()
                  QStringLiteral("expected the pre-check to refuse it (sonnet estimate "
                                 "%1 > $0.05 limit), got:\n")
                      .arg(usd(estimateUsd(kSonnetPrice, body.size(), 8000))) +
-                 describe(response) +
+                 response.describe() +
                  QStringLiteral("\nupstream saw %1 request(s)").arg(m_anthropic.journal().size())));
     QVERIFY(m_anthropic.journal().isEmpty());
 }
@@ -708,39 +589,27 @@ void TestBudgets::metricsShowEveryBudgetAndPassPromtool()
         const HttpTestResponse response = send(messages(anthropicBody(model, prompt("metered"), 64),
                                                         scenario(usage.first, usage.second)));
         EXPECT_STATUS(response, 200);
-        const double cost = model == kSonnet ? costUsd(kSonnetPrice, usage.first, usage.second)
-                                             : costUsd(kHaikuPrice, usage.first, usage.second);
+        const double cost = model == kSonnet ? kSonnetPrice.costUsd(usage.first, usage.second)
+                                             : kHaikuPrice.costUsd(usage.first, usage.second);
         spent += cost;
         if (model == kSonnet)
             sonnet += cost;
     }
-    QVERIFY2(gaugeProblem("team-day", 0.5, spent).isEmpty(),
-             qPrintable(gaugeProblem("team-day", 0.5, spent)));
-    QVERIFY2(gaugeProblem("sonnet-month", 2, sonnet).isEmpty(),
-             qPrintable(gaugeProblem("sonnet-month", 2, sonnet)));
+    VERIFY_NO_PROBLEM(gaugeProblem("team-day", 0.5, spent));
+    VERIFY_NO_PROBLEM(gaugeProblem("sonnet-month", 2, sonnet));
     // A budget nothing was charged to is shown all the same.
-    QVERIFY2(gaugeProblem("idle-day", 7.25, 0).isEmpty(),
-             qPrintable(gaugeProblem("idle-day", 7.25, 0)));
+    VERIFY_NO_PROBLEM(gaugeProblem("idle-day", 7.25, 0));
 
-    const QByteArray metrics = scrapeMetrics();
+    const QByteArray metrics = m_gateway.scrapeMetrics();
     for (const char *kind : {"limit", "spend", "remaining"}) {
         const QByteArray name = QByteArray("tollgate_budget_") + kind + "_usd";
         QVERIFY2(metrics.contains("# TYPE " + name + " gauge\n"), name.constData());
         QCOMPARE(metrics.count(name + "{budget="), 3);
     }
 
-    const QString promtool = QStringLiteral("/usr/bin/promtool");
-    if (!QFile::exists(promtool))
+    if (PrometheusText::promtool().isEmpty())
         QSKIP("promtool is not installed");
-    QProcess check;
-    check.setProcessChannelMode(QProcess::MergedChannels);
-    check.start(promtool, {QStringLiteral("check"), QStringLiteral("metrics")});
-    QVERIFY(check.waitForStarted(10000));
-    check.write(metrics);
-    check.closeWriteChannel();
-    QVERIFY(check.waitForFinished(20000));
-    QVERIFY2(check.exitStatus() == QProcess::NormalExit && check.exitCode() == 0,
-             check.readAll().constData());
+    VERIFY_NO_PROBLEM(PrometheusText::lintProblem(metrics));
 }
 
 void TestBudgets::spendSurvivesRestartAndKill9()
@@ -752,25 +621,22 @@ void TestBudgets::spendSurvivesRestartAndKill9()
         for (int i = 0; i < count; ++i) {
             const HttpTestResponse response = send(
                 messages(anthropicBody(kSonnet, prompt("persisted"), 64), scenario(1000, 1000)));
-            QVERIFY2(response.status == 200, qPrintable(describe(response)));
-            spent += costUsd(kSonnetPrice, 1000, 1000); // $0.018
+            QVERIFY2(response.status == 200, qPrintable(response.describe()));
+            spent += kSonnetPrice.costUsd(1000, 1000); // $0.018
         }
     };
 
     // A clean stop writes everything; the next start on the same data folder reads it back.
     spend(2);
-    QVERIFY2(gaugeProblem("team-day", 0.10, spent).isEmpty(),
-             qPrintable(gaugeProblem("team-day", 0.10, spent)));
+    VERIFY_NO_PROBLEM(gaugeProblem("team-day", 0.10, spent));
     QCOMPARE(m_gateway.stop(), 0);
-    QVERIFY(QFile::exists(QDir(m_dataDir->path()).filePath(QStringLiteral("spend.sqlite"))));
+    QVERIFY(QFile::exists(QDir(m_gateway.dataDir()).filePath(QStringLiteral("spend.sqlite"))));
     START_GATEWAY(policy, true);
-    QVERIFY2(gaugeProblem("team-day", 0.10, spent).isEmpty(),
-             qPrintable(gaugeProblem("team-day", 0.10, spent)));
+    VERIFY_NO_PROBLEM(gaugeProblem("team-day", 0.10, spent));
 
     // A kill -9 after the store's flush interval (200 ms) loses nothing either.
     spend(3); // $0.09 in all
-    QVERIFY2(gaugeProblem("team-day", 0.10, spent).isEmpty(),
-             qPrintable(gaugeProblem("team-day", 0.10, spent)));
+    VERIFY_NO_PROBLEM(gaugeProblem("team-day", 0.10, spent));
     QTest::qWait(400);
     const qint64 pid = m_gateway.processId();
     QVERIFY(pid > 0);
@@ -778,8 +644,7 @@ void TestBudgets::spendSurvivesRestartAndKill9()
     QTRY_VERIFY_WITH_TIMEOUT(!m_gateway.isRunning(), 5000);
     QCOMPARE(m_gateway.stop(), -1); // it crashed, as intended
     START_GATEWAY(policy, true);
-    QVERIFY2(gaugeProblem("team-day", 0.10, spent).isEmpty(),
-             qPrintable(gaugeProblem("team-day", 0.10, spent)));
+    VERIFY_NO_PROBLEM(gaugeProblem("team-day", 0.10, spent));
 
     // The restored spend also decides: $0.09 + up to $0.015 would pass $0.10.
     const QByteArray body = anthropicBody(kSonnet, prompt("after the crash"), 1000);
@@ -801,7 +666,7 @@ void TestBudgets::reloadedLimitAppliesAndSpendIsKept()
     HttpTestResponse response =
         send(messages(anthropicBody(kSonnet, prompt("spend"), 64), scenario(2000, 2000)));
     EXPECT_STATUS(response, 200);
-    double spent = costUsd(kSonnetPrice, 2000, 2000); // $0.036
+    double spent = kSonnetPrice.costUsd(2000, 2000); // $0.036
 
     // $0.036 + up to $0.015 would pass $0.05.
     const auto fits = [&] {
@@ -812,16 +677,15 @@ void TestBudgets::reloadedLimitAppliesAndSpendIsKept()
     QCOMPARE(m_anthropic.journal().size(), 1);
 
     // Raised to $1 (the file watcher reloads it): the same request passes.
-    QVERIFY(reloadPolicy(policyWith({budget("team-day", {}, 1, kBlockAt100)})));
+    QVERIFY(m_gateway.reloadPolicy(policyWith({budget("team-day", {}, 1, kBlockAt100)})));
     response = fits();
     EXPECT_STATUS(response, 200);
     QCOMPARE(m_anthropic.journal().size(), 2);
-    spent += costUsd(kSonnetPrice, 10, 10);
-    QVERIFY2(gaugeProblem("team-day", 1, spent).isEmpty(),
-             qPrintable(gaugeProblem("team-day", 1, spent)));
+    spent += kSonnetPrice.costUsd(10, 10);
+    VERIFY_NO_PROBLEM(gaugeProblem("team-day", 1, spent));
 
     // Lowered to $0.03: the spend kept from before the reloads is past it.
-    QVERIFY(reloadPolicy(policyWith({budget("team-day", {}, 0.03, kBlockAt100)})));
+    QVERIFY(m_gateway.reloadPolicy(policyWith({budget("team-day", {}, 0.03, kBlockAt100)})));
     response = send(messages(anthropicBody(kHaiku, prompt("tiny"), 1), scenario(1, 1)));
     const QString problem = anthropicBlockProblem(
         response, "team-day",
@@ -830,8 +694,7 @@ void TestBudgets::reloadedLimitAppliesAndSpendIsKept()
         secondsToMidnight());
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
     QCOMPARE(m_anthropic.journal().size(), 2);
-    QVERIFY2(gaugeProblem("team-day", 0.03, spent).isEmpty(),
-             qPrintable(gaugeProblem("team-day", 0.03, spent)));
+    VERIFY_NO_PROBLEM(gaugeProblem("team-day", 0.03, spent));
 }
 
 void TestBudgets::reloadChangingTheWindowKeepsTheSpend()
@@ -844,19 +707,17 @@ void TestBudgets::reloadChangingTheWindowKeepsTheSpend()
     HttpTestResponse response =
         send(messages(anthropicBody(kSonnet, prompt("early"), 64), scenario(1000, 1000)));
     EXPECT_STATUS(response, 200);
-    double spent = costUsd(kSonnetPrice, 1000, 1000);
+    double spent = kSonnetPrice.costUsd(1000, 1000);
     QTest::qWait(400); // committed
 
     response =
         send(messages(anthropicBody(kSonnet, prompt("just before"), 64), scenario(2000, 2000)));
     EXPECT_STATUS(response, 200);
-    spent += costUsd(kSonnetPrice, 2000, 2000);
+    spent += kSonnetPrice.costUsd(2000, 2000);
 
-    const qsizetype reloads = m_gateway.output().count("policy reloaded");
-    QVERIFY(replacePolicy(policyWith({budget("team", {}, 1, "[]", "month")})));
-    ::kill(pid_t(m_gateway.processId()), SIGHUP); // now, not after the watcher's debounce
-    QTRY_VERIFY_WITH_TIMEOUT(m_gateway.output().count("policy reloaded") > reloads, 3000);
-    QVERIFY2(gaugeProblem("team", 1, spent).isEmpty(), qPrintable(gaugeProblem("team", 1, spent)));
+    QVERIFY(m_gateway.replacePolicy(policyWith({budget("team", {}, 1, "[]", "month")})));
+    QVERIFY(m_gateway.reloadOnSignal()); // now, not after the watcher's debounce
+    VERIFY_NO_PROBLEM(gaugeProblem("team", 1, spent));
 }
 
 QTEST_GUILESS_MAIN(TestBudgets)

@@ -1,12 +1,13 @@
 // The real tollgated on real sockets when things go wrong: upstream errors, timeouts and resets,
 // client hang-ups, credentials, client-side limits, refusal to start unsafe, and shutdown.
 
-#include "gatewayprocess.h"
 #include "httptestclient.h"
 #include "mockupstream.h"
+#include "providerheaders.h"
+#include "testchecks.h"
+#include "tollgatedprocess.h"
 
 #include <QCryptographicHash>
-#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
@@ -20,8 +21,6 @@
 #include <QTimer>
 #include <QUrl>
 #include <QtTest/QtTest>
-
-#include <memory>
 
 #include <signal.h>
 #include <sys/types.h>
@@ -40,9 +39,7 @@ const QByteArray kOpenAiMarker = "SECRETb81c4e";
 const QByteArray kGatewayKey = "tg-virtual-key-alice-5d2e";
 const QByteArray kClientKey = "sk-client-own-key-0042";
 
-const HttpHeaders kAnthropicHeaders{{"content-type", "application/json"},
-                                    {"anthropic-version", "2023-06-01"}};
-const HttpHeaders kOpenAiHeaders{{"content-type", "application/json"}};
+const HttpHeaders kAnthropicHeaders = ProviderHeaders::anthropic();
 
 QByteArray anthropicBody(bool stream)
 {
@@ -60,50 +57,16 @@ QByteArray openAiBody(bool stream)
 HttpTestRequest anthropicPost(bool stream, const QByteArray &scenario = {},
                               const HttpHeaders &extra = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/messages";
-    request.headers = kAnthropicHeaders + extra;
-    if (!scenario.isEmpty())
-        request.headers.append({"x-mock-scenario", scenario});
-    request.body = anthropicBody(stream);
-    return request;
+    return HttpTestRequest::post("/v1/messages", anthropicBody(stream),
+                                 kAnthropicHeaders + extra + ProviderHeaders::scenario(scenario));
 }
 
 HttpTestRequest openAiPost(bool stream, const QByteArray &scenario = {},
                            const HttpHeaders &extra = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/chat/completions";
-    request.headers = kOpenAiHeaders + extra;
-    if (!scenario.isEmpty())
-        request.headers.append({"x-mock-scenario", scenario});
-    request.body = openAiBody(stream);
-    return request;
-}
-
-HttpTestRequest get(const QByteArray &path, const HttpHeaders &headers = {})
-{
-    HttpTestRequest request;
-    request.path = path;
-    request.headers = headers;
-    return request;
-}
-
-QStringList eventNames(const HttpTestResponse &response)
-{
-    QStringList names;
-    for (const HttpTestEvent &event : response.events)
-        names.append(QString::fromLatin1(event.event));
-    return names;
-}
-
-QString describe(const HttpTestResponse &response)
-{
-    return QStringLiteral("status %1, error \"%2\", body: %3")
-        .arg(response.status)
-        .arg(response.error, QString::fromUtf8(response.body.left(600)));
+    return HttpTestRequest::post("/v1/chat/completions", openAiBody(stream),
+                                 ProviderHeaders::openAi() + extra +
+                                     ProviderHeaders::scenario(scenario));
 }
 
 /// Everything a client could see of a response: header fields and body.
@@ -146,17 +109,8 @@ QString openAiErrorProblem(const QByteArray &body)
     return {};
 }
 
-#define VERIFY_ANTHROPIC_ERROR(body, type)                                                         \
-    do {                                                                                           \
-        const QString problem_ = anthropicErrorProblem(body, type);                                \
-        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                        \
-    } while (false)
-
-#define VERIFY_OPENAI_ERROR(body)                                                                  \
-    do {                                                                                           \
-        const QString problem_ = openAiErrorProblem(body);                                         \
-        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                        \
-    } while (false)
+#define VERIFY_ANTHROPIC_ERROR(body, type) VERIFY_NO_PROBLEM(anthropicErrorProblem(body, type))
+#define VERIFY_OPENAI_ERROR(body) VERIFY_NO_PROBLEM(openAiErrorProblem(body))
 
 /// A port on which nothing listens (bound then released; nothing else grabs it this fast).
 quint16 closedPort()
@@ -168,19 +122,6 @@ quint16 closedPort()
     return port;
 }
 
-QProcessEnvironment environment(const QByteArray &anthropicKey, const QByteArray &openAiKey)
-{
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char *name :
-         {"ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE", "OPENAI_API_KEY", "OPENAI_API_KEY_FILE"})
-        env.remove(QLatin1String(name));
-    if (!anthropicKey.isEmpty())
-        env.insert(QStringLiteral("ANTHROPIC_API_KEY"), QString::fromLatin1(anthropicKey));
-    if (!openAiKey.isEmpty())
-        env.insert(QStringLiteral("OPENAI_API_KEY"), QString::fromLatin1(openAiKey));
-    return env;
-}
-
 /// Policy sections that turn retries, circuit breakers and the response cache off: every
 /// request reaches the upstream once and every failure reaches the client.
 const QByteArray kRelayOnly =
@@ -188,69 +129,13 @@ const QByteArray kRelayOnly =
     R"("breakers":{"consecutive_failures":1000000,"min_requests":1000000},)"
     R"("cache":{"enabled":false})";
 
-/// One tollgated run: a data folder, an optional policy file and the process.
-struct Tollgated {
-    struct Options {
-        QByteArray policy; ///< empty: no --config
-        QString listen = QStringLiteral("127.0.0.1:0");
-        QString anthropicBaseUrl;
-        QString openAiBaseUrl;
-        QByteArray anthropicKey;
-        QByteArray openAiKey;
-    };
-
-    bool start(const Options &options)
-    {
-        if (!dir.isValid()) {
-            error = QStringLiteral("no temporary folder");
-            return false;
-        }
-        QStringList args{QStringLiteral("--listen"),
-                         options.listen,
-                         QStringLiteral("--data-dir"),
-                         dir.path(),
-                         QStringLiteral("--anthropic-base-url"),
-                         options.anthropicBaseUrl,
-                         QStringLiteral("--openai-base-url"),
-                         options.openAiBaseUrl};
-        {
-            const QByteArray policy =
-                options.policy.isEmpty() ? "{" + kRelayOnly + "}" : options.policy;
-            QFile file(dir.filePath(QStringLiteral("policy.json")));
-            if (!file.open(QIODevice::WriteOnly) || file.write(policy) < 0) {
-                error = file.errorString();
-                return false;
-            }
-            file.close();
-            args << QStringLiteral("--config") << file.fileName();
-        }
-        if (process.start(QStringLiteral(TOLLGATED_PATH), args,
-                          environment(options.anthropicKey, options.openAiKey)))
-            return true;
-        error = process.errorString() + QStringLiteral("\n") + QString::fromUtf8(process.output());
-        return false;
-    }
-
-    quint16 port() const { return process.port(); }
-    QString logPath() const { return dir.filePath(QStringLiteral("requests.sqlite")); }
-
-    /// Every byte of every file in the data folder (the database, its WAL and shared memory).
-    QByteArray dataBytes() const
-    {
-        QByteArray all;
-        const QFileInfoList files = QDir(dir.path()).entryInfoList(QDir::Files);
-        for (const QFileInfo &info : files) {
-            QFile file(info.filePath());
-            if (file.open(QIODevice::ReadOnly))
-                all += file.readAll();
-        }
-        return all;
-    }
-
-    QTemporaryDir dir;
-    GatewayProcess process;
-    QString error;
-};
+/// A tollgated run that relays every failure (kRelayOnly) unless the test gives a policy.
+TollgatedProcess::Options relayOnly()
+{
+    TollgatedProcess::Options options;
+    options.policy = "{" + kRelayOnly + "}";
+    return options;
+}
 
 QString sqliteProgram()
 {
@@ -392,17 +277,17 @@ private Q_SLOTS:
     void sigtermDrainsInFlightStreamThenExitsZero();
 
 private:
-    Tollgated::Options mockOptions() const;
+    TollgatedProcess::Options mockOptions() const;
     quint16 port() const { return m_shared.port(); }
     JournalEntry onlyJournalEntry() const;
 
     MockUpstream m_mock;
-    Tollgated m_shared;
+    TollgatedProcess m_shared;
 };
 
-Tollgated::Options TestGatewayFaults::mockOptions() const
+TollgatedProcess::Options TestGatewayFaults::mockOptions() const
 {
-    Tollgated::Options options;
+    TollgatedProcess::Options options = relayOnly();
     const QString base = m_mock.baseUrl().toString();
     options.anthropicBaseUrl = base;
     options.openAiBaseUrl = base + QStringLiteral("/v1");
@@ -424,11 +309,11 @@ void TestGatewayFaults::initTestCase()
     // The shared gateway: no provider keys, small client-side limits, and every failure handed
     // straight to the client (no retries, breakers that never open) because this suite is about
     // how failures are relayed; tst_policyengine covers retries and breakers.
-    Tollgated::Options options = mockOptions();
+    TollgatedProcess::Options options = mockOptions();
     options.policy = R"({"version":1,"gateway":{"max_body_bytes":4096,"max_header_bytes":4096,)"
                      R"("request_timeout_ms":400},)" +
                      kRelayOnly + "}";
-    QVERIFY2(m_shared.start(options), qPrintable(m_shared.error));
+    QVERIFY2(m_shared.start(options), qPrintable(m_shared.failureReport()));
 }
 
 void TestGatewayFaults::init()
@@ -438,8 +323,8 @@ void TestGatewayFaults::init()
 
 void TestGatewayFaults::cleanupTestCase()
 {
-    if (m_shared.process.isRunning())
-        QCOMPARE(m_shared.process.stop(), 0);
+    if (m_shared.isRunning())
+        QCOMPARE(m_shared.stop(), 0);
     m_mock.close();
 }
 
@@ -470,13 +355,13 @@ void TestGatewayFaults::anthropicUpstreamErrorsKeepStatusAndShape()
     QFETCH(bool, stream);
     const HttpTestResponse response =
         HttpTestClient::send(port(), anthropicPost(stream, "error=" + QByteArray::number(status)));
-    QVERIFY2(response.complete, qPrintable(describe(response)));
+    QVERIFY2(response.complete, qPrintable(response.describe()));
     QCOMPARE(response.status, status);
     QVERIFY(response.header("content-type").startsWith("application/json"));
     VERIFY_ANTHROPIC_ERROR(response.body, type);
     // The provider's message is relayed, not replaced by a generic one.
     QVERIFY2(response.json()["error"]["message"].toString().startsWith(QLatin1String("mock:")),
-             qPrintable(describe(response)));
+             qPrintable(response.describe()));
     if (status == 429)
         QCOMPARE(response.header("retry-after"), QByteArray("7"));
     else
@@ -504,7 +389,7 @@ void TestGatewayFaults::openAiUpstreamErrorsKeepStatusAndShape()
     QFETCH(bool, stream);
     const HttpTestResponse response =
         HttpTestClient::send(port(), openAiPost(stream, "error=" + QByteArray::number(status)));
-    QVERIFY2(response.complete, qPrintable(describe(response)));
+    QVERIFY2(response.complete, qPrintable(response.describe()));
     QCOMPARE(response.status, status);
     QVERIFY(response.header("content-type").startsWith("application/json"));
     VERIFY_OPENAI_ERROR(response.body);
@@ -538,7 +423,7 @@ void TestGatewayFaults::nonJsonUpstreamErrorIsWrappedInCallerShape()
     QFETCH(QString, excerpt);
     const HttpTestResponse response = HttpTestClient::send(
         port(), openAi ? openAiPost(false, scenario) : anthropicPost(false, scenario));
-    QVERIFY2(response.complete, qPrintable(describe(response)));
+    QVERIFY2(response.complete, qPrintable(response.describe()));
     QCOMPARE(response.status, status);
     if (openAi)
         VERIFY_OPENAI_ERROR(response.body);
@@ -556,11 +441,11 @@ void TestGatewayFaults::nonJsonUpstreamErrorIsWrappedInCallerShape()
 void TestGatewayFaults::unreachableUpstreamIsFast502()
 {
     const QString closed = QStringLiteral("http://127.0.0.1:%1").arg(closedPort());
-    Tollgated gateway;
-    Tollgated::Options options;
+    TollgatedProcess gateway;
+    TollgatedProcess::Options options = relayOnly();
     options.anthropicBaseUrl = closed;
     options.openAiBaseUrl = closed + QStringLiteral("/v1");
-    QVERIFY2(gateway.start(options), qPrintable(gateway.error));
+    QVERIFY2(gateway.start(options), qPrintable(gateway.failureReport()));
 
     QElapsedTimer clock;
     clock.start();
@@ -578,19 +463,19 @@ void TestGatewayFaults::unreachableUpstreamIsFast502()
     QVERIFY2(openAiMs < 2000, qPrintable(QString::number(openAiMs)));
 
     // The gateway itself stays healthy.
-    QCOMPARE(HttpTestClient::send(gateway.port(), get("/health")).status, 200);
-    QCOMPARE(gateway.process.stop(), 0);
+    QCOMPARE(HttpTestClient::send(gateway.port(), HttpTestRequest::get("/health")).status, 200);
+    QCOMPARE(gateway.stop(), 0);
 }
 
 void TestGatewayFaults::slowUpstreamIs504AndSilentStreamEndsWithError()
 {
-    Tollgated gateway;
-    Tollgated::Options options = mockOptions();
+    TollgatedProcess gateway;
+    TollgatedProcess::Options options = mockOptions();
     options.policy = R"({"version":1,"providers":{)"
                      R"("anthropic":{"first_byte_timeout_ms":300,"idle_timeout_ms":300},)"
                      R"("openai":{"first_byte_timeout_ms":300}},)" +
                      kRelayOnly + "}";
-    QVERIFY2(gateway.start(options), qPrintable(gateway.error));
+    QVERIFY2(gateway.start(options), qPrintable(gateway.failureReport()));
 
     QElapsedTimer clock;
     clock.start();
@@ -618,31 +503,31 @@ void TestGatewayFaults::slowUpstreamIs504AndSilentStreamEndsWithError()
     const HttpTestResponse silent =
         HttpTestClient::send(gateway.port(), anthropicPost(true, "gap=1500"));
     QCOMPARE(silent.status, 200);
-    QVERIFY2(!silent.events.isEmpty(), qPrintable(describe(silent)));
+    QVERIFY2(!silent.events.isEmpty(), qPrintable(silent.describe()));
     QCOMPARE(silent.events.first().event, QByteArray("message_start"));
     QCOMPARE(silent.events.last().event, QByteArray("error"));
     VERIFY_ANTHROPIC_ERROR(silent.events.last().data, QString());
-    QVERIFY(!eventNames(silent).contains(QStringLiteral("message_stop")));
+    QVERIFY(!silent.eventNames().contains(QStringLiteral("message_stop")));
 
-    QCOMPARE(gateway.process.stop(), 0);
+    QCOMPARE(gateway.stop(), 0);
 }
 
 void TestGatewayFaults::midStreamResetEndsWithErrorEventAndIsLogged()
 {
-    Tollgated gateway;
-    QVERIFY2(gateway.start(mockOptions()), qPrintable(gateway.error));
+    TollgatedProcess gateway;
+    QVERIFY2(gateway.start(mockOptions()), qPrintable(gateway.failureReport()));
 
     const HttpTestResponse anthropic =
         HttpTestClient::send(gateway.port(), anthropicPost(true, "reset_after=3"));
     QCOMPARE(anthropic.status, 200);
-    QCOMPARE(eventNames(anthropic),
+    QCOMPARE(anthropic.eventNames(),
              QStringList({"message_start", "content_block_start", "ping", "error"}));
     const HttpTestEvent &error = anthropic.events.last();
     VERIFY_ANTHROPIC_ERROR(error.data, QString());
     QCOMPARE(error.json()["type"].toString(), QStringLiteral("error"));
     // Either a clean chunked end after the error event or a cut connection is acceptable;
     // what matters is that the stream never looks whole.
-    QVERIFY(!eventNames(anthropic).contains(QStringLiteral("message_stop")));
+    QVERIFY(!anthropic.eventNames().contains(QStringLiteral("message_stop")));
 
     const HttpTestResponse openAi =
         HttpTestClient::send(gateway.port(), openAiPost(true, "reset_after=3"));
@@ -661,12 +546,12 @@ void TestGatewayFaults::midStreamResetEndsWithErrorEventAndIsLogged()
     QCOMPARE(truncated.status, 502);
     VERIFY_ANTHROPIC_ERROR(truncated.body, QStringLiteral("api_error"));
 
-    QCOMPARE(gateway.process.stop(), 0);
+    QCOMPARE(gateway.stop(), 0);
     if (sqliteProgram().isEmpty())
         QSKIP("sqlite3 CLI not installed: cannot read the request log");
     QString sqlError;
     const QJsonArray rows =
-        queryLog(gateway.logPath(),
+        queryLog(gateway.requestLogPath(),
                  QStringLiteral("SELECT flavor, endpoint, stream, error FROM requests "
                                 "ORDER BY started_at_ms"),
                  &sqlError);
@@ -694,7 +579,7 @@ void TestGatewayFaults::clientHangUpMidStreamCancelsUpstream()
     QElapsedTimer clock;
     clock.start();
     const HttpTestResponse response = HttpTestClient::send(port(), request);
-    QVERIFY2(response.hungUp, qPrintable(describe(response)));
+    QVERIFY2(response.hungUp, qPrintable(response.describe()));
     QCOMPARE(response.status, 200);
     QCOMPARE(response.events.first().event, QByteArray("message_start"));
 
@@ -765,11 +650,11 @@ void TestGatewayFaults::clientKeysPassThroughWithoutProviderKey()
 
 void TestGatewayFaults::providerKeyReplacesClientKeyAndNeverLeaks()
 {
-    Tollgated gateway;
-    Tollgated::Options options = mockOptions();
+    TollgatedProcess gateway;
+    TollgatedProcess::Options options = mockOptions();
     options.anthropicKey = kAnthropicSecret;
     options.openAiKey = kOpenAiSecret;
-    QVERIFY2(gateway.start(options), qPrintable(gateway.error));
+    QVERIFY2(gateway.start(options), qPrintable(gateway.failureReport()));
     QByteArray seen; // everything any client received
 
     // (b) Anthropic: the client's x-api-key is replaced.
@@ -844,14 +729,14 @@ void TestGatewayFaults::providerKeyReplacesClientKeyAndNeverLeaks()
     seen += visible(response);
     for (const QByteArray &path :
          {QByteArray("/metrics"), QByteArray("/health"), QByteArray("/ready")}) {
-        response = HttpTestClient::send(gateway.port(), get(path));
+        response = HttpTestClient::send(gateway.port(), HttpTestRequest::get(path));
         QCOMPARE(response.status, 200);
         seen += visible(response);
     }
     QVERIFY(seen.contains("ai_requests_total")); // /metrics really was read
 
-    QCOMPARE(gateway.process.stop(), 0);
-    const QByteArray output = gateway.process.output();
+    QCOMPARE(gateway.stop(), 0);
+    const QByteArray output = gateway.output();
     const QByteArray stored = gateway.dataBytes();
     QVERIFY(stored.size() > 0);
     for (const QByteArray &marker : {kAnthropicMarker, kOpenAiMarker}) {
@@ -868,15 +753,15 @@ void TestGatewayFaults::gatewayKeysAuthenticateAndAreNeverForwarded()
 {
     const QByteArray hash =
         QCryptographicHash::hash(kGatewayKey, QCryptographicHash::Sha256).toHex();
-    Tollgated gateway;
-    Tollgated::Options options = mockOptions();
+    TollgatedProcess gateway;
+    TollgatedProcess::Options options = mockOptions();
     // With gateway keys a non-loopback listener is allowed.
     options.listen = QStringLiteral("0.0.0.0:0");
     options.anthropicKey = kAnthropicSecret;
     options.openAiKey = kOpenAiSecret;
     options.policy = R"({"version":1,"gateway":{"keys":[{"name":"ci","sha256":")" + hash +
                      R"(","user":"alice","plan":"pro"}]},)" + kRelayOnly + "}";
-    QVERIFY2(gateway.start(options), qPrintable(gateway.error));
+    QVERIFY2(gateway.start(options), qPrintable(gateway.failureReport()));
 
     // Missing and wrong keys: 401 in the caller's shape, and nothing reaches the provider.
     HttpTestResponse response = HttpTestClient::send(gateway.port(), anthropicPost(false));
@@ -905,7 +790,7 @@ void TestGatewayFaults::gatewayKeysAuthenticateAndAreNeverForwarded()
                                                            {{"x-api-key", kGatewayKey},
                                                             {"anthropic-beta", "tools-2024-04-04"},
                                                             {"x-tollgate-user", "mallory"}}));
-    QVERIFY2(response.status == 200, qPrintable(describe(response)));
+    QVERIFY2(response.status == 200, qPrintable(response.describe()));
     JournalEntry entry = onlyJournalEntry();
     QCOMPARE(entry.header("x-api-key"), kAnthropicSecret);
     QVERIFY(entry.header("authorization").isNull());
@@ -932,14 +817,14 @@ void TestGatewayFaults::gatewayKeysAuthenticateAndAreNeverForwarded()
     QCOMPARE(entry.header("authorization"), "Bearer " + kOpenAiSecret);
     QVERIFY(!journalHeaders(entry).contains(kGatewayKey));
 
-    QCOMPARE(gateway.process.stop(), 0);
-    QVERIFY(!gateway.process.output().contains(kGatewayKey));
+    QCOMPARE(gateway.stop(), 0);
+    QVERIFY(!gateway.output().contains(kGatewayKey));
     QVERIFY(!gateway.dataBytes().contains(kGatewayKey));
     if (sqliteProgram().isEmpty())
         QSKIP("sqlite3 CLI not installed: cannot read the request log");
     QString sqlError;
     const QJsonArray rows =
-        queryLog(gateway.logPath(),
+        queryLog(gateway.requestLogPath(),
                  QStringLiteral(
                      "SELECT user, status FROM requests WHERE status = 200 ORDER BY started_at_ms"),
                  &sqlError);
@@ -951,35 +836,6 @@ void TestGatewayFaults::gatewayKeysAuthenticateAndAreNeverForwarded()
 
 // ---------------------------------------------------------------------------------------------
 // Refusing to start
-
-namespace {
-
-struct ExitResult {
-    bool exited = false;
-    int code = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-/// Runs tollgated expecting it to exit on its own; kills it after `timeoutMs`.
-ExitResult runToExit(const QStringList &args, const QProcessEnvironment &env, int timeoutMs = 5000)
-{
-    ExitResult result;
-    QProcess process;
-    process.setProcessEnvironment(env);
-    process.start(QStringLiteral(TOLLGATED_PATH), args);
-    result.exited = process.waitForFinished(timeoutMs);
-    if (!result.exited) {
-        process.kill();
-        process.waitForFinished(timeoutMs);
-    }
-    result.code = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-    result.out = process.readAllStandardOutput();
-    result.err = process.readAllStandardError();
-    return result;
-}
-
-} // namespace
 
 void TestGatewayFaults::nonLoopbackWithoutGatewayKeysRefusesToStart_data()
 {
@@ -995,9 +851,9 @@ void TestGatewayFaults::nonLoopbackWithoutGatewayKeysRefusesToStart()
     QFETCH(QString, listen);
     QFETCH(QByteArray, anthropicKey);
     QTemporaryDir dir;
-    const ExitResult result =
-        runToExit({QStringLiteral("--listen"), listen, QStringLiteral("--data-dir"), dir.path()},
-                  environment(anthropicKey, {}));
+    const TollgatedProcess::Exit result = TollgatedProcess::runToExit(
+        {QStringLiteral("--listen"), listen, QStringLiteral("--data-dir"), dir.path()},
+        TollgatedProcess::environment(anthropicKey, {}));
     QVERIFY2(result.exited, "tollgated kept running on a non-loopback address without keys");
     QVERIFY(result.code != 0);
     QVERIFY2(!result.out.contains("listening on"), result.out.constData());
@@ -1031,11 +887,11 @@ void TestGatewayFaults::badFlagsFail()
     QFETCH(QStringList, args);
     QFETCH(QString, mention);
     QTemporaryDir dir;
-    const ExitResult result =
-        runToExit(QStringList{QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
-                              QStringLiteral("--data-dir"), dir.path()} +
-                      args,
-                  environment({}, {}));
+    const TollgatedProcess::Exit result = TollgatedProcess::runToExit(
+        QStringList{QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
+                    QStringLiteral("--data-dir"), dir.path()} +
+            args,
+        TollgatedProcess::environment({}, {}));
     QVERIFY2(result.exited, "tollgated started despite a bad command line");
     QVERIFY(result.code != 0);
     QVERIFY(!result.out.contains("listening on"));
@@ -1077,10 +933,10 @@ void TestGatewayFaults::invalidPolicyFailsWithJsonPath()
     QVERIFY(file.open(QIODevice::WriteOnly));
     file.write(policy);
     file.close();
-    const ExitResult result =
-        runToExit({QStringLiteral("--config"), file.fileName(), QStringLiteral("--listen"),
-                   QStringLiteral("127.0.0.1:0"), QStringLiteral("--data-dir"), dir.path()},
-                  environment({}, {}));
+    const TollgatedProcess::Exit result = TollgatedProcess::runToExit(
+        {QStringLiteral("--config"), file.fileName(), QStringLiteral("--listen"),
+         QStringLiteral("127.0.0.1:0"), QStringLiteral("--data-dir"), dir.path()},
+        TollgatedProcess::environment({}, {}));
     QVERIFY2(result.exited, "tollgated started with an invalid policy");
     QVERIFY(result.code != 0);
     QVERIFY(!result.out.contains("listening on"));
@@ -1115,7 +971,7 @@ void TestGatewayFaults::oversizedBodyIs413InCallerShape()
     request.body.insert(1, R"("pad":")" + padding.left(padding.size() - 9) + R"(",)");
     request.chunkedBody = chunked;
     const HttpTestResponse response = HttpTestClient::send(port(), request);
-    QVERIFY2(response.complete, qPrintable(describe(response)));
+    QVERIFY2(response.complete, qPrintable(response.describe()));
     QCOMPARE(response.status, 413);
     if (openAi)
         VERIFY_OPENAI_ERROR(response.body);
@@ -1137,7 +993,7 @@ void TestGatewayFaults::oversizedHeadersAre431()
     const HttpHeaders padding{{"x-padding", QByteArray(6000, 'h')}};
     const HttpTestResponse response = HttpTestClient::send(
         port(), openAi ? openAiPost(false, {}, padding) : anthropicPost(false, {}, padding));
-    QVERIFY2(response.complete, qPrintable(describe(response)));
+    QVERIFY2(response.complete, qPrintable(response.describe()));
     QCOMPARE(response.status, 431);
     QVERIFY(m_mock.journal().isEmpty());
     if (openAi)
@@ -1217,12 +1073,13 @@ void TestGatewayFaults::malformedRequestsAre400()
     }
     QVERIFY(m_mock.journal().isEmpty());
     // The gateway keeps serving.
-    QCOMPARE(HttpTestClient::send(port(), get("/health")).status, 200);
+    QCOMPARE(HttpTestClient::send(port(), HttpTestRequest::get("/health")).status, 200);
 }
 
 void TestGatewayFaults::unknownPathIs404InCallerShape()
 {
-    HttpTestResponse response = HttpTestClient::send(port(), get("/v1/nothing", kAnthropicHeaders));
+    HttpTestResponse response =
+        HttpTestClient::send(port(), HttpTestRequest::get("/v1/nothing", kAnthropicHeaders));
     QCOMPARE(response.status, 404);
     VERIFY_ANTHROPIC_ERROR(response.body, QStringLiteral("not_found_error"));
 
@@ -1237,7 +1094,7 @@ void TestGatewayFaults::unknownPathIs404InCallerShape()
 void TestGatewayFaults::wrongMethodIs405InCallerShape()
 {
     HttpTestResponse anthropic =
-        HttpTestClient::send(port(), get("/v1/messages", kAnthropicHeaders));
+        HttpTestClient::send(port(), HttpTestRequest::get("/v1/messages", kAnthropicHeaders));
     QCOMPARE(anthropic.status, 405);
     VERIFY_ANTHROPIC_ERROR(anthropic.body, QString());
 
@@ -1295,7 +1152,7 @@ void TestGatewayFaults::chunkedRequestBodyIsAccepted()
     HttpTestRequest request = anthropicPost(false);
     request.chunkedBody = true;
     const HttpTestResponse response = HttpTestClient::send(port(), request);
-    QVERIFY2(response.status == 200, qPrintable(describe(response)));
+    QVERIFY2(response.status == 200, qPrintable(response.describe()));
     QCOMPARE(response.json()["type"].toString(), QStringLiteral("message"));
     const JournalEntry entry = onlyJournalEntry();
     QCOMPARE(QJsonDocument::fromJson(entry.body), QJsonDocument::fromJson(request.body));
@@ -1313,11 +1170,12 @@ void TestGatewayFaults::pipelinedRequestsAnsweredInOrder()
 {
     // The first answer is slow: a gateway that answered in completion order would swap them.
     HttpTestClient client(port());
-    const QList<HttpTestResponse> responses = client.pipeline(
-        {anthropicPost(false, "slow=200,out=5"), anthropicPost(false, "out=9"), get("/health")});
+    const QList<HttpTestResponse> responses =
+        client.pipeline({anthropicPost(false, "slow=200,out=5"), anthropicPost(false, "out=9"),
+                         HttpTestRequest::get("/health")});
     QCOMPARE(responses.size(), 3);
     for (const HttpTestResponse &response : responses)
-        QVERIFY2(response.complete && response.status == 200, qPrintable(describe(response)));
+        QVERIFY2(response.complete && response.status == 200, qPrintable(response.describe()));
     QCOMPARE(responses[0].json()["usage"]["output_tokens"].toInt(), 5);
     QCOMPARE(responses[1].json()["usage"]["output_tokens"].toInt(), 9);
     QCOMPARE(responses[2].json()["status"].toString(), QStringLiteral("ok"));
@@ -1331,9 +1189,9 @@ void TestGatewayFaults::pipelinedRequestsAnsweredInOrder()
 
 void TestGatewayFaults::sigtermDrainsInFlightStreamThenExitsZero()
 {
-    Tollgated gateway;
-    QVERIFY2(gateway.start(mockOptions()), qPrintable(gateway.error));
-    const pid_t pid = pid_t(gateway.process.processId());
+    TollgatedProcess gateway;
+    QVERIFY2(gateway.start(mockOptions()), qPrintable(gateway.failureReport()));
+    const pid_t pid = pid_t(gateway.processId());
 
     // A keep-alive connection part-way through a /ready request: busy, so the drain keeps it,
     // and it can ask for readiness once the drain has begun.
@@ -1357,14 +1215,14 @@ void TestGatewayFaults::sigtermDrainsInFlightStreamThenExitsZero()
     QTimer watch;
     watch.setInterval(20);
     QObject::connect(&watch, &QTimer::timeout, [&] {
-        if (probeSent || !gateway.process.output().contains("draining"))
+        if (probeSent || !gateway.output().contains("draining"))
             return;
         probeSent = true;
         // drain() runs right after the message is printed; give it a moment to take effect.
         QTimer::singleShot(50, &probe, [&] {
             probe.write("\r\n");
             // New connections are no longer accepted.
-            HttpTestRequest health = get("/health");
+            HttpTestRequest health = HttpTestRequest::get("/health");
             health.timeoutMs = 1000;
             refusedStatus = HttpTestClient::send(gateway.port(), health).status;
         });
@@ -1375,15 +1233,15 @@ void TestGatewayFaults::sigtermDrainsInFlightStreamThenExitsZero()
     clock.start();
     const HttpTestResponse response = HttpTestClient::send(gateway.port(), request);
     watch.stop();
-    QVERIFY2(response.complete, qPrintable(describe(response)));
+    QVERIFY2(response.complete, qPrintable(response.describe()));
     QCOMPARE(response.status, 200);
     QCOMPARE(response.events.size(), 16);
     QCOMPARE(response.events.last().event, QByteArray("message_stop"));
     QVERIFY(clock.elapsed() >= 1400); // it really was cut across by the SIGTERM at 300 ms
     QVERIFY2(probeSent, "tollgated never said it was draining");
 
-    QTRY_VERIFY_WITH_TIMEOUT(!gateway.process.isRunning(), 5000);
-    QCOMPARE(gateway.process.stop(), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(!gateway.isRunning(), 5000);
+    QCOMPARE(gateway.stop(), 0);
     QCOMPARE(refusedStatus, 0);
     QTRY_VERIFY_WITH_TIMEOUT(probeBytes.contains("\r\n\r\n"), 1000);
     QVERIFY2(probeBytes.startsWith("HTTP/1.1 503"), probeBytes.constData());
@@ -1393,7 +1251,7 @@ void TestGatewayFaults::sigtermDrainsInFlightStreamThenExitsZero()
         QSKIP("sqlite3 CLI not installed: cannot read the request log");
     QString sqlError;
     const QJsonArray rows = queryLog(
-        gateway.logPath(),
+        gateway.requestLogPath(),
         QStringLiteral("SELECT endpoint, status, stream, error, output_tokens FROM requests"),
         &sqlError);
     QVERIFY2(sqlError.isEmpty(), qPrintable(sqlError));

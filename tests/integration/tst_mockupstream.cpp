@@ -4,6 +4,7 @@
 #include "mockprocess.h"
 #include "mockscenario.h"
 #include "mockupstream.h"
+#include "providerheaders.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -14,20 +15,13 @@ using namespace tollgate::testsupport;
 
 namespace {
 
-const HttpHeaders anthropicHeaders{{"content-type", "application/json"},
-                                   {"anthropic-version", "2023-06-01"}};
+const HttpHeaders anthropicHeaders = ProviderHeaders::anthropic();
 
 HttpTestRequest post(const QByteArray &path, const QByteArray &body,
                      const QByteArray &scenario = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = path;
-    request.headers = anthropicHeaders;
-    if (!scenario.isEmpty())
-        request.headers.append({"x-mock-scenario", scenario});
-    request.body = body;
-    return request;
+    return HttpTestRequest::post(path, body,
+                                 anthropicHeaders + ProviderHeaders::scenario(scenario));
 }
 
 QByteArray anthropicBody(bool stream, const QByteArray &extra = {})
@@ -35,19 +29,6 @@ QByteArray anthropicBody(bool stream, const QByteArray &extra = {})
     return R"({"model":"claude-3-haiku-20240307","max_tokens":64,"stream":)" +
            QByteArray(stream ? "true" : "false") + R"(,"messages":[{"role":"user","content":"hi)" +
            extra + R"("}]})";
-}
-
-QStringList eventNames(const HttpTestResponse &response)
-{
-    QStringList names;
-    for (const HttpTestEvent &event : response.events)
-        names.append(QString::fromLatin1(event.event));
-    return names;
-}
-
-QJsonObject parse(const QByteArray &json)
-{
-    return QJsonDocument::fromJson(json).object();
 }
 
 } // namespace
@@ -147,7 +128,7 @@ void TestMockUpstream::anthropicStreamEventOrderAndUsage()
     QVERIFY(response.complete);
     QCOMPARE(response.header("content-type"), QByteArray("text/event-stream"));
     QCOMPARE(response.header("transfer-encoding"), QByteArray("chunked"));
-    QCOMPARE(eventNames(response),
+    QCOMPARE(response.eventNames(),
              QStringList({"message_start", "content_block_start", "ping", "content_block_delta",
                           "content_block_delta", "content_block_delta", "content_block_stop",
                           "message_delta", "message_stop"}));
@@ -205,7 +186,8 @@ void TestMockUpstream::anthropicToolUseStream()
             json += event.json()["delta"]["partial_json"].toString();
         }
     }
-    QCOMPARE(parse(json.toUtf8())["location"].toString(), QStringLiteral("Paris"));
+    QCOMPARE(QJsonDocument::fromJson(json.toUtf8()).object()["location"].toString(),
+             QStringLiteral("Paris"));
     const QJsonObject delta = response.events[response.events.size() - 2].json();
     QCOMPARE(delta["delta"]["stop_reason"].toString(), QStringLiteral("tool_use"));
 
@@ -356,7 +338,7 @@ void TestMockUpstream::resetAfterAbortsStreamWithoutTerminalEvent()
     QCOMPARE(response.status, 200);
     QVERIFY(!response.complete);
     QVERIFY(response.closedEarly);
-    QCOMPARE(eventNames(response),
+    QCOMPARE(response.eventNames(),
              QStringList({"message_start", "content_block_start", "ping", "content_block_delta"}));
     const JournalEntry entry = m_mock.journal().first();
     QVERIFY(!entry.completed);

@@ -4,25 +4,23 @@
 // (docs/policy.md). What the upstream received (the mock's journal), what the client saw, and
 // what the request log recorded are checked against each other.
 
-#include "gatewayprocess.h"
 #include "httptestclient.h"
 #include "mockupstream.h"
+#include "providerheaders.h"
 #include "requestlogreader.h"
+#include "testchecks.h"
+#include "tokenprice.h"
+#include "tollgatedprocess.h"
 
 #include <QCryptographicHash>
-#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QVariantMap>
 #include <QtTest/QtTest>
-
-#include <csignal>
-#include <memory>
 
 using namespace tollgate::testsupport;
 
@@ -37,47 +35,18 @@ const QByteArray kOpenAiClientKey = "sk-proj-tollgate-pe-client-8e2f41bb";
 const QByteArray kProviderKey = "sk-ant-api03-tollgate-pe-provider-55aa10c4";
 const QByteArray kRateLimitMessage = "Rate limit exceeded. Upgrade for higher limits.";
 
-double sonnetCost(qint64 input, qint64 output)
-{
-    return (double(input) * 3.00 + double(output) * 15.00) / 1e6;
-}
-
-double haikuCost(qint64 input, qint64 output)
-{
-    return (double(input) * 0.25 + double(output) * 1.25) / 1e6;
-}
-
-bool sameUsd(double actual, double expected)
-{
-    return qAbs(actual - expected) <= 1e-12 + 1e-9 * qAbs(expected);
-}
-
 HttpTestRequest messages(const QByteArray &body, const HttpHeaders &extra = {},
                          const QByteArray &scenario = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/messages";
-    request.headers = {{"content-type", "application/json"},
-                       {"anthropic-version", "2023-06-01"},
-                       {"x-api-key", kAnthropicClientKey}};
-    if (!scenario.isEmpty())
-        request.headers.append({"x-mock-scenario", scenario});
-    request.headers += extra;
-    request.body = body;
-    return request;
+    return HttpTestRequest::post("/v1/messages", body,
+                                 ProviderHeaders::anthropic(kAnthropicClientKey) +
+                                     ProviderHeaders::scenario(scenario) + extra);
 }
 
 HttpTestRequest chat(const QByteArray &body, const HttpHeaders &extra = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/chat/completions";
-    request.headers = {{"content-type", "application/json"},
-                       {"authorization", "Bearer " + kOpenAiClientKey}};
-    request.headers += extra;
-    request.body = body;
-    return request;
+    return HttpTestRequest::post("/v1/chat/completions", body,
+                                 ProviderHeaders::openAi(kOpenAiClientKey) + extra);
 }
 
 /// Every body differs in its prompt, so no response cache could ever answer one of them.
@@ -143,27 +112,11 @@ QByteArray conversationBody(const QByteArray &model, int chars, int messageCount
     return QJsonDocument(request).toJson(QJsonDocument::Compact);
 }
 
-QJsonObject jsonObject(const QByteArray &json)
-{
-    return QJsonDocument::fromJson(json).object();
-}
-
 QJsonObject withoutKeys(QJsonObject object, const QStringList &keys)
 {
     for (const QString &key : keys)
         object.remove(key);
     return object;
-}
-
-QString describe(const HttpTestResponse &response)
-{
-    QStringList headers;
-    for (const auto &field : response.headers)
-        headers.append(QString::fromLatin1(field.first + ": " + field.second));
-    return QStringLiteral("HTTP %1 %2\n%3\n%4")
-        .arg(response.status)
-        .arg(response.error, headers.join(QLatin1Char('\n')),
-             QString::fromUtf8(response.body.left(600)));
 }
 
 /// Headers of the gateway's own rate limiting that a response carries.
@@ -181,7 +134,7 @@ QList<QByteArray> rateLimitHeaderNames(const HttpTestResponse &response)
 /// Empty if `body` is the Anthropic 429 of the reference, else what is wrong with it.
 QString anthropicRateLimitProblem(const QByteArray &body)
 {
-    const QJsonObject root = jsonObject(body);
+    const QJsonObject root = QJsonDocument::fromJson(body).object();
     const QJsonObject error = root.value(u"error").toObject();
     if (root.value(u"type").toString() != QLatin1String("error") ||
         error.value(u"type").toString() != QLatin1String("rate_limit_error") ||
@@ -193,7 +146,7 @@ QString anthropicRateLimitProblem(const QByteArray &body)
 /// Empty if `body` is the same 429 in OpenAI's shape, else what is wrong with it.
 QString openAiRateLimitProblem(const QByteArray &body)
 {
-    const QJsonObject root = jsonObject(body);
+    const QJsonObject root = QJsonDocument::fromJson(body).object();
     const QJsonObject error = root.value(u"error").toObject();
     if (root.contains(u"type") || !error.value(u"type").isString() ||
         error.value(u"message").toString() != QLatin1String(kRateLimitMessage))
@@ -207,42 +160,19 @@ QByteArray sha256Hex(const QByteArray &key)
 }
 
 /// `tollgated check-config FILE`, run to its end.
-struct CheckConfig {
-    bool finished = false;
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-CheckConfig checkConfig(const QByteArray &policy)
+TollgatedProcess::Exit checkConfig(const QByteArray &policy)
 {
-    CheckConfig result;
     QTemporaryDir dir;
     QFile file(dir.filePath(QStringLiteral("policy.json")));
     if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-        return result;
+        return {};
     file.close();
-    QProcess process;
-    process.start(QStringLiteral(TOLLGATED_PATH),
-                  {QStringLiteral("check-config"), file.fileName()});
-    result.finished = process.waitForFinished(10000);
-    if (!result.finished) {
-        process.kill();
-        process.waitForFinished(5000);
-    }
-    result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-    result.out = process.readAllStandardOutput();
-    result.err = process.readAllStandardError();
-    return result;
+    return TollgatedProcess::runToExit({QStringLiteral("check-config"), file.fileName()});
 }
 
 } // namespace
 
-#define START_GATEWAY(...)                                                                         \
-    do {                                                                                           \
-        const QString problem_ = startGateway(__VA_ARGS__);                                        \
-        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                        \
-    } while (false)
+#define START_GATEWAY(...) VERIFY_NO_PROBLEM(startGateway(__VA_ARGS__))
 
 class TestPolicyEngine : public QObject {
     Q_OBJECT
@@ -280,16 +210,12 @@ private Q_SLOTS:
 private:
     /// Starts tollgated against the mocks with this policy (none if empty) and provider key.
     QString startGateway(const QByteArray &policy = {}, const QByteArray &anthropicKey = {});
-    QString logPath() const { return QDir(m_dataDir->path()).filePath("requests.sqlite"); }
-    HttpTestResponse send(const HttpTestRequest &request) const
-    {
-        return HttpTestClient::send(m_gateway.port(), request);
-    }
+    QString logPath() const { return m_gateway.requestLogPath(); }
+    HttpTestResponse send(const HttpTestRequest &request) const { return m_gateway.send(request); }
 
     MockUpstream m_anthropic;
     MockUpstream m_openAi;
-    std::unique_ptr<QTemporaryDir> m_dataDir;
-    GatewayProcess m_gateway;
+    TollgatedProcess m_gateway;
 };
 
 void TestPolicyEngine::initTestCase()
@@ -311,38 +237,16 @@ void TestPolicyEngine::cleanup()
 {
     if (m_gateway.isRunning())
         QCOMPARE(m_gateway.stop(), 0);
-    m_dataDir.reset();
+    m_gateway.removeDataDir();
 }
 
 QString TestPolicyEngine::startGateway(const QByteArray &policy, const QByteArray &anthropicKey)
 {
-    m_dataDir = std::make_unique<QTemporaryDir>();
-    if (!m_dataDir->isValid())
-        return QStringLiteral("no temporary folder");
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char *name :
-         {"ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE", "OPENAI_API_KEY", "OPENAI_API_KEY_FILE"})
-        env.remove(QString::fromLatin1(name));
-    if (!anthropicKey.isEmpty())
-        env.insert(QStringLiteral("ANTHROPIC_API_KEY"), QString::fromLatin1(anthropicKey));
-    QStringList args{QStringLiteral("--listen"),
-                     QStringLiteral("127.0.0.1:0"),
-                     QStringLiteral("--data-dir"),
-                     m_dataDir->path(),
-                     QStringLiteral("--anthropic-base-url"),
-                     m_anthropic.baseUrl().toString(),
-                     QStringLiteral("--openai-base-url"),
-                     m_openAi.baseUrl().toString() + QStringLiteral("/v1")};
-    if (!policy.isEmpty()) {
-        QFile file(QDir(m_dataDir->path()).filePath(QStringLiteral("policy.json")));
-        if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-            return QStringLiteral("cannot write the policy: ") + file.errorString();
-        file.close();
-        args << QStringLiteral("--config") << file.fileName();
-    }
-    if (!m_gateway.start(QStringLiteral(TOLLGATED_PATH), args, env))
-        return m_gateway.errorString() + QLatin1Char('\n') + QString::fromUtf8(m_gateway.output());
-    return {};
+    TollgatedProcess::Options options =
+        TollgatedProcess::Options::forUpstreams(m_anthropic.baseUrl(), m_openAi.baseUrl());
+    options.policy = policy;
+    options.anthropicKey = anthropicKey;
+    return m_gateway.start(options) ? QString() : m_gateway.failureReport();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -427,14 +331,14 @@ void TestPolicyEngine::referenceRouterChoosesTheModel()
         headers.append({hint.left(colon).trimmed(), hint.mid(colon + 1).trimmed()});
     }
     const HttpTestResponse response = send(messages(body, headers));
-    QVERIFY2(response.status == 200 && response.complete, qPrintable(describe(response)));
+    QVERIFY2(response.status == 200 && response.complete, qPrintable(response.describe()));
 
     // What the provider was asked for.
     const QList<JournalEntry> journal = m_anthropic.journal();
     QCOMPARE(journal.size(), 1);
     QVERIFY(m_openAi.journal().isEmpty());
-    const QJsonObject sent = jsonObject(body);
-    const QJsonObject received = jsonObject(journal[0].body);
+    const QJsonObject sent = QJsonDocument::fromJson(body).object();
+    const QJsonObject received = QJsonDocument::fromJson(journal[0].body).object();
     QCOMPARE(received.value(u"model").toString(), QString::fromLatin1(expectedModel));
     // Only the model changed; the hints stay at the gateway.
     QCOMPARE(withoutKeys(received, {QStringLiteral("model")}),
@@ -447,7 +351,7 @@ void TestPolicyEngine::referenceRouterChoosesTheModel()
     QCOMPARE(response.header("x-tollgate-route"), expectedRoute);
     QCOMPARE(response.json().value(u"model").toString(), QString::fromLatin1(expectedModel));
     // The local owner: never rate limited, so no rate-limit headers.
-    QVERIFY2(rateLimitHeaderNames(response).isEmpty(), qPrintable(describe(response)));
+    QVERIFY2(rateLimitHeaderNames(response).isEmpty(), qPrintable(response.describe()));
 }
 
 void TestPolicyEngine::concreteModelWithoutHintsIsForwardedByteIdentical()
@@ -458,7 +362,7 @@ void TestPolicyEngine::concreteModelWithoutHintsIsForwardedByteIdentical()
         "{ \"messages\" : [ {\"role\":\"user\", \"content\":\"Keep me \\u00e9xactly\"} ],\n"
         "  \"max_tokens\": 300, \"model\":  \"claude-sonnet-4-20250514\", \"temperature\": 0.50 }";
     const HttpTestResponse response = send(messages(body));
-    QVERIFY2(response.status == 200, qPrintable(describe(response)));
+    QVERIFY2(response.status == 200, qPrintable(response.describe()));
     QCOMPARE(response.header("x-tollgate-route"), QByteArray("requested"));
     QCOMPARE(response.header("x-tollgate-model"), kSonnet);
     const QList<JournalEntry> journal = m_anthropic.journal();
@@ -479,7 +383,10 @@ void TestPolicyEngine::concreteModelWithoutHintsIsForwardedByteIdentical()
     haiku = send(messages(anthropicBody(kHaikuAlias, "Short question, by alias")));
     QCOMPARE(haiku.status, 200);
     QCOMPARE(haiku.header("x-tollgate-model"), kHaiku);
-    QCOMPARE(jsonObject(m_anthropic.journal().value(0).body).value(u"model").toString(),
+    QCOMPARE(QJsonDocument::fromJson(m_anthropic.journal().value(0).body)
+                 .object()
+                 .value(u"model")
+                 .toString(),
              QString::fromLatin1(kHaiku));
 }
 
@@ -492,7 +399,7 @@ void TestPolicyEngine::openAiAutoIsRefusedAndConcreteModelKept()
         if (!hint.isEmpty())
             headers.append({"x-tollgate-priority", hint});
         const HttpTestResponse refused = send(chat(openAiBody("auto", "Hello"), headers));
-        QVERIFY2(refused.status == 400, qPrintable(describe(refused)));
+        QVERIFY2(refused.status == 400, qPrintable(refused.describe()));
         QCOMPARE(refused.header("content-type"), QByteArray("application/json"));
         const QJsonObject root = refused.json();
         QVERIFY2(!root.contains(u"type") && root.value(u"error").isObject(),
@@ -512,7 +419,7 @@ void TestPolicyEngine::openAiAutoIsRefusedAndConcreteModelKept()
     // A concrete OpenAI model with priority high keeps its model, body untouched.
     const QByteArray body = openAiBody("gpt-4o", "Hello");
     const HttpTestResponse kept = send(chat(body, {{"x-tollgate-priority", "high"}}));
-    QVERIFY2(kept.status == 200, qPrintable(describe(kept)));
+    QVERIFY2(kept.status == 200, qPrintable(kept.describe()));
     QCOMPARE(kept.header("x-tollgate-model"), QByteArray("gpt-4o"));
     QCOMPARE(kept.header("x-tollgate-route"), QByteArray("requested"));
     const QList<JournalEntry> journal = m_openAi.journal();
@@ -532,31 +439,36 @@ void TestPolicyEngine::requestLogRecordsRequestedAndRoutedModel()
     QHash<QString, Want> want;
     auto sendLogged = [&](const HttpTestRequest &request, const Want &expected) {
         const HttpTestResponse response = send(request);
-        QVERIFY2(response.status == 200, qPrintable(describe(response)));
+        QVERIFY2(response.status == 200, qPrintable(response.describe()));
         QCOMPARE(response.header("x-tollgate-model"), expected.used.toLatin1());
         const QByteArray cost = response.header("x-tollgate-cost-usd");
-        QVERIFY2(sameUsd(cost.toDouble(), expected.cost), cost.constData());
+        QVERIFY2(TokenPrice::sameUsd(cost.toDouble(), expected.cost), cost.constData());
         want.insert(QString::fromLatin1(response.header("x-tollgate-request-id")), expected);
     };
     sendLogged(messages(anthropicBody("auto", "Log me"), {{"x-tollgate-priority", "high"}}, usage),
-               {QStringLiteral("auto"), QString::fromLatin1(kSonnet), sonnetCost(1000, 2000)});
+               {QStringLiteral("auto"), QString::fromLatin1(kSonnet),
+                TokenPrice::sonnet4().costUsd(1000, 2000)});
     if (QTest::currentTestFailed())
         return;
     sendLogged(messages(anthropicBody("auto", "Log me too"), {}, usage),
-               {QStringLiteral("auto"), QString::fromLatin1(kHaiku), haikuCost(1000, 2000)});
+               {QStringLiteral("auto"), QString::fromLatin1(kHaiku),
+                TokenPrice::haiku3().costUsd(1000, 2000)});
     if (QTest::currentTestFailed())
         return;
     sendLogged(
         messages(anthropicBody(kHaiku, "Log me three"), {{"x-tollgate-priority", "high"}}, usage),
-        {QString::fromLatin1(kHaiku), QString::fromLatin1(kSonnet), sonnetCost(1000, 2000)});
+        {QString::fromLatin1(kHaiku), QString::fromLatin1(kSonnet),
+         TokenPrice::sonnet4().costUsd(1000, 2000)});
     if (QTest::currentTestFailed())
         return;
-    sendLogged(
-        messages(anthropicBody(kHaikuAlias, "Log me four"), {}, usage),
-        {QString::fromLatin1(kHaikuAlias), QString::fromLatin1(kHaiku), haikuCost(1000, 2000)});
+    sendLogged(messages(anthropicBody(kHaikuAlias, "Log me four"), {}, usage),
+               {QString::fromLatin1(kHaikuAlias), QString::fromLatin1(kHaiku),
+                TokenPrice::haiku3().costUsd(1000, 2000)});
     if (QTest::currentTestFailed())
         return;
-    QVERIFY2(!sameUsd(sonnetCost(1000, 2000), haikuCost(1000, 2000)), "prices must differ");
+    QVERIFY2(!TokenPrice::sameUsd(TokenPrice::sonnet4().costUsd(1000, 2000),
+                                  TokenPrice::haiku3().costUsd(1000, 2000)),
+             "prices must differ");
 
     QCOMPARE(m_gateway.stop(), 0);
     QHash<QString, QVariantMap> rows;
@@ -576,7 +488,7 @@ void TestPolicyEngine::requestLogRecordsRequestedAndRoutedModel()
         QCOMPARE(row.value(QStringLiteral("status")).toLongLong(), 200);
         QCOMPARE(row.value(QStringLiteral("priced")).toLongLong(), 1);
         const double cost = row.value(QStringLiteral("cost_usd")).toDouble();
-        QVERIFY2(sameUsd(cost, it->cost),
+        QVERIFY2(TokenPrice::sameUsd(cost, it->cost),
                  where + ": cost_usd " + QByteArray::number(cost, 'g', 17));
     }
 }
@@ -595,7 +507,7 @@ void TestPolicyEngine::freeUserGets100PerHourThen429()
         const HttpTestResponse response = client.request(
             messages(anthropicBody(kHaiku, "bob request " + QByteArray::number(i)), bob));
         const QByteArray where = "request " + QByteArray::number(i) + ": ";
-        QVERIFY2(response.status == 200, where + describe(response).toUtf8());
+        QVERIFY2(response.status == 200, where + response.describe().toUtf8());
         QCOMPARE(response.header("x-ratelimit-limit-requests"), QByteArray("100"));
         QVERIFY2(response.header("x-ratelimit-remaining-requests") == QByteArray::number(100 - i),
                  where + response.header("x-ratelimit-remaining-requests"));
@@ -609,7 +521,7 @@ void TestPolicyEngine::freeUserGets100PerHourThen429()
 
     const HttpTestResponse denied =
         client.request(messages(anthropicBody(kHaiku, "bob request 101"), bob));
-    QVERIFY2(denied.status == 429, qPrintable(describe(denied)));
+    QVERIFY2(denied.status == 429, qPrintable(denied.describe()));
     QCOMPARE(denied.header("content-type"), QByteArray("application/json"));
     const QString problem = anthropicRateLimitProblem(denied.body);
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
@@ -634,7 +546,7 @@ void TestPolicyEngine::freeUserGets100PerHourThen429()
     QCOMPARE(again.status, 429);
     QVERIFY2(again.header("retry-after").toInt() <= retryAfter, again.header("retry-after"));
     const HttpTestResponse openAi = client.request(chat(openAiBody("gpt-4o", "bob chat"), bob));
-    QVERIFY2(openAi.status == 429, qPrintable(describe(openAi)));
+    QVERIFY2(openAi.status == 429, qPrintable(openAi.describe()));
     const QString openAiProblem = openAiRateLimitProblem(openAi.body);
     QVERIFY2(openAiProblem.isEmpty(), qPrintable(openAiProblem));
     QCOMPARE(openAi.header("x-tollgate-rate-limit"), QByteArray("requests_per_hour"));
@@ -647,7 +559,7 @@ void TestPolicyEngine::freeUserGets100PerHourThen429()
     // Another user has counters of their own.
     const HttpTestResponse carol = client.request(
         messages(anthropicBody(kHaiku, "carol request"), {{"x-tollgate-user", "carol"}}));
-    QVERIFY2(carol.status == 200, qPrintable(describe(carol)));
+    QVERIFY2(carol.status == 200, qPrintable(carol.describe()));
     QCOMPARE(carol.header("x-ratelimit-limit-requests"), QByteArray("100"));
     QCOMPARE(carol.header("x-ratelimit-remaining-requests"), QByteArray("99"));
 
@@ -656,7 +568,7 @@ void TestPolicyEngine::freeUserGets100PerHourThen429()
     const HttpTestResponse upgraded =
         client.request(messages(anthropicBody(kHaiku, "bob on pro"),
                                 {{"x-tollgate-user", "bob"}, {"x-tollgate-plan", "pro"}}));
-    QVERIFY2(upgraded.status == 200, qPrintable(describe(upgraded)));
+    QVERIFY2(upgraded.status == 200, qPrintable(upgraded.describe()));
     QCOMPARE(upgraded.header("x-ratelimit-limit-requests"), QByteArray("1000"));
     QCOMPARE(upgraded.header("x-ratelimit-remaining-requests"), QByteArray("899"));
     QCOMPARE(m_anthropic.journal().size(), 102);
@@ -671,8 +583,8 @@ void TestPolicyEngine::localOwnerIsNeverThrottled()
         const HttpTestResponse response = client.request(
             messages(anthropicBody(kHaiku, "owner request " + QByteArray::number(i))));
         const QByteArray where = "request " + QByteArray::number(i) + ": ";
-        QVERIFY2(response.status == 200, where + describe(response).toUtf8());
-        QVERIFY2(rateLimitHeaderNames(response).isEmpty(), where + describe(response).toUtf8());
+        QVERIFY2(response.status == 200, where + response.describe().toUtf8());
+        QVERIFY2(rateLimitHeaderNames(response).isEmpty(), where + response.describe().toUtf8());
     }
     QCOMPARE(m_anthropic.journal().size(), 150);
 
@@ -680,18 +592,18 @@ void TestPolicyEngine::localOwnerIsNeverThrottled()
     // before were not counted at all.
     HttpTestResponse pro = client.request(
         messages(anthropicBody(kHaiku, "owner on pro"), {{"x-tollgate-plan", "pro"}}));
-    QVERIFY2(pro.status == 200, qPrintable(describe(pro)));
+    QVERIFY2(pro.status == 200, qPrintable(pro.describe()));
     QCOMPARE(pro.header("x-ratelimit-limit-requests"), QByteArray("1000"));
     QCOMPARE(pro.header("x-ratelimit-remaining-requests"), QByteArray("999"));
     // An unknown plan counts as none: the owner is back on the unlimited local plan.
     const HttpTestResponse gold = client.request(
         messages(anthropicBody(kHaiku, "owner on gold"), {{"x-tollgate-plan", "gold"}}));
-    QVERIFY2(gold.status == 200, qPrintable(describe(gold)));
-    QVERIFY2(rateLimitHeaderNames(gold).isEmpty(), qPrintable(describe(gold)));
+    QVERIFY2(gold.status == 200, qPrintable(gold.describe()));
+    QVERIFY2(rateLimitHeaderNames(gold).isEmpty(), qPrintable(gold.describe()));
     // OpenAI clients of the owner likewise.
     const HttpTestResponse openAi = client.request(chat(openAiBody("gpt-4o", "owner chat")));
-    QVERIFY2(openAi.status == 200, qPrintable(describe(openAi)));
-    QVERIFY2(rateLimitHeaderNames(openAi).isEmpty(), qPrintable(describe(openAi)));
+    QVERIFY2(openAi.status == 200, qPrintable(openAi.describe()));
+    QVERIFY2(rateLimitHeaderNames(openAi).isEmpty(), qPrintable(openAi.describe()));
 }
 
 void TestPolicyEngine::planHeaderFromLoopbackSelectsThePlan()
@@ -711,14 +623,14 @@ void TestPolicyEngine::planHeaderFromLoopbackSelectsThePlan()
             headers.append({"x-tollgate-plan", c.plan});
         const HttpTestResponse anthropic =
             client.request(messages(anthropicBody(kHaiku, "from " + c.user), headers));
-        QVERIFY2(anthropic.status == 200, qPrintable(describe(anthropic)));
+        QVERIFY2(anthropic.status == 200, qPrintable(anthropic.describe()));
         QVERIFY2(anthropic.header("x-ratelimit-limit-requests") == c.limit,
                  c.user + ": " + anthropic.header("x-ratelimit-limit-requests"));
         QCOMPARE(anthropic.header("x-ratelimit-remaining-requests"),
                  QByteArray::number(c.limit.toInt() - 1));
         const HttpTestResponse openAi =
             client.request(chat(openAiBody("gpt-4o", "chat from " + c.user), headers));
-        QVERIFY2(openAi.status == 200, qPrintable(describe(openAi)));
+        QVERIFY2(openAi.status == 200, qPrintable(openAi.describe()));
         QCOMPARE(openAi.header("x-ratelimit-limit-requests"), c.limit);
         QCOMPARE(openAi.header("x-ratelimit-remaining-requests"),
                  QByteArray::number(c.limit.toInt() - 2));
@@ -793,7 +705,7 @@ void TestPolicyEngine::gatewayKeysCarryPlanTeamAndTrust()
             [](const auto &field) { return field.second == kAnthropicClientKey; });
         const HttpTestResponse response = send(request);
         const QByteArray where = "step " + QByteArray::number(i) + ": ";
-        QVERIFY2(response.status == 200, where + describe(response).toUtf8());
+        QVERIFY2(response.status == 200, where + response.describe().toUtf8());
         QVERIFY2(response.header("x-ratelimit-limit-requests") == step.limit,
                  where + "limit " + response.header("x-ratelimit-limit-requests"));
         QVERIFY2(response.header("x-ratelimit-remaining-requests") == step.remaining,
@@ -802,7 +714,7 @@ void TestPolicyEngine::gatewayKeysCarryPlanTeamAndTrust()
                  where + "route " + response.header("x-tollgate-route"));
         const QList<JournalEntry> journal = m_anthropic.journal();
         QCOMPARE(journal.size(), 1);
-        QCOMPARE(jsonObject(journal[0].body).value(u"model").toString(),
+        QCOMPARE(QJsonDocument::fromJson(journal[0].body).object().value(u"model").toString(),
                  QString::fromLatin1(step.model));
         QCOMPARE(journal[0].header("x-api-key"), kProviderKey);
         userOf.insert(QString::fromLatin1(response.header("x-tollgate-request-id")),
@@ -891,7 +803,7 @@ void TestPolicyEngine::customRouteMatchesHeaderAndClampsMaxTokens()
         m_anthropic.clearJournal();
         const HttpTestResponse response = send(messages(c.body, c.headers));
         const QByteArray where = QByteArray(c.name) + ": ";
-        QVERIFY2(response.status == 200, where + describe(response).toUtf8());
+        QVERIFY2(response.status == 200, where + response.describe().toUtf8());
         QVERIFY2(response.header("x-tollgate-route") == c.route,
                  where + response.header("x-tollgate-route"));
         QVERIFY2(response.header("x-tollgate-model") == c.model,
@@ -902,19 +814,19 @@ void TestPolicyEngine::customRouteMatchesHeaderAndClampsMaxTokens()
             QVERIFY2(journal[0].body == c.body, where + journal[0].body);
             continue;
         }
-        const QJsonObject received = jsonObject(journal[0].body);
+        const QJsonObject received = QJsonDocument::fromJson(journal[0].body).object();
         QVERIFY2(received.value(u"model").toString() == QString::fromLatin1(c.model),
                  where + journal[0].body);
         QVERIFY2(received.value(u"max_tokens").toInt() == c.maxTokens, where + journal[0].body);
         QCOMPARE(withoutKeys(received, {QStringLiteral("model"), QStringLiteral("max_tokens")}),
-                 withoutKeys(jsonObject(c.body),
+                 withoutKeys(QJsonDocument::fromJson(c.body).object(),
                              {QStringLiteral("model"), QStringLiteral("max_tokens")}));
     }
 
     // `auto` that no rule turns into a concrete model: nothing to send upstream.
     m_anthropic.clearJournal();
     const HttpTestResponse refused = send(messages(anthropicBody("auto", "no team")));
-    QVERIFY2(refused.status == 400, qPrintable(describe(refused)));
+    QVERIFY2(refused.status == 400, qPrintable(refused.describe()));
     QCOMPARE(refused.json().value(u"type").toString(), QStringLiteral("error"));
     QCOMPARE(refused.json().value(u"error").toObject().value(u"type").toString(),
              QStringLiteral("invalid_request_error"));
@@ -929,12 +841,12 @@ void TestPolicyEngine::customPlanLimitsRequestsPerMinute()
     for (int i = 1; i <= 3; ++i) {
         const HttpTestResponse response =
             client.request(messages(anthropicBody(kHaiku, "pat " + QByteArray::number(i)), pat));
-        QVERIFY2(response.status == 200, qPrintable(describe(response)));
+        QVERIFY2(response.status == 200, qPrintable(response.describe()));
         QCOMPARE(response.header("x-ratelimit-limit-requests"), QByteArray("3"));
         QCOMPARE(response.header("x-ratelimit-remaining-requests"), QByteArray::number(3 - i));
     }
     const HttpTestResponse denied = client.request(messages(anthropicBody(kHaiku, "pat 4"), pat));
-    QVERIFY2(denied.status == 429, qPrintable(describe(denied)));
+    QVERIFY2(denied.status == 429, qPrintable(denied.describe()));
     const QString problem = anthropicRateLimitProblem(denied.body);
     QVERIFY2(problem.isEmpty(), qPrintable(problem));
     QCOMPARE(denied.header("x-tollgate-rate-limit"), QByteArray("requests_per_minute"));
@@ -953,7 +865,7 @@ void TestPolicyEngine::customPlanLimitsRequestsPerMinute()
     const HttpTestResponse owner =
         client.request(messages(anthropicBody(kHaiku, "owner"), {{"x-tollgate-plan", "pro"}}));
     QCOMPARE(owner.status, 200);
-    QVERIFY2(rateLimitHeaderNames(owner).isEmpty(), qPrintable(describe(owner)));
+    QVERIFY2(rateLimitHeaderNames(owner).isEmpty(), qPrintable(owner.describe()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -962,15 +874,9 @@ void TestPolicyEngine::customPlanLimitsRequestsPerMinute()
 void TestPolicyEngine::policyReloadsOnChangeAndSighupKeepingTheRunningOneOnErrors()
 {
     START_GATEWAY(R"({"version":1,"plans":{"free":{"requests_per_hour":100}}})");
-    const QString path = QDir(m_dataDir->path()).filePath(QStringLiteral("policy.json"));
+    // Written aside and renamed over, as editors and config-management tools do.
     const auto writePolicy = [&](const QByteArray &policy) {
-        // Written aside and renamed over, as editors and config-management tools do.
-        QFile file(path + QStringLiteral(".new"));
-        QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write(policy);
-        file.close();
-        QFile::remove(path);
-        QVERIFY(QFile::rename(file.fileName(), path));
+        QVERIFY(m_gateway.replacePolicy(policy));
     };
     int sent = 0;
     const auto limitNow = [&] {
@@ -993,21 +899,19 @@ void TestPolicyEngine::policyReloadsOnChangeAndSighupKeepingTheRunningOneOnError
     // SIGHUP reloads too (here after a change the watcher has already applied: same result).
     writePolicy(R"({"version":1,"plans":{"free":{"requests_per_hour":9}}})");
     QTRY_COMPARE_WITH_TIMEOUT(limitNow(), QByteArray("9"), 3000);
-    const qsizetype reloads = m_gateway.output().count("policy reloaded");
-    ::kill(pid_t(m_gateway.processId()), SIGHUP);
-    QTRY_VERIFY_WITH_TIMEOUT(m_gateway.output().count("policy reloaded") > reloads, 3000);
+    QVERIFY(m_gateway.reloadOnSignal());
     QCOMPARE(limitNow(), QByteArray("9"));
 }
 
 void TestPolicyEngine::checkConfigPrintsEffectivePolicy()
 {
     // Only a listen address and one retry setting: everything else is the reference.
-    CheckConfig result = checkConfig(
+    TollgatedProcess::Exit result = checkConfig(
         R"({"version":1,"gateway":{"listen":"127.0.0.1:9191"},"retries":{"max_attempts":3}})");
     QVERIFY2(
-        result.finished && result.exitCode == 0,
+        result.exited && result.code == 0,
         qPrintable(
-            QStringLiteral("exit %1: %2").arg(result.exitCode).arg(QString::fromUtf8(result.err))));
+            QStringLiteral("exit %1: %2").arg(result.code).arg(QString::fromUtf8(result.err))));
     QJsonParseError parseError;
     const QJsonObject effective = QJsonDocument::fromJson(result.out, &parseError).object();
     QVERIFY2(parseError.error == QJsonParseError::NoError, result.out.constData());
@@ -1061,7 +965,7 @@ void TestPolicyEngine::checkConfigPrintsEffectivePolicy()
     // A custom policy is printed back as it will run: its rules, its plans plus the local plan
     // that keeps the owner unthrottled.
     result = checkConfig(kCustomPolicy);
-    QVERIFY2(result.finished && result.exitCode == 0, result.err.constData());
+    QVERIFY2(result.exited && result.code == 0, result.err.constData());
     const QJsonObject custom = QJsonDocument::fromJson(result.out).object();
     const QJsonArray customRoutes = custom.value(u"routes").toArray();
     QCOMPARE(customRoutes.size(), 2);
@@ -1112,9 +1016,9 @@ void TestPolicyEngine::checkConfigNamesEveryProblem()
 {
     QFETCH(QByteArray, policy);
     QFETCH(QStringList, paths);
-    const CheckConfig result = checkConfig(policy);
-    QVERIFY2(result.finished, "check-config did not finish");
-    QVERIFY2(result.exitCode != 0, result.out.constData());
+    const TollgatedProcess::Exit result = checkConfig(policy);
+    QVERIFY2(result.exited, "check-config did not finish");
+    QVERIFY2(result.code != 0, result.out.constData());
     QVERIFY2(result.out.trimmed().isEmpty(), result.out.constData());
     QStringList missing;
     for (const QString &path : paths) {

@@ -9,10 +9,13 @@
 // token counts, other text): that header reaches the provider but is not part of the cache key,
 // so a later request without it gets that answer only from the cache.
 
-#include "gatewayprocess.h"
 #include "httptestclient.h"
 #include "mockupstream.h"
+#include "providerheaders.h"
 #include "requestlogreader.h"
+#include "testchecks.h"
+#include "tokenprice.h"
+#include "tollgatedprocess.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -20,11 +23,8 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QTemporaryDir>
 #include <QVariantMap>
 #include <QtTest/QtTest>
-
-#include <memory>
 
 using namespace tollgate::testsupport;
 
@@ -43,24 +43,10 @@ const QByteArray kProviderKey = "sk-ant-api03-tollgate-rc-provider-e4a09c";
 /// Every upstream failure reaches the client after one call: no retry hides it.
 const QByteArray kNoRetries = R"({"retries":{"max_attempts":1}})";
 
-double sonnetCost(qint64 input, qint64 output)
-{
-    return (double(input) * 3.00 + double(output) * 15.00) / 1e6;
-}
-
-bool sameUsd(double actual, double expected)
-{
-    return qAbs(actual - expected) <= 1e-12 + 1e-9 * qAbs(expected);
-}
-
 HttpTestRequest messages(const QByteArray &body, const HttpHeaders &extra = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/messages";
-    request.headers = {{"content-type", "application/json"},
-                       {"anthropic-version", "2023-06-01"},
-                       {"x-api-key", kClientKey}};
+    HttpTestRequest request =
+        HttpTestRequest::post("/v1/messages", body, ProviderHeaders::anthropic(kClientKey));
     for (const auto &field : extra) {
         // A given credential replaces the default one; an empty value drops it.
         if (field.first == "x-api-key")
@@ -68,23 +54,18 @@ HttpTestRequest messages(const QByteArray &body, const HttpHeaders &extra = {})
         if (!field.second.isEmpty())
             request.headers.append(field);
     }
-    request.body = body;
     return request;
 }
 
 HttpTestRequest chat(const QByteArray &body, const HttpHeaders &extra = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/chat/completions";
-    request.headers = {{"content-type", "application/json"},
-                       {"authorization", "Bearer " + kOpenAiClientKey}};
+    HttpTestRequest request = HttpTestRequest::post("/v1/chat/completions", body,
+                                                    ProviderHeaders::openAi(kOpenAiClientKey));
     for (const auto &field : extra) {
         if (field.first == "authorization")
             request.headers.removeIf([](const auto &f) { return f.first == "authorization"; });
         request.headers.append(field);
     }
-    request.body = body;
     return request;
 }
 
@@ -101,22 +82,6 @@ QByteArray openAiBody(const QByteArray &prompt, const QByteArray &extra = {})
 {
     return R"({"model":")" + kGpt + R"(","messages":[{"role":"user","content":")" + prompt +
            R"("}])" + extra + '}';
-}
-
-QJsonObject jsonObject(const QByteArray &json)
-{
-    return QJsonDocument::fromJson(json).object();
-}
-
-QString describe(const HttpTestResponse &response)
-{
-    QStringList headers;
-    for (const auto &field : response.headers)
-        headers.append(QString::fromLatin1(field.first + ": " + field.second));
-    return QStringLiteral("HTTP %1 %2\n%3\n%4")
-        .arg(response.status)
-        .arg(response.error, headers.join(QLatin1Char('\n')),
-             QString::fromUtf8(response.body.left(1200)));
 }
 
 QByteArray compact(const QJsonValue &value)
@@ -371,20 +336,16 @@ QString completionFromStream(const HttpTestResponse &response, bool usageChunk,
 
 } // namespace
 
-#define START_GATEWAY(...)                                                                         \
-    do {                                                                                           \
-        const QString problem_ = startGateway(__VA_ARGS__);                                        \
-        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                        \
-    } while (false)
+#define START_GATEWAY(...) VERIFY_NO_PROBLEM(startGateway(__VA_ARGS__))
 
 /// Sends `request` and checks the status and the `x-tollgate-cache` outcome.
 #define SEND_EXPECTING(response, request, wantStatus, wantCache)                                   \
     const HttpTestResponse response = send(request);                                               \
     QVERIFY2(response.status == (wantStatus) && response.complete,                                 \
-             qPrintable(QStringLiteral(#response ": ") + describe(response)));                     \
+             qPrintable(QStringLiteral(#response ": ") + response.describe(1200)));                \
     QVERIFY2(response.header("x-tollgate-cache") == QByteArray(wantCache),                         \
              qPrintable(QStringLiteral(#response ": expected x-tollgate-cache " wantCache "\n") +  \
-                        describe(response)))
+                        response.describe(1200)))
 
 class TestResponseCaching : public QObject {
     Q_OBJECT
@@ -440,16 +401,12 @@ private:
     /// `keepDataDir`: restart on the previous run's data folder instead of a fresh one.
     QString startGateway(const QByteArray &policy = {}, const QByteArray &anthropicKey = {},
                          bool keepDataDir = false);
-    QString logPath() const { return QDir(m_dataDir->path()).filePath("requests.sqlite"); }
-    HttpTestResponse send(const HttpTestRequest &request) const
-    {
-        return HttpTestClient::send(m_gateway.port(), request);
-    }
+    QString logPath() const { return m_gateway.requestLogPath(); }
+    HttpTestResponse send(const HttpTestRequest &request) const { return m_gateway.send(request); }
 
     MockUpstream m_anthropic;
     MockUpstream m_openAi;
-    std::unique_ptr<QTemporaryDir> m_dataDir;
-    GatewayProcess m_gateway;
+    TollgatedProcess m_gateway;
 };
 
 void TestResponseCaching::initTestCase()
@@ -471,40 +428,18 @@ void TestResponseCaching::cleanup()
 {
     if (m_gateway.isRunning())
         QCOMPARE(m_gateway.stop(), 0);
-    m_dataDir.reset();
+    m_gateway.removeDataDir();
 }
 
 QString TestResponseCaching::startGateway(const QByteArray &policy, const QByteArray &anthropicKey,
                                           bool keepDataDir)
 {
-    if (!keepDataDir || !m_dataDir)
-        m_dataDir = std::make_unique<QTemporaryDir>();
-    if (!m_dataDir->isValid())
-        return QStringLiteral("no temporary folder");
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char *name :
-         {"ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE", "OPENAI_API_KEY", "OPENAI_API_KEY_FILE"})
-        env.remove(QString::fromLatin1(name));
-    if (!anthropicKey.isEmpty())
-        env.insert(QStringLiteral("ANTHROPIC_API_KEY"), QString::fromLatin1(anthropicKey));
-    QStringList args{QStringLiteral("--listen"),
-                     QStringLiteral("127.0.0.1:0"),
-                     QStringLiteral("--data-dir"),
-                     m_dataDir->path(),
-                     QStringLiteral("--anthropic-base-url"),
-                     m_anthropic.baseUrl().toString(),
-                     QStringLiteral("--openai-base-url"),
-                     m_openAi.baseUrl().toString() + QStringLiteral("/v1")};
-    if (!policy.isEmpty()) {
-        QFile file(QDir(m_dataDir->path()).filePath(QStringLiteral("policy.json")));
-        if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-            return QStringLiteral("cannot write the policy: ") + file.errorString();
-        file.close();
-        args << QStringLiteral("--config") << file.fileName();
-    }
-    if (!m_gateway.start(QStringLiteral(TOLLGATED_PATH), args, env))
-        return m_gateway.errorString() + QLatin1Char('\n') + QString::fromUtf8(m_gateway.output());
-    return {};
+    TollgatedProcess::Options options =
+        TollgatedProcess::Options::forUpstreams(m_anthropic.baseUrl(), m_openAi.baseUrl());
+    options.policy = policy;
+    options.anthropicKey = anthropicKey;
+    options.keepDataDir = keepDataDir;
+    return m_gateway.start(options) ? QString() : m_gateway.failureReport();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -518,7 +453,8 @@ void TestResponseCaching::repeatedRequestIsAnsweredFromCacheAndLogged()
     SEND_EXPECTING(first, messages(body, {{"x-mock-scenario", "in=1000,out=200,events=4"}}), 200,
                    "miss");
     const QByteArray firstCost = first.header("x-tollgate-cost-usd");
-    QVERIFY2(sameUsd(firstCost.toDouble(), sonnetCost(1000, 200)) && firstCost.toDouble() > 0,
+    QVERIFY2(TokenPrice::sameUsd(firstCost.toDouble(), TokenPrice::sonnet4().costUsd(1000, 200)) &&
+                 firstCost.toDouble() > 0,
              firstCost.constData());
     QCOMPARE(messageFromBody(first.json()).text, QStringLiteral("w1 w2 w3 w4 "));
 
@@ -555,7 +491,8 @@ void TestResponseCaching::repeatedRequestIsAnsweredFromCacheAndLogged()
         QCOMPARE(row.value(QStringLiteral("error")).toString(), QString());
     }
     const double missCost = missRow.value(QStringLiteral("cost_usd")).toDouble();
-    QVERIFY2(sameUsd(missCost, sonnetCost(1000, 200)), QByteArray::number(missCost, 'g', 17));
+    QVERIFY2(TokenPrice::sameUsd(missCost, TokenPrice::sonnet4().costUsd(1000, 200)),
+             QByteArray::number(missCost, 'g', 17));
     QCOMPARE(hitRow.value(QStringLiteral("cost_usd")).toDouble(), 0.0);
     QCOMPARE(hitRow.value(QStringLiteral("upstream_ms")).toDouble(), 0.0);
 }
@@ -584,7 +521,7 @@ void TestResponseCaching::streamIsReplayedFromStoredBody()
     QCOMPARE(streamed.header("x-tollgate-model"), kSonnet);
     Message replayed;
     const QString problem = messageFromStream(streamed, &replayed);
-    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + describe(streamed)));
+    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + streamed.describe(1200)));
     QCOMPARE(replayed.toString(), original.toString());
     QCOMPARE(m_anthropic.journal().size(), 1);
 }
@@ -606,7 +543,7 @@ void TestResponseCaching::bodyIsAssembledFromStoredStream()
     SEND_EXPECTING(live, messages(streamBody, {{"x-mock-scenario", scenario}}), 200, "miss");
     Message original;
     QString problem = messageFromStream(live, &original);
-    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + describe(live)));
+    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + live.describe(1200)));
     QVERIFY2(original.inputTokens != 11, "the scenario made the stored answer recognizable");
 
     SEND_EXPECTING(plain, messages(anthropicBody(prompt)), 200, "hit");
@@ -663,13 +600,14 @@ void TestResponseCaching::openAiStreamIsReplayedFromStoredBody()
     QCOMPARE(withUsage.header("x-tollgate-cost-usd"), QByteArray("0"));
     Completion replayed;
     QString problem = completionFromStream(withUsage, true, &replayed);
-    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + describe(withUsage)));
+    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + withUsage.describe(1200)));
     QCOMPARE(replayed.toString(), original.toString());
 
     // Not asked: no usage chunk, the same text.
     SEND_EXPECTING(withoutUsage, chat(openAiBody(prompt, R"(,"stream":true)")), 200, "hit");
     problem = completionFromStream(withoutUsage, false, &replayed);
-    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + describe(withoutUsage)));
+    QVERIFY2(problem.isEmpty(),
+             qPrintable(problem + QLatin1Char('\n') + withoutUsage.describe(1200)));
     QCOMPARE(replayed.text, original.text);
     QCOMPARE(replayed.finishReason, original.finishReason);
     QCOMPARE(replayed.id, original.id);
@@ -687,10 +625,11 @@ void TestResponseCaching::openAiRecordedStreamIsReplayed()
                    "miss");
     Completion original;
     QString problem = completionFromStream(live, false, &original);
-    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + describe(live)));
+    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + live.describe(1200)));
     QCOMPARE(original.text, QStringLiteral("w1 w2 w3 w4 "));
     QCOMPARE(m_openAi.journal().size(), 1);
-    QCOMPARE(jsonObject(m_openAi.journal().at(0).body)
+    QCOMPARE(QJsonDocument::fromJson(m_openAi.journal().at(0).body)
+                 .object()
                  .value(u"stream_options")
                  .toObject()
                  .value(u"include_usage")
@@ -700,7 +639,7 @@ void TestResponseCaching::openAiRecordedStreamIsReplayed()
     // The same client again: the recording without its usage chunk, as the live path sent it.
     SEND_EXPECTING(again, chat(streamBody), 200, "hit");
     problem = completionFromStream(again, false, &original);
-    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + describe(again)));
+    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + again.describe(1200)));
     QCOMPARE(again.body, live.body);
 
     // A client that asks for usage gets the recorded usage chunk.
@@ -710,7 +649,7 @@ void TestResponseCaching::openAiRecordedStreamIsReplayed()
         "hit");
     Completion replayed;
     problem = completionFromStream(withUsage, true, &replayed);
-    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + describe(withUsage)));
+    QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + withUsage.describe(1200)));
     QCOMPARE(replayed.text, original.text);
     QCOMPARE(replayed.promptTokens, 19);
     QCOMPARE(replayed.completionTokens, 8);
@@ -777,11 +716,11 @@ void TestResponseCaching::keyNormalization()
     SEND_EXPECTING(stored, messages(first), 200, "miss");
     QCOMPARE(m_anthropic.journal().size(), 1);
 
-    const bool stream = jsonObject(second).value(u"stream").toBool();
+    const bool stream = QJsonDocument::fromJson(second).object().value(u"stream").toBool();
     const HttpTestResponse answer = send(messages(second));
-    QVERIFY2(answer.status == 200 && answer.complete, qPrintable(describe(answer)));
+    QVERIFY2(answer.status == 200 && answer.complete, qPrintable(answer.describe(1200)));
     QVERIFY2(answer.header("x-tollgate-cache") == (shared ? "hit" : "miss"),
-             qPrintable(describe(answer)));
+             qPrintable(answer.describe(1200)));
     const QList<JournalEntry> journal = m_anthropic.journal();
     QCOMPARE(journal.size(), shared ? 1 : 2);
     if (!shared) {
@@ -791,7 +730,8 @@ void TestResponseCaching::keyNormalization()
     if (stream) {
         Message replayed;
         const QString problem = messageFromStream(answer, &replayed);
-        QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + describe(answer)));
+        QVERIFY2(problem.isEmpty(),
+                 qPrintable(problem + QLatin1Char('\n') + answer.describe(1200)));
         QCOMPARE(replayed.toString(), messageFromBody(stored.json()).toString());
     } else {
         QCOMPARE(answer.body, stored.body);
@@ -837,15 +777,18 @@ void TestResponseCaching::routedModelKeysTheEntry()
                    "miss");
     QCOMPARE(first.header("x-tollgate-model"), routedModel);
     QCOMPARE(m_anthropic.journal().size(), 1);
-    QCOMPARE(jsonObject(m_anthropic.journal().at(0).body).value(u"model").toString(),
+    QCOMPARE(QJsonDocument::fromJson(m_anthropic.journal().at(0).body)
+                 .object()
+                 .value(u"model")
+                 .toString(),
              QString::fromLatin1(routedModel));
 
     const HttpTestResponse second =
         send(messages(anthropicBody(prompt, {}, secondModel), hints(secondHint)));
-    QVERIFY2(second.status == 200, qPrintable(describe(second)));
+    QVERIFY2(second.status == 200, qPrintable(second.describe(1200)));
     QVERIFY2(second.header("x-tollgate-cache") == "hit",
              qPrintable(QStringLiteral("a request routed to the same model must hit:\n") +
-                        describe(second)));
+                        second.describe(1200)));
     QCOMPARE(second.body, first.body);
     QCOMPARE(m_anthropic.journal().size(), 1);
 }
@@ -860,11 +803,11 @@ void TestResponseCaching::requestsRoutedToDifferentModelsDoNotShare()
 
     // The same body, routed to Haiku: the Sonnet answer is not this request's answer.
     const HttpTestResponse haiku = send(messages(body, {{"x-tollgate-budget", "strict"}}));
-    QVERIFY2(haiku.status == 200, qPrintable(describe(haiku)));
+    QVERIFY2(haiku.status == 200, qPrintable(haiku.describe(1200)));
     QVERIFY2(
         haiku.header("x-tollgate-cache") == "miss" && haiku.header("x-tollgate-model") == kHaiku,
         qPrintable(QStringLiteral("routed to haiku, answered by the cache entry of sonnet:\n") +
-                   describe(haiku)));
+                   haiku.describe(1200)));
     QCOMPARE(haiku.json().value(u"model").toString(), QString::fromLatin1(kHaiku));
     QCOMPARE(m_anthropic.journal().size(), 2);
 }
@@ -882,7 +825,8 @@ void TestResponseCaching::noCacheRefreshesTheEntry()
     SEND_EXPECTING(fresh, messages(body, {{"x-tollgate-cache", "no-cache"}}), 200, "bypass");
     QCOMPARE(m_anthropic.journal().size(), 2);
     QVERIFY(fresh.body != old.body); // another message id: a new answer
-    QVERIFY2(sameUsd(fresh.header("x-tollgate-cost-usd").toDouble(), sonnetCost(11, 7)),
+    QVERIFY2(TokenPrice::sameUsd(fresh.header("x-tollgate-cost-usd").toDouble(),
+                                 TokenPrice::sonnet4().costUsd(11, 7)),
              fresh.header("x-tollgate-cost-usd").constData());
 
     // ... and stores what it got: the next plain request gets the fresh answer.
@@ -911,8 +855,9 @@ void TestResponseCaching::noCacheStoresTheFirstEntry()
     SEND_EXPECTING(seed, messages(body, {{"x-tollgate-cache", "no-cache"}}), 200, "bypass");
     QCOMPARE(m_anthropic.journal().size(), 1);
     const HttpTestResponse next = send(messages(body));
-    QVERIFY2(next.status == 200 && next.header("x-tollgate-cache") == "hit",
-             qPrintable(QStringLiteral("no-cache did not store its answer:\n") + describe(next)));
+    QVERIFY2(
+        next.status == 200 && next.header("x-tollgate-cache") == "hit",
+        qPrintable(QStringLiteral("no-cache did not store its answer:\n") + next.describe(1200)));
     QCOMPARE(next.body, seed.body);
     QCOMPARE(m_anthropic.journal().size(), 1);
 }
@@ -954,10 +899,10 @@ void TestResponseCaching::noStoreSkipsTheLookupAndStoresNothing()
             anthropicBody(prompt, prompt.endsWith("streamed") ? R"(,"stream":true)" : "");
         const HttpTestResponse first = send(messages(body, c.headers));
         QVERIFY2(first.status == 200 && first.header("x-tollgate-cache") == c.outcome,
-                 qPrintable(prompt + QLatin1Char('\n') + describe(first)));
+                 qPrintable(prompt + QLatin1Char('\n') + first.describe(1200)));
         const HttpTestResponse second = send(messages(body));
         QVERIFY2(second.status == 200 && second.header("x-tollgate-cache") == "miss",
-                 qPrintable(prompt + QStringLiteral(": was stored\n") + describe(second)));
+                 qPrintable(prompt + QStringLiteral(": was stored\n") + second.describe(1200)));
         calls += 2;
         QCOMPARE(m_anthropic.journal().size(), calls);
     }
@@ -1122,12 +1067,12 @@ void TestResponseCaching::brokenAnswerIsNotStored()
     QCOMPARE(mock.journal().size(), 1);
     if (stream) {
         // The stream had started: it ends with an error event, never as a whole answer.
-        QVERIFY2(broken.status == 200, qPrintable(describe(broken)));
+        QVERIFY2(broken.status == 200, qPrintable(broken.describe(1200)));
         QVERIFY2(!broken.body.contains("message_stop") && !broken.body.contains("[DONE]"),
-                 qPrintable(describe(broken)));
-        QVERIFY2(broken.body.contains("error"), qPrintable(describe(broken)));
+                 qPrintable(broken.describe(1200)));
+        QVERIFY2(broken.body.contains("error"), qPrintable(broken.describe(1200)));
     } else {
-        QVERIFY2(broken.status == 502, qPrintable(describe(broken)));
+        QVERIFY2(broken.status == 502, qPrintable(broken.describe(1200)));
     }
 
     SEND_EXPECTING(whole, request({}), 200, "miss");
@@ -1160,7 +1105,10 @@ void TestResponseCaching::fallbackAnswerIsNotStored()
     QCOMPARE(fallback.header("x-tollgate-model"), kHaiku);
     QCOMPARE(fallback.header("x-tollgate-route"), QByteArray("with-fallback"));
     QCOMPARE(m_anthropic.journal().size(), 2);
-    QCOMPARE(jsonObject(m_anthropic.journal().at(1).body).value(u"model").toString(),
+    QCOMPARE(QJsonDocument::fromJson(m_anthropic.journal().at(1).body)
+                 .object()
+                 .value(u"model")
+                 .toString(),
              QString::fromLatin1(kHaiku));
 
     SEND_EXPECTING(again, messages(body), 200, "miss");
@@ -1243,7 +1191,7 @@ void TestResponseCaching::persistentTierSurvivesRestart()
     const QByteArray body = anthropicBody("Remember me across a restart");
     SEND_EXPECTING(stored, messages(body), 200, "miss");
     QCOMPARE(m_gateway.stop(), 0);
-    QVERIFY(QFile::exists(QDir(m_dataDir->path()).filePath(QStringLiteral("cache.sqlite"))));
+    QVERIFY(QFile::exists(QDir(m_gateway.dataDir()).filePath(QStringLiteral("cache.sqlite"))));
 
     START_GATEWAY(policy, QByteArray(), true);
     SEND_EXPECTING(replayed, messages(body), 200, "hit");

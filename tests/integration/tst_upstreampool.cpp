@@ -2,6 +2,7 @@
 
 #include "http/upstreampool.h"
 #include "mockupstream.h"
+#include "testchecks.h"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
@@ -9,6 +10,7 @@
 
 using namespace tollgate::http;
 using tollgate::testsupport::MockUpstream;
+using tollgate::testsupport::waitForOutcome;
 
 class TestUpstreamPool : public QObject {
     Q_OBJECT
@@ -62,13 +64,7 @@ UpstreamRequest TestUpstreamPool::messages(const QByteArray &scenario, bool stre
 
 bool TestUpstreamPool::wait(UpstreamCall *call, int timeoutMs)
 {
-    QSignalSpy finished(call, &UpstreamCall::finished);
-    QSignalSpy failed(call, &UpstreamCall::failed);
-    QElapsedTimer clock;
-    clock.start();
-    while (finished.isEmpty() && failed.isEmpty() && clock.elapsed() < timeoutMs)
-        QTest::qWait(5);
-    return !finished.isEmpty();
+    return waitForOutcome(call, &UpstreamCall::finished, &UpstreamCall::failed, timeoutMs);
 }
 
 void TestUpstreamPool::runsManyCallsAtOnce()

@@ -3,13 +3,14 @@
 // a policy's ca_file is trusted besides the system CAs, and a refused certificate fails as a
 // Connect error that says TLS before any request byte leaves.
 
-#include "gatewayprocess.h"
 #include "http/upstreamconnection.h"
 #include "http/upstreampool.h"
 #include "httptestclient.h"
 #include "policy/gatewayconfig.h"
+#include "providerheaders.h"
+#include "testchecks.h"
+#include "tollgatedprocess.h"
 
-#include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
 #include <QSet>
@@ -26,9 +27,7 @@
 
 using namespace tollgate;
 using namespace tollgate::http;
-using tollgate::testsupport::GatewayProcess;
-using tollgate::testsupport::HttpTestClient;
-using tollgate::testsupport::HttpTestResponse;
+using namespace tollgate::testsupport;
 
 namespace {
 
@@ -200,7 +199,7 @@ private:
     /// The CA as applyPolicy loads it from `providers.anthropic.ca_file`.
     QList<QSslCertificate> policyCa() const;
     QString path(const QString &name) const { return m_pki.filePath(name); }
-    bool startGateway(GatewayProcess &gateway, QTemporaryDir &dir, const QByteArray &provider);
+    bool startGateway(TollgatedProcess &gateway, const QByteArray &provider);
     HttpTestResponse postMessages(quint16 port);
 
     QTemporaryDir m_pki;
@@ -310,13 +309,7 @@ UpstreamRequest TestUpstreamTls::messages(const QUrl &url,
 
 bool TestUpstreamTls::wait(UpstreamCall *call, int timeoutMs)
 {
-    QSignalSpy finished(call, &UpstreamCall::finished);
-    QSignalSpy failed(call, &UpstreamCall::failed);
-    QElapsedTimer clock;
-    clock.start();
-    while (finished.isEmpty() && failed.isEmpty() && clock.elapsed() < timeoutMs)
-        QTest::qWait(5);
-    return !finished.isEmpty();
+    return waitForOutcome(call, &UpstreamCall::finished, &UpstreamCall::failed, timeoutMs);
 }
 
 QList<QSslCertificate> TestUpstreamTls::policyCa() const
@@ -324,9 +317,13 @@ QList<QSslCertificate> TestUpstreamTls::policyCa() const
     const QByteArray policy = R"({"providers": {"anthropic": {"ca_file": ")" +
                               path(QStringLiteral("ca.pem")).toUtf8() + R"("}}})";
     auto config = policy::applyPolicy(policy);
-    if (!config)
+    if (!config) {
         qWarning("%s", qPrintable(config.error().toString()));
-    return config ? config->anthropic.extraCaCertificates : QList<QSslCertificate>();
+        return {};
+    }
+    const policy::ProviderConfig *anthropic =
+        policy::findProvider(*config, QStringLiteral("anthropic"));
+    return anthropic ? anthropic->extraCaCertificates : QList<QSslCertificate>();
 }
 
 void TestUpstreamTls::refusesAnUntrustedCa()
@@ -483,45 +480,29 @@ void TestUpstreamTls::policyRejectsUnusableCaFiles()
     QVERIFY2(config.error().message.contains(file), qPrintable(config.error().message));
 }
 
-bool TestUpstreamTls::startGateway(GatewayProcess &gateway, QTemporaryDir &dir,
-                                   const QByteArray &provider)
+bool TestUpstreamTls::startGateway(TollgatedProcess &gateway, const QByteArray &provider)
 {
-    QFile policy(dir.filePath(QStringLiteral("policy.json")));
-    if (!policy.open(QIODevice::WriteOnly))
-        return false;
-    policy.write(R"({"version": 1, "providers": {"anthropic": )" + provider + "}}");
-    policy.close();
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char *name :
-         {"ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE", "OPENAI_API_KEY", "OPENAI_API_KEY_FILE"})
-        env.remove(QLatin1String(name));
-    const bool started =
-        gateway.start(QStringLiteral(TOLLGATED_PATH),
-                      {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
-                       QStringLiteral("--data-dir"), dir.path(), QStringLiteral("--workers"),
-                       QStringLiteral("1"), QStringLiteral("--config"), policy.fileName()},
-                      env);
+    TollgatedProcess::Options options;
+    options.policy = R"({"version": 1, "providers": {"anthropic": )" + provider + "}}";
+    options.extraArgs = QStringList{QStringLiteral("--workers"), QStringLiteral("1")};
+    const bool started = gateway.start(options);
     if (!started)
-        qWarning("%s\n%s", qPrintable(gateway.errorString()), gateway.output().constData());
+        qWarning("%s", qPrintable(gateway.failureReport()));
     return started;
 }
 
 HttpTestResponse TestUpstreamTls::postMessages(quint16 port)
 {
     return HttpTestClient::send(port, "POST", "/v1/messages",
-                                {{"content-type", "application/json"},
-                                 {"anthropic-version", "2023-06-01"},
-                                 {"x-api-key", "sk-ant-tls-test-client"}},
+                                ProviderHeaders::anthropic("sk-ant-tls-test-client"),
                                 R"({"model":"claude-3-haiku-20240307","max_tokens":16,)"
                                 R"("messages":[{"role":"user","content":"hi"}]})");
 }
 
 void TestUpstreamTls::gatewayAnswers502InTheCallersShape()
 {
-    QTemporaryDir dir;
-    GatewayProcess gateway;
-    QVERIFY(
-        startGateway(gateway, dir, R"({"base_url": ")" + baseUrl().toString().toUtf8() + R"("})"));
+    TollgatedProcess gateway;
+    QVERIFY(startGateway(gateway, R"({"base_url": ")" + baseUrl().toString().toUtf8() + R"("})"));
     const HttpTestResponse response = postMessages(gateway.port());
     QCOMPARE(response.status, 502);
     const QJsonObject body = response.json();
@@ -534,12 +515,10 @@ void TestUpstreamTls::gatewayAnswers502InTheCallersShape()
 
 void TestUpstreamTls::gatewayTrustsThePolicyCaFile()
 {
-    QTemporaryDir dir;
-    GatewayProcess gateway;
-    QVERIFY(startGateway(gateway, dir,
-                         R"({"base_url": ")" + baseUrl().toString().toUtf8() +
-                             R"(", "ca_file": ")" + path(QStringLiteral("ca.pem")).toUtf8() +
-                             R"("})"));
+    TollgatedProcess gateway;
+    QVERIFY(startGateway(gateway, R"({"base_url": ")" + baseUrl().toString().toUtf8() +
+                                      R"(", "ca_file": ")" +
+                                      path(QStringLiteral("ca.pem")).toUtf8() + R"("})"));
     const HttpTestResponse response = postMessages(gateway.port());
     QCOMPARE(response.status, 200);
     QCOMPARE(response.json().value(u"id").toString(), QStringLiteral("msg_tls"));

@@ -95,6 +95,11 @@ QByteArray GatewayProcess::output() const
     return m_output;
 }
 
+QString GatewayProcess::failureReport() const
+{
+    return m_errorString + QLatin1Char('\n') + QString::fromUtf8(output());
+}
+
 bool GatewayProcess::waitForOutput(QByteArrayView needle, int timeoutMs)
 {
     return waitUntil([&] { return m_output.indexOf(needle, m_scanFrom) >= 0; }, timeoutMs);

@@ -43,6 +43,12 @@ public:
     /// `needle`; false if the process exits or the time runs out first.
     bool waitForOutput(QByteArrayView needle, int timeoutMs = 5000);
     QString errorString() const { return m_errorString; }
+    /// errorString() followed by everything the process printed: what a failed start() reports.
+    QString failureReport() const;
+
+protected:
+    /// For a subclass that fails before the process starts (no folder, an unwritable file).
+    void setErrorString(const QString &text) { m_errorString = text; }
 
 private:
     bool waitUntil(const std::function<bool()> &done, int timeoutMs);

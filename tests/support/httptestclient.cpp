@@ -53,6 +53,43 @@ QByteArray HttpTestResponse::header(QByteArrayView name) const
     return fieldValue(headers, name);
 }
 
+QStringList HttpTestResponse::eventNames() const
+{
+    QStringList names;
+    for (const HttpTestEvent &item : events)
+        names.append(QString::fromLatin1(item.event));
+    return names;
+}
+
+QString HttpTestResponse::describe(int bodyChars) const
+{
+    QStringList fields;
+    for (const auto &field : headers)
+        fields.append(QString::fromLatin1(field.first + ": " + field.second));
+    return QStringLiteral("HTTP %1 %2\n%3\n%4")
+        .arg(status)
+        .arg(error, fields.join(QLatin1Char('\n')), QString::fromUtf8(body.left(bodyChars)));
+}
+
+HttpTestRequest HttpTestRequest::get(const QByteArray &path, const HttpHeaders &headers)
+{
+    HttpTestRequest request;
+    request.path = path;
+    request.headers = headers;
+    return request;
+}
+
+HttpTestRequest HttpTestRequest::post(const QByteArray &path, const QByteArray &body,
+                                      const HttpHeaders &headers)
+{
+    HttpTestRequest request;
+    request.method = "POST";
+    request.path = path;
+    request.headers = headers;
+    request.body = body;
+    return request;
+}
+
 HttpTestClient::HttpTestClient(quint16 port, const QHostAddress &host)
     : m_socket(new QTcpSocket)
     , m_host(host)

@@ -8,6 +8,7 @@
 #include <QList>
 #include <QPair>
 #include <QString>
+#include <QStringList>
 
 #include <http_parser.h>
 
@@ -51,6 +52,10 @@ struct HttpTestResponse {
 
     QByteArray header(QByteArrayView name) const;
     const QJsonObject json() const { return QJsonDocument::fromJson(body).object(); }
+    /// The `event:` names of events, in order ("" where an event has none).
+    QStringList eventNames() const;
+    /// Status, error, header fields and the first `bodyChars` of the body: a failure message.
+    QString describe(int bodyChars = 600) const;
 };
 
 struct HttpTestRequest {
@@ -63,6 +68,10 @@ struct HttpTestRequest {
     int hangUpAfterEvents = -1; ///< abort once this many SSE events arrived
     int hangUpAfterMs = -1;     ///< abort this long after sending, whatever arrived
     int timeoutMs = 10000;
+
+    static HttpTestRequest get(const QByteArray &path, const HttpHeaders &headers = {});
+    static HttpTestRequest post(const QByteArray &path, const QByteArray &body,
+                                const HttpHeaders &headers = {});
 };
 
 /// A raw HTTP/1.1 client for tests: waits in a local event loop (so in-process servers on the

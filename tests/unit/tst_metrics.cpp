@@ -9,6 +9,7 @@
 #include <vector>
 
 using tollgate::metering::Metrics;
+using tollgate::metering::RedisHealth;
 using tollgate::metering::RequestRecord;
 
 namespace {
@@ -75,6 +76,7 @@ private Q_SLOTS:
     void savedRetriesAndBreakers();
     void modelLabelsAreCapped();
     void concurrentRecording();
+    void redisHealthOnlyWhenConfigured();
     void promtoolAcceptsEmptyOutput();
     void promtoolAcceptsFullOutput();
 
@@ -476,6 +478,54 @@ void TestMetrics::checkWithPromtool(const QByteArray &text)
              qPrintable(QStringLiteral("promtool exit %1:\n%2\n--- input ---\n%3")
                             .arg(process.exitCode())
                             .arg(QString::fromUtf8(output), QString::fromUtf8(text))));
+}
+
+void TestMetrics::redisHealthOnlyWhenConfigured()
+{
+    Metrics metrics;
+    QVERIFY(!metrics.renderPrometheus().contains("tollgate_redis_"));
+    QVERIFY(!metrics.renderPrometheus().contains("tollgate_ratelimit_"));
+
+    // Rate limits and budgets shared, the cache not: its families stay out.
+    RedisHealth health;
+    health.up = false;
+    health.calls = 40;
+    health.failures = 2;
+    health.skipped = 9;
+    health.outages = 1;
+    health.rateLimits = true;
+    health.rateLimitRedisAdmissions = 30;
+    health.rateLimitFallbackAdmissions = 7;
+    health.budgets = true;
+    health.spendSent = 12;
+    health.spendPending = 3;
+    health.spendLastSyncSeconds = 1764855000.25;
+    metrics.setRedisHealth(health);
+    const QByteArray text = metrics.renderPrometheus();
+    QVERIFY(hasLine(text, QStringLiteral("# TYPE tollgate_redis_up gauge")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_redis_up 0")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_redis_calls_total 40")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_redis_errors_total 2")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_redis_skipped_calls_total 9")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_redis_outages_total 1")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_ratelimit_redis_admissions_total 30")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_ratelimit_fallback_admissions_total 7")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_redis_spend_sent_total 12")));
+    QVERIFY(hasLine(text, QStringLiteral("tollgate_redis_spend_pending 3")));
+    QVERIFY(hasLine(
+        text, QStringLiteral("tollgate_redis_spend_last_sync_timestamp_seconds 1764855000.25")));
+    QVERIFY(!text.contains("tollgate_redis_cache_"));
+    checkWithPromtool(text);
+
+    health.up = true;
+    health.cache = true;
+    health.cacheErrors = 4;
+    metrics.setRedisHealth(health);
+    const QByteArray all = metrics.renderPrometheus();
+    QVERIFY(hasLine(all, QStringLiteral("tollgate_redis_up 1")));
+    QVERIFY(hasLine(all, QStringLiteral("tollgate_redis_cache_errors_total 4")));
+    QVERIFY(hasLine(all, QStringLiteral("tollgate_redis_cache_hits_total 0")));
+    checkWithPromtool(all);
 }
 
 void TestMetrics::promtoolAcceptsEmptyOutput()

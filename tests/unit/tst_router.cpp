@@ -62,6 +62,10 @@ Request request(const QByteArray &json)
     const QJsonObject headers = o.value(QLatin1String("headers")).toObject();
     for (auto it = headers.begin(); it != headers.end(); ++it)
         f.headers.append({it.key().toLatin1(), it.value().toString().toUtf8()});
+    // [["name","value"], ...]: a list, since a field may repeat (OpenAI user and metadata).
+    const QJsonArray metadata = o.value(QLatin1String("metadata")).toArray();
+    for (const QJsonValue &field : metadata)
+        f.metadata.append({field[0].toString(), field[1].toString()});
     f.maxTokens = o.value(QLatin1String("max_tokens")).toInt();
     f.promptChars = o.value(QLatin1String("prompt_chars")).toInt();
     f.messageCount = o.value(QLatin1String("messages")).toInt(1);
@@ -250,6 +254,68 @@ void TestRouter::matchConditions_data()
     QTest::newRow("headers all must hold")
         << QByteArray(R"({"header":{"x-team":"ml","x-env":"prod"}})")
         << QByteArray(R"({"headers":{"x-team":"ml"}})") << false;
+
+    QTest::newRow("metadata =") << QByteArray(R"({"metadata":{"user_id":"batch-7"}})")
+                                << QByteArray(R"({"metadata":[["user_id","batch-7"]]})") << true;
+    QTest::newRow("metadata glob") << QByteArray(R"({"metadata":{"user_id":"batch-*"}})")
+                                   << QByteArray(R"({"metadata":[["user_id","batch-7"]]})") << true;
+    QTest::newRow("metadata !=") << QByteArray(R"({"metadata":{"user_id":"batch-*"}})")
+                                 << QByteArray(R"({"metadata":[["user_id","alice"]]})") << false;
+    QTest::newRow("metadata case-sensitive value")
+        << QByteArray(R"({"metadata":{"user_id":"batch-*"}})")
+        << QByteArray(R"({"metadata":[["user_id","Batch-7"]]})") << false;
+    QTest::newRow("metadata case-sensitive name")
+        << QByteArray(R"({"metadata":{"User_Id":"*"}})")
+        << QByteArray(R"({"metadata":[["user_id","batch-7"]]})") << false;
+    QTest::newRow("metadata absent")
+        << QByteArray(R"({"metadata":{"user_id":"*"}})") << QByteArray("{}") << false;
+    QTest::newRow("metadata other field only")
+        << QByteArray(R"({"metadata":{"user_id":"*"}})")
+        << QByteArray(R"({"metadata":[["env","prod"]]})") << false;
+    QTest::newRow("metadata * present empty") << QByteArray(R"({"metadata":{"env":"*"}})")
+                                              << QByteArray(R"({"metadata":[["env",""]]})") << true;
+    QTest::newRow("metadata list") << QByteArray(R"({"metadata":{"env":["staging","prod"]}})")
+                                   << QByteArray(R"({"metadata":[["env","prod"]]})") << true;
+    QTest::newRow("metadata all must hold")
+        << QByteArray(R"({"metadata":{"user_id":"batch-*","env":"prod"}})")
+        << QByteArray(R"({"metadata":[["user_id","batch-7"],["env","dev"]]})") << false;
+    QTest::newRow("metadata all hold")
+        << QByteArray(R"({"metadata":{"user_id":"batch-*","env":"prod"}})")
+        << QByteArray(R"({"metadata":[["env","prod"],["user_id","batch-7"]]})") << true;
+    QTest::newRow("metadata repeated field, any value")
+        << QByteArray(R"({"metadata":{"user_id":"batch-*"}})")
+        << QByteArray(R"({"metadata":[["user_id","alice"],["user_id","batch-7"]]})") << true;
+    QTest::newRow("metadata is not the principal's user")
+        << QByteArray(R"({"metadata":{"user_id":"alice"}})") << QByteArray(R"({"user":"alice"})")
+        << false;
+    QTest::newRow("metadata json member")
+        << QByteArray(R"({"metadata":{"user_id.account_uuid":"acct-1*"}})")
+        << QByteArray(
+               R"({"metadata":[["user_id","{\"device_id\":\"d9\",\"account_uuid\":\"acct-123\"}"]]})")
+        << true;
+    QTest::newRow("metadata json member !=")
+        << QByteArray(R"({"metadata":{"user_id.account_uuid":"acct-9*"}})")
+        << QByteArray(R"({"metadata":[["user_id","{\"account_uuid\":\"acct-123\"}"]]})") << false;
+    QTest::newRow("metadata json member absent")
+        << QByteArray(R"({"metadata":{"user_id.account_uuid":"*"}})")
+        << QByteArray(R"({"metadata":[["user_id","{\"device_id\":\"d9\"}"]]})") << false;
+    QTest::newRow("metadata json member not a string")
+        << QByteArray(R"({"metadata":{"user_id.account_uuid":"*"}})")
+        << QByteArray(R"({"metadata":[["user_id","{\"account_uuid\":7}"]]})") << false;
+    QTest::newRow("metadata json member of plain text")
+        << QByteArray(R"({"metadata":{"user_id.account_uuid":"*"}})")
+        << QByteArray(R"({"metadata":[["user_id","user_abc_account_123"]]})") << false;
+    QTest::newRow("metadata whole json text by glob")
+        << QByteArray(R"({"metadata":{"user_id":"*\"account_uuid\":\"acct-123\"*"}})")
+        << QByteArray(R"({"metadata":[["user_id","{\"account_uuid\":\"acct-123\"}"]]})") << true;
+    QTest::newRow("metadata dotted name is literal first")
+        << QByteArray(R"({"metadata":{"app.version":"2.*"}})")
+        << QByteArray(R"({"metadata":[["app.version","2.1"]]})") << true;
+    QTest::newRow("metadata literal dotted field decides")
+        << QByteArray(R"({"metadata":{"user_id.account_uuid":"acct-1*"}})")
+        << QByteArray(R"({"metadata":[["user_id.account_uuid","other"],)"
+                      R"(["user_id","{\"account_uuid\":\"acct-123\"}"]]})")
+        << false;
 
     QTest::newRow("budget_state =") << QByteArray(R"({"budget_state":"downgraded"})")
                                     << QByteArray(R"({"budget_state":"downgraded"})") << true;
@@ -682,6 +748,27 @@ void TestRouter::validationErrors_data()
     QTest::newRow("header value") << withMatch(R"({"header":{"x-team":3}})")
                                   << "routes[0].match.header.x-team"
                                   << "expected a non-empty string, or a non-empty list of them";
+    QTest::newRow("metadata type")
+        << withMatch(R"({"metadata":"user_id"})") << "routes[0].match.metadata"
+        << "expected an object of metadata field name to value pattern";
+    QTest::newRow("metadata list")
+        << withMatch(R"({"metadata":[{"user_id":"a"}]})") << "routes[0].match.metadata"
+        << "expected an object of metadata field name to value pattern";
+    QTest::newRow("metadata empty") << withMatch(R"({"metadata":{}})") << "routes[0].match.metadata"
+                                    << "expected an object of metadata field name to value pattern";
+    QTest::newRow("metadata field name")
+        << third(R"({"name":"r","match":{"metadata":{"":"x"}},"targets":["$requested"]})")
+        << "routes[2].match.metadata."
+        << "expected a metadata field name";
+    QTest::newRow("metadata value number")
+        << withMatch(R"({"metadata":{"user_id":42}})") << "routes[0].match.metadata.user_id"
+        << "expected a non-empty string, or a non-empty list of them";
+    QTest::newRow("metadata value empty")
+        << withMatch(R"({"metadata":{"user_id":""}})") << "routes[0].match.metadata.user_id"
+        << "expected a non-empty string";
+    QTest::newRow("metadata value list entry")
+        << withMatch(R"({"metadata":{"env":["prod",null]}})") << "routes[0].match.metadata.env[1]"
+        << "expected a non-empty string";
 
     QTest::newRow("max_tokens type") << withMaxTokens("1024") << "routes[0].max_tokens"
                                      << "expected an object";
@@ -760,6 +847,8 @@ void TestRouter::toJsonRoundTripsEveryCondition()
                  "complexity_at_most":0.9,"model":["auto","claude-*"],"plan":"pro",
                  "user":["alice","bob"],"team":"ml","key":"ci-*",
                  "header":{"x-env":"prod","user-agent":["curl/*","python-*"]},
+                 "metadata":{"user_id":"batch-*","env":["prod","staging"],
+                             "user_id.account_uuid":"acct-*"},
                  "budget_state":"downgraded","api":"anthropic"},
         "targets":["claude-sonnet-4-0","$requested"],
         "max_tokens":{"default":512,"clamp":2048}}])";

@@ -84,6 +84,7 @@ private Q_SLOTS:
     void concurrentChargesSumExactly();
     void restoreFromRows();
     void restoreRollingRows();
+    void setSpendReplacesRatherThanAdds();
     void setPolicyKeepsSpendByName();
     void oldestNeeded();
 };
@@ -449,6 +450,42 @@ void TestSpendLedger::restoreRollingRows()
                    now);
     QCOMPARE(spent(ledger, QStringLiteral("r"), now), 6.0);
     QCOMPARE(spent(ledger, QStringLiteral("r"), at("2026-11-28T12:31:00.000Z")), 4.0);
+}
+
+void TestSpendLedger::setSpendReplacesRatherThanAdds()
+{
+    // What RedisSpendStore does every second: the replicas' shared total replaces the budget's
+    // spend, so reading the same total twice never counts it twice.
+    SpendLedger ledger(policy(R"({"name": "daily", "window": "day", "limit_usd": 100},)"
+                              R"({"name": "r", "window": "hour", "alignment": "rolling",)"
+                              R"( "limit_usd": 100})"));
+    const qint64 now = at("2026-11-28T12:30:00.000Z");
+    const qint64 today = at("2026-11-28T00:00:00.000Z");
+    ledger.charge(member(QStringLiteral("a")), kHaiku, 2, now);
+    const QList<SpendIncrement> shared{
+        {QStringLiteral("daily"), today, today, 7.5},
+        {QStringLiteral("daily"), today - kDayMs, today - kDayMs, 50}}; // yesterday: not counted
+    ledger.setSpend(QStringLiteral("daily"), shared, now);
+    QCOMPARE(spent(ledger, QStringLiteral("daily"), now), 7.5);
+    ledger.setSpend(QStringLiteral("daily"), shared, now);
+    QCOMPARE(spent(ledger, QStringLiteral("daily"), now), 7.5);
+    // Other budgets keep their own spend; charges still add on top until the next set.
+    QCOMPARE(spent(ledger, QStringLiteral("r"), now), 2.0);
+    ledger.charge(member(QStringLiteral("a")), kHaiku, 0.5, now);
+    QCOMPARE(spent(ledger, QStringLiteral("daily"), now), 8.0);
+
+    // Rolling rows count by their bucket, as restore() counts them; an empty set clears.
+    ledger.setSpend(QStringLiteral("r"),
+                    {{QStringLiteral("r"), 0, at("2026-11-28T11:29:00.000Z"), 1}, // has left
+                     {QStringLiteral("r"), 0, at("2026-11-28T11:30:00.000Z"), 2},
+                     {QStringLiteral("r"), 0, at("2026-11-28T12:29:00.000Z"), 4}},
+                    now);
+    QCOMPARE(spent(ledger, QStringLiteral("r"), now), 6.0);
+    QCOMPARE(spent(ledger, QStringLiteral("r"), at("2026-11-28T12:31:00.000Z")), 4.0);
+    ledger.setSpend(QStringLiteral("r"), {}, now);
+    QCOMPARE(spent(ledger, QStringLiteral("r"), now), 0.0);
+    ledger.setSpend(QStringLiteral("unknown"), shared, now); // ignored
+    QCOMPARE(spent(ledger, QStringLiteral("daily"), now), 8.0);
 }
 
 void TestSpendLedger::setPolicyKeepsSpendByName()

@@ -127,6 +127,9 @@ private Q_SLOTS:
     void usageOnlyChunk();
     void summarizeResponse_data();
     void summarizeResponse();
+    void summaryFromBytesReadsAsQtDoes_data();
+    void summaryFromBytesReadsAsQtDoes();
+    void anthropicEventsQtOnlyAccepts();
 };
 
 void TestStreamMeter::anthropicStreamGivesExactUsage()
@@ -341,6 +344,62 @@ void TestStreamMeter::summarizeResponse()
         tollgate::api::summarizeResponse(flavor, QJsonDocument::fromJson(body).object());
     QCOMPARE(summary.model, model);
     QCOMPARE(describe(summary.usage), expected);
+    // The pipeline's way: straight from the bytes, without Qt's object model.
+    const auto fromBytes = tollgate::api::summarizeResponse(flavor, body);
+    QCOMPARE(fromBytes.model, model);
+    QCOMPARE(describe(fromBytes.usage), expected);
+}
+
+void TestStreamMeter::summaryFromBytesReadsAsQtDoes_data()
+{
+    QTest::addColumn<Flavor>("flavor");
+    QTest::addColumn<QByteArray>("body");
+    const auto row = [](const char *name, Flavor flavor, const QByteArray &body) {
+        QTest::newRow(name) << flavor << body;
+    };
+    row("repeated keys: the last wins", Flavor::Anthropic,
+        R"({"model":"a","usage":{"input_tokens":1,"input_tokens":2},"model":"b"})");
+    row("repeated usage objects", Flavor::Anthropic,
+        R"({"usage":{"output_tokens":1},"usage":{"input_tokens":7}})");
+    row("whole doubles count", Flavor::Anthropic,
+        R"({"usage":{"input_tokens":12.0,"output_tokens":3e1}})");
+    row("fractions, text and negatives do not", Flavor::Anthropic,
+        R"({"usage":{"input_tokens":12.5,"output_tokens":"9","cache_read_input_tokens":-4,)"
+        R"("cache_creation_input_tokens":null}})");
+    row("beyond 64 bits", Flavor::Anthropic,
+        R"({"usage":{"input_tokens":18446744073709551615,"output_tokens":9223372036854775807}})");
+    row("usage not an object", Flavor::OpenAI, R"({"model":"m","usage":[1,2]})");
+    row("model not a string", Flavor::OpenAI, R"({"model":5,"usage":{"prompt_tokens":3}})");
+    row("cached above prompt", Flavor::OpenAI,
+        R"({"usage":{"prompt_tokens":3,"prompt_tokens_details":{"cached_tokens":9}}})");
+    row("lone surrogate: Qt decides", Flavor::Anthropic,
+        R"({"model":"m","content":[{"text":"\ud800"}],"usage":{"input_tokens":4}})");
+    row("an array", Flavor::Anthropic, "[1,2]");
+    row("not JSON", Flavor::Anthropic, "upstream said no");
+    row("empty", Flavor::OpenAI, "");
+}
+
+void TestStreamMeter::summaryFromBytesReadsAsQtDoes()
+{
+    QFETCH(Flavor, flavor);
+    QFETCH(QByteArray, body);
+    const auto viaQt =
+        tollgate::api::summarizeResponse(flavor, QJsonDocument::fromJson(body).object());
+    const auto fromBytes = tollgate::api::summarizeResponse(flavor, body);
+    QCOMPARE(fromBytes.model, viaQt.model);
+    QCOMPARE(describe(fromBytes.usage), describe(viaQt.usage));
+}
+
+void TestStreamMeter::anthropicEventsQtOnlyAccepts()
+{
+    // A message_start that simdjson refuses (a lone surrogate in the id) is still metered.
+    StreamMeter m(Flavor::Anthropic);
+    m.onEvent(sseEvent("message_start",
+                       R"({"type":"message_start","message":{"id":"\ud800","model":"m",)"
+                       R"("usage":{"input_tokens":11,"output_tokens":1}}})"));
+    m.onEvent(sseEvent("message_delta", R"({"type":"message_delta","usage":{"output_tokens":5}})"));
+    QCOMPARE(describe(m.usage()), describe(usage(11, 5, 0, 0)));
+    QCOMPARE(m.model(), QStringLiteral("m"));
 }
 
 QTEST_GUILESS_MAIN(TestStreamMeter)
