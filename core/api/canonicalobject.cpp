@@ -152,6 +152,9 @@ CanonicalObject CanonicalObject::fromDom(const simdjson::dom::object &object, qs
         member.keyAt = canonical.m_text.size();
         member.keySize = qsizetype(field.first.size());
         canonical.m_text.append(field.first.data(), member.keySize);
+        member.memberAt = canonical.m_text.size();
+        appendUtf8String(canonical.m_text, view(field.first));
+        canonical.m_text.append(':');
         member.valueAt = canonical.m_text.size();
         writeElement(canonical.m_text, field.second, scratch);
         member.valueSize = canonical.m_text.size() - member.valueAt;
@@ -166,6 +169,9 @@ void CanonicalObject::insert(QByteArrayView key, QByteArrayView canonicalValue)
     member.keyAt = m_text.size();
     member.keySize = key.size();
     m_text.append(key);
+    member.memberAt = m_text.size();
+    appendUtf8String(m_text, key);
+    m_text.append(':');
     member.valueAt = m_text.size();
     member.valueSize = canonicalValue.size();
     m_text.append(canonicalValue);

@@ -47,6 +47,13 @@ public:
         const Member &m = m_members[size_t(i)];
         return QByteArrayView(m_text.constData() + m.valueAt, m.valueSize);
     }
+    /// The i-th member as it appears in the canonical object: `"key":value`.
+    QByteArrayView member(qsizetype i) const
+    {
+        const Member &m = m_members[size_t(i)];
+        return QByteArrayView(m_text.constData() + m.memberAt,
+                              m.valueAt + m.valueSize - m.memberAt);
+    }
     /// Sets a member (adding it in its sorted place when absent); `canonicalValue` must already be
     /// in canonical spelling.
     void insert(QByteArrayView key, QByteArrayView canonicalValue);
@@ -62,13 +69,16 @@ public:
 
 private:
     struct Member {
-        qsizetype keyAt = 0;
+        qsizetype keyAt = 0; ///< the decoded key
         qsizetype keySize = 0;
+        qsizetype memberAt = 0; ///< `"key":value`, of which the value is the end
         qsizetype valueAt = 0;
         qsizetype valueSize = 0;
     };
 
-    QByteArray m_text; ///< keys and values, side by side
+    /// Per member: its decoded key, then `"key":value`, so that a canonical form copies each
+    /// member whole.
+    QByteArray m_text;
     std::vector<Member> m_members;
 };
 

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string_view>
+#include <vector>
 
 namespace tollgate::cache {
 
@@ -139,53 +141,64 @@ void writeHeader(QByteArray &out, api::Flavor flavor)
 }
 
 // The canonical members with the exclusions and the routed model applied: the same bytes the
-// QJsonObject writer produces for the same body.
+// QJsonObject writer produces for the same body. Sized first and copied member by member.
 void writeCanonical(QByteArray &out, api::Flavor flavor, const api::CanonicalObject &members,
                     const QString &routedModel)
 {
-    writeHeader(out, flavor);
     const QByteArrayView modelKey("model");
-    bool modelPending = !routedModel.isEmpty();
-    bool first = true;
-    const auto separate = [&] {
-        if (!first)
-            out.append(',');
-        first = false;
-    };
-    const auto writeModel = [&] {
-        separate();
-        api::CanonicalObject::appendUtf8String(out, modelKey);
-        out.append(':');
-        api::CanonicalObject::appendString(out, routedModel);
-        modelPending = false;
-    };
-    out.append('{');
+    QByteArray model; // `"model":"<routed>"`, when routing named one
+    if (!routedModel.isEmpty()) {
+        model.reserve(10 + 3 * routedModel.size());
+        model.append("\"model\":");
+        api::CanonicalObject::appendString(model, routedModel);
+    }
+    // Which members go in, in order; the routed model takes its sorted place.
+    qsizetype size = 0;
+    bool modelPending = !model.isEmpty();
+    thread_local std::vector<QByteArrayView> parts;
+    parts.clear();
     for (qsizetype i = 0; i < members.size(); ++i) {
         const QByteArrayView key = members.key(i);
-        if (modelPending && api::CanonicalObject::keyLess(modelKey, key))
-            writeModel(); // the body names no model: it goes in its sorted place
-        if (isExcludedFromKey(key))
-            continue;
+        if (modelPending && api::CanonicalObject::keyLess(modelKey, key)) {
+            parts.push_back(model); // the body names no model
+            modelPending = false;
+        }
         if (modelPending && key == modelKey) {
-            writeModel();
+            parts.push_back(model);
+            modelPending = false;
             continue;
         }
-        separate();
-        api::CanonicalObject::appendUtf8String(out, key);
-        out.append(':');
-        out.append(members.value(i));
+        if (!isExcludedFromKey(key))
+            parts.push_back(members.member(i));
     }
     if (modelPending)
-        writeModel();
-    out.append('}');
-}
+        parts.push_back(model);
+    for (const QByteArrayView part : parts)
+        size += part.size() + 1;
 
-qsizetype canonicalSizeHint(const api::CanonicalObject &members, const QString &routedModel)
-{
-    qsizetype size = 64 + routedModel.size() * 3;
-    for (qsizetype i = 0; i < members.size(); ++i)
-        size += members.key(i).size() + members.value(i).size() + 4;
-    return size;
+    const char *const flavorName = api::flavorName(flavor);
+    const qsizetype versionSize = qsizetype(std::strlen(kCacheKeyVersion));
+    const qsizetype flavorSize = qsizetype(std::strlen(flavorName));
+    const qsizetype start = out.size();
+    out.resize(start + versionSize + 1 + flavorSize + 1 + 1 + size + (parts.empty() ? 1 : 0));
+    char *p = out.data() + start;
+    const auto put = [&p](const char *data, qsizetype length) {
+        if (length > 0)
+            std::memcpy(p, data, size_t(length));
+        p += length;
+    };
+    put(kCacheKeyVersion, versionSize);
+    *p++ = '\n';
+    put(flavorName, flavorSize);
+    *p++ = '\n';
+    *p++ = '{';
+    for (size_t i = 0; i < parts.size(); ++i) {
+        if (i > 0)
+            *p++ = ',';
+        put(parts[i].data(), parts[i].size());
+    }
+    *p++ = '}';
+    Q_ASSERT(p == out.constData() + out.size());
 }
 
 } // namespace
@@ -248,7 +261,6 @@ QByteArray canonicalRequest(api::Flavor flavor, const api::CanonicalObject &memb
                             const QString &routedModel)
 {
     QByteArray out;
-    out.reserve(canonicalSizeHint(members, routedModel));
     writeCanonical(out, flavor, members, routedModel);
     return out;
 }
@@ -275,7 +287,6 @@ QByteArray cacheKey(api::Flavor flavor, const api::CanonicalObject &members,
     // only its hash is kept.
     thread_local QByteArray buffer;
     buffer.resize(0);
-    buffer.reserve(canonicalSizeHint(members, routedModel));
     writeCanonical(buffer, flavor, members, routedModel);
     QByteArray key = sha256(buffer).toHex();
     if (buffer.capacity() > 1024 * 1024)

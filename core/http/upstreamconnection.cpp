@@ -91,7 +91,7 @@ void UpstreamConnection::send(UpstreamCall *call, QByteArray request)
         m_tcp->setReading(true);
     ++m_uses;
     m_parser.reset();
-    m_idleTimer.stop();
+    m_idleDeadlineMs = -1;
     if (isOpen()) {
         if (m_tcp)
             m_tcp->write(request);
@@ -220,13 +220,28 @@ void UpstreamConnection::onClosed(const QString &reason)
 
 void UpstreamConnection::startIdleTimer(int ms)
 {
+    if (!m_clock.isValid())
+        m_clock.start();
+    m_idleDeadlineMs = m_clock.elapsed() + ms;
+    if (m_idleTimer.isActive() && m_idleArmedForMs <= m_idleDeadlineMs)
+        return;
     m_idleTimer.start(ms, this);
+    m_idleArmedForMs = m_idleDeadlineMs;
 }
 
 void UpstreamConnection::timerEvent(QTimerEvent *event)
 {
     if (event->timerId() != m_idleTimer.timerId())
         return QObject::timerEvent(event);
+    if (m_idleDeadlineMs < 0) {
+        m_idleTimer.stop(); // serving a call: armed again when it is released
+        return;
+    }
+    if (const qint64 left = m_idleDeadlineMs - m_clock.elapsed(); left > 0) {
+        m_idleTimer.start(int(left), this);
+        m_idleArmedForMs = m_idleDeadlineMs;
+        return;
+    }
     m_idleTimer.stop();
     if (m_tcp) {
         m_tcp->abort();

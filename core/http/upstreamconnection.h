@@ -3,6 +3,7 @@
 #include "http/responseparser.h"
 
 #include <QBasicTimer>
+#include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
 #include <QSslConfiguration>
@@ -34,8 +35,11 @@ public:
     void send(UpstreamCall *call, QByteArray request);
     /// Leaves the call: the connection is idle again (when its response was read whole).
     void detach() { m_call = nullptr; }
+    /// Closes the connection after `ms` without a call. The timer stays registered between
+    /// calls (registering one per call cost more than the call's own socket work): only the
+    /// deadline moves.
     void startIdleTimer(int ms);
-    void stopIdleTimer() { m_idleTimer.stop(); }
+    void stopIdleTimer() { m_idleDeadlineMs = -1; }
     bool isOpen() const;
     /// Served a call before: a failure before any response byte may be a stale keep-alive.
     bool wasReused() const { return m_uses > 1; }
@@ -71,6 +75,9 @@ private:
     QList<QSslError> m_tlsErrors; ///< why the peer's certificate was refused
     ResponseParser m_parser;
     QBasicTimer m_idleTimer;
+    QElapsedTimer m_clock;
+    qint64 m_idleDeadlineMs = -1; ///< m_clock time to close at; -1: in use, no deadline
+    qint64 m_idleArmedForMs = 0;
 };
 
 } // namespace tollgate::http

@@ -6,23 +6,18 @@
 // invalid alerts section with the paths of its problems. Windows are seconds long so the test
 // takes seconds; the response cache is off so every request reaches the mock.
 
-#include "gatewayprocess.h"
 #include "httptestclient.h"
 #include "mockupstream.h"
+#include "prometheustext.h"
+#include "providerheaders.h"
+#include "testchecks.h"
+#include "tollgatedprocess.h"
 
-#include <QDir>
 #include <QFile>
-#include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
 #include <QRegularExpression>
-#include <QTemporaryDir>
 #include <QtTest/QtTest>
-
-#include <cmath>
-#include <cstdio>
-#include <memory>
 
 using namespace tollgate::testsupport;
 
@@ -41,69 +36,14 @@ QByteArray policyWith(const QByteArray &rules)
            rules + "}}}";
 }
 
-/// The value of the sample `series` (name and labels exactly as rendered); NaN when absent.
-double sampleValue(const QByteArray &metrics, const QByteArray &series)
-{
-    const QByteArray prefix = series + ' ';
-    for (const QByteArray &line : metrics.split('\n')) {
-        if (line.startsWith(prefix)) {
-            bool ok = false;
-            const double value = line.mid(prefix.size()).trimmed().toDouble(&ok);
-            return ok ? value : std::nan("");
-        }
-    }
-    return std::nan("");
-}
-
 QByteArray firingSeries(const QByteArray &alert, const QByteArray &severity)
 {
     return R"(tollgate_alert_firing{alert=")" + alert + R"(",severity=")" + severity + R"("})";
 }
 
-/// `tollgated check-config FILE`, run to its end.
-struct CheckConfig {
-    bool finished = false;
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-CheckConfig checkConfig(const QByteArray &policy)
-{
-    CheckConfig result;
-    QTemporaryDir dir;
-    QFile file(dir.filePath(QStringLiteral("policy.json")));
-    if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-        return result;
-    file.close();
-    QProcess process;
-    process.start(QStringLiteral(TOLLGATED_PATH),
-                  {QStringLiteral("check-config"), file.fileName()});
-    result.finished = process.waitForFinished(10000);
-    if (!result.finished) {
-        process.kill();
-        process.waitForFinished(5000);
-    }
-    result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-    result.out = process.readAllStandardOutput();
-    result.err = process.readAllStandardError();
-    return result;
-}
-
-QString describe(const HttpTestResponse &response)
-{
-    return QStringLiteral("HTTP %1 %2 %3")
-        .arg(response.status)
-        .arg(response.error, QString::fromUtf8(response.body.left(400)));
-}
-
 } // namespace
 
-#define START_GATEWAY(policy)                                                                      \
-    do {                                                                                           \
-        const QString problem_ = startGateway(policy);                                             \
-        QVERIFY2(problem_.isEmpty(), qPrintable(problem_));                                        \
-    } while (false)
+#define START_GATEWAY(policy) VERIFY_NO_PROBLEM(startGateway(policy))
 
 class TestAlerts : public QObject {
     Q_OBJECT
@@ -119,23 +59,13 @@ private Q_SLOTS:
     void checkConfigPrintsTheAlertRules();
 
 private:
+    /// Empty once the gateway listens with `policy`; else what went wrong.
     QString startGateway(const QByteArray &policy);
-    QString policyPath() const { return QDir(m_dataDir->path()).filePath("policy.json"); }
     /// A Messages call for `model` with the mock scenario `scenario`, each with its own prompt.
     HttpTestResponse send(const QByteArray &model, const QByteArray &scenario);
-    QByteArray scrapeMetrics() const
-    {
-        HttpTestRequest scrape;
-        scrape.path = "/metrics";
-        const HttpTestResponse response = HttpTestClient::send(m_gateway.port(), scrape);
-        return response.status == 200 ? response.body : QByteArray();
-    }
-    /// Empty when promtool accepts `metrics` (or is not installed); else its complaint.
-    static QString promtoolProblem(const QByteArray &metrics);
 
     MockUpstream m_anthropic;
-    std::unique_ptr<QTemporaryDir> m_dataDir;
-    GatewayProcess m_gateway;
+    TollgatedProcess m_gateway;
     int m_sent = 0;
 };
 
@@ -150,70 +80,27 @@ void TestAlerts::cleanup()
 {
     if (m_gateway.isRunning())
         QCOMPARE(m_gateway.stop(), 0);
-    m_dataDir.reset();
+    m_gateway.removeDataDir();
 }
 
 QString TestAlerts::startGateway(const QByteArray &policy)
 {
-    m_dataDir = std::make_unique<QTemporaryDir>();
-    if (!m_dataDir->isValid())
-        return QStringLiteral("no temporary folder");
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char *name :
-         {"ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE", "OPENAI_API_KEY", "OPENAI_API_KEY_FILE"})
-        env.remove(QString::fromLatin1(name));
-    QFile file(policyPath());
-    if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-        return QStringLiteral("cannot write the policy: ") + file.errorString();
-    file.close();
-    const QStringList args{QStringLiteral("--listen"),
-                           QStringLiteral("127.0.0.1:0"),
-                           QStringLiteral("--data-dir"),
-                           m_dataDir->path(),
-                           QStringLiteral("--anthropic-base-url"),
-                           m_anthropic.baseUrl().toString(),
-                           QStringLiteral("--config"),
-                           file.fileName()};
-    if (!m_gateway.start(QStringLiteral(TOLLGATED_PATH), args, env))
-        return m_gateway.errorString() + QLatin1Char('\n') + QString::fromUtf8(m_gateway.output());
-    return {};
+    // Only the Anthropic upstream: every call of these tests is a Messages call.
+    TollgatedProcess::Options options;
+    options.anthropicBaseUrl = m_anthropic.baseUrl().toString();
+    options.policy = policy;
+    return m_gateway.start(options) ? QString() : m_gateway.failureReport();
 }
 
 HttpTestResponse TestAlerts::send(const QByteArray &model, const QByteArray &scenario)
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/messages";
-    request.headers = {{"content-type", "application/json"},
-                       {"anthropic-version", "2023-06-01"},
-                       {"x-api-key", kClientKey},
-                       {"x-mock-scenario", scenario}};
-    request.body = R"({"model":")" + model +
-                   R"(","max_tokens":64,"messages":[{"role":"user","content":"alert test #)" +
-                   QByteArray::number(++m_sent) + R"("}]})";
-    return HttpTestClient::send(m_gateway.port(), request);
-}
-
-QString TestAlerts::promtoolProblem(const QByteArray &metrics)
-{
-    const QString promtool = QStringLiteral("/usr/bin/promtool");
-    if (!QFileInfo(promtool).isExecutable()) {
-        std::fprintf(stderr, "promtool not installed: /metrics not linted\n");
-        return {};
-    }
-    QProcess check;
-    check.setProcessChannelMode(QProcess::MergedChannels);
-    check.start(promtool, {QStringLiteral("check"), QStringLiteral("metrics")});
-    if (!check.waitForStarted(10000))
-        return check.errorString();
-    check.write(metrics);
-    check.closeWriteChannel();
-    if (!check.waitForFinished(20000))
-        return QStringLiteral("promtool did not finish");
-    if (check.exitStatus() != QProcess::NormalExit || check.exitCode() != 0)
-        return QString::fromUtf8(check.readAll()) + QStringLiteral("\n--- input ---\n") +
-               QString::fromUtf8(metrics);
-    return {};
+    const QByteArray body =
+        R"({"model":")" + model +
+        R"(","max_tokens":64,"messages":[{"role":"user","content":"alert test #)" +
+        QByteArray::number(++m_sent) + R"("}]})";
+    return m_gateway.send(HttpTestRequest::post("/v1/messages", body,
+                                                ProviderHeaders::anthropic(kClientKey) +
+                                                    ProviderHeaders::scenario(scenario)));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,19 +112,19 @@ void TestAlerts::errorRateFiresThenResolves()
     const QByteArray firing = firingSeries("HighAIErrorRate", "critical");
 
     // The gauges are there from the start, for enabled rules only.
-    QByteArray metrics = scrapeMetrics();
-    QCOMPARE(sampleValue(metrics, firing), 0.0);
+    QByteArray metrics = m_gateway.scrapeMetrics();
+    QCOMPARE(PrometheusText::sample(metrics, firing), 0.0);
     QVERIFY2(!metrics.contains(R"(alert="HighAILatency")"), metrics.constData());
 
     // One answer and three upstream failures.
     HttpTestResponse response = send(kHaiku, "in=10,out=5");
-    QVERIFY2(response.status == 200, qPrintable(describe(response)));
+    QVERIFY2(response.status == 200, qPrintable(response.describe()));
     for (int i = 0; i < 3; ++i) {
         response = send(kHaiku, "error=500");
-        QVERIFY2(response.status == 500, qPrintable(describe(response)));
+        QVERIFY2(response.status == 500, qPrintable(response.describe()));
     }
 
-    QTRY_COMPARE_WITH_TIMEOUT(sampleValue(scrapeMetrics(), firing), 1.0, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(PrometheusText::sample(m_gateway.scrapeMetrics(), firing), 1.0, 5000);
     QVERIFY(m_gateway.waitForOutput("alert HighAIErrorRate firing", 2000));
     // The rate depends on how many of the four the first evaluation saw; the rest is exact.
     static const QRegularExpression firingLine(
@@ -245,21 +132,21 @@ void TestAlerts::errorRateFiresThenResolves()
                        "0\\.05 \\(critical, over the last 3s\\)\n"));
     QVERIFY2(firingLine.match(QString::fromUtf8(m_gateway.output())).hasMatch(),
              m_gateway.output().constData());
-    metrics = scrapeMetrics();
-    QCOMPARE(sampleValue(metrics,
-                         R"(tollgate_alert_threshold{alert="HighAIErrorRate",kind="error_rate"})"),
+    metrics = m_gateway.scrapeMetrics();
+    QCOMPARE(PrometheusText::sample(
+                 metrics, R"(tollgate_alert_threshold{alert="HighAIErrorRate",kind="error_rate"})"),
              0.05);
-    const double rate =
-        sampleValue(metrics, R"(tollgate_alert_value{alert="HighAIErrorRate",kind="error_rate"})");
+    const double rate = PrometheusText::sample(
+        metrics, R"(tollgate_alert_value{alert="HighAIErrorRate",kind="error_rate"})");
     QVERIFY2(rate > 0.05 && rate <= 1, metrics.constData());
-    const QString lint = promtoolProblem(metrics);
-    QVERIFY2(lint.isEmpty(), qPrintable(lint));
+    if (!PrometheusText::promtool().isEmpty())
+        VERIFY_NO_PROBLEM(PrometheusText::lintProblem(metrics));
 
     // Three seconds without traffic empty the window: resolved, logged once, gauge back to 0.
     QVERIFY2(
         m_gateway.waitForOutput("alert HighAIErrorRate resolved: no requests in the last 3s", 8000),
         m_gateway.output().constData());
-    QCOMPARE(sampleValue(scrapeMetrics(), firing), 0.0);
+    QCOMPARE(PrometheusText::sample(m_gateway.scrapeMetrics(), firing), 0.0);
     QCOMPARE(m_gateway.output().count("alert HighAIErrorRate firing"), 1);
     QCOMPARE(m_gateway.output().count("alert HighAIErrorRate resolved"), 1);
 }
@@ -272,29 +159,31 @@ void TestAlerts::latencyRuleIsPendingThenFiring()
         policyWith(R"("HighAILatency":{"threshold":0.5,"window_seconds":30,"for_seconds":2})"));
     for (int i = 0; i < 2; ++i) {
         const HttpTestResponse response = send(kHaiku, "slow=600");
-        QVERIFY2(response.status == 200, qPrintable(describe(response)));
+        QVERIFY2(response.status == 200, qPrintable(response.describe()));
     }
     const QByteArray pendingLine = "tollgated: alert HighAILatency pending: p95 latency 0.975 s > "
                                    "0.5 s (warning, over the last 30s); fires if it holds for 2s\n";
     const QByteArray firingLine = "tollgated: alert HighAILatency firing: p95 latency 0.975 s > "
                                   "0.5 s for 2s (warning, over the last 30s)\n";
     QVERIFY2(m_gateway.waitForOutput(pendingLine, 3000), m_gateway.output().constData());
-    QCOMPARE(sampleValue(scrapeMetrics(),
-                         R"(tollgate_alert_pending{alert="HighAILatency",severity="warning"})"),
+    QCOMPARE(PrometheusText::sample(
+                 m_gateway.scrapeMetrics(),
+                 R"(tollgate_alert_pending{alert="HighAILatency",severity="warning"})"),
              1.0);
     QVERIFY2(m_gateway.waitForOutput(firingLine, 5000), m_gateway.output().constData());
     const QByteArray output = m_gateway.output();
     QVERIFY(output.indexOf(pendingLine) < output.indexOf(firingLine));
 
-    const QByteArray metrics = scrapeMetrics();
-    QCOMPARE(sampleValue(metrics, firingSeries("HighAILatency", "warning")), 1.0);
-    QCOMPARE(
-        sampleValue(metrics, R"(tollgate_alert_pending{alert="HighAILatency",severity="warning"})"),
-        0.0);
-    QCOMPARE(sampleValue(metrics, R"(tollgate_alert_value{alert="HighAILatency",kind="latency"})"),
+    const QByteArray metrics = m_gateway.scrapeMetrics();
+    QCOMPARE(PrometheusText::sample(metrics, firingSeries("HighAILatency", "warning")), 1.0);
+    QCOMPARE(PrometheusText::sample(
+                 metrics, R"(tollgate_alert_pending{alert="HighAILatency",severity="warning"})"),
+             0.0);
+    QCOMPARE(PrometheusText::sample(
+                 metrics, R"(tollgate_alert_value{alert="HighAILatency",kind="latency"})"),
              0.975);
-    const QString lint = promtoolProblem(metrics);
-    QVERIFY2(lint.isEmpty(), qPrintable(lint));
+    if (!PrometheusText::promtool().isEmpty())
+        VERIFY_NO_PROBLEM(PrometheusText::lintProblem(metrics));
 }
 
 void TestAlerts::costRuleFiresAndReloadTurningItOffResolvesIt()
@@ -304,36 +193,34 @@ void TestAlerts::costRuleFiresAndReloadTurningItOffResolvesIt()
         policyWith(R"("AIBudgetExceeded":{"threshold":0.01,"window_seconds":60})");
     START_GATEWAY(firingPolicy);
     const HttpTestResponse response = send(kSonnet, "in=1000,out=1000");
-    QVERIFY2(response.status == 200, qPrintable(describe(response)));
+    QVERIFY2(response.status == 200, qPrintable(response.describe()));
     QVERIFY2(m_gateway.waitForOutput("tollgated: alert AIBudgetExceeded firing: cost 0.018 USD > "
                                      "0.01 USD (critical, over the last 1m)\n",
                                      3000),
              m_gateway.output().constData());
-    QCOMPARE(sampleValue(scrapeMetrics(), firingSeries("AIBudgetExceeded", "critical")), 1.0);
+    QCOMPARE(PrometheusText::sample(m_gateway.scrapeMetrics(),
+                                    firingSeries("AIBudgetExceeded", "critical")),
+             1.0);
 
     // Turned off by a reload: resolved at once, and its gauges are gone.
     QByteArray off = firingPolicy;
     off.replace(R"("window_seconds":60)", R"("window_seconds":60,"enabled":false)");
-    QFile file(policyPath() + QStringLiteral(".new"));
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    QCOMPARE(file.write(off), off.size());
-    file.close();
-    QVERIFY(::rename(QFile::encodeName(file.fileName()).constData(),
-                     QFile::encodeName(policyPath()).constData()) == 0);
+    QVERIFY(m_gateway.replacePolicy(off));
     QVERIFY2(m_gateway.waitForOutput(
                  "tollgated: alert AIBudgetExceeded resolved: the rule was turned off\n", 5000),
              m_gateway.output().constData());
-    QVERIFY(!scrapeMetrics().contains(R"(alert="AIBudgetExceeded")"));
+    QVERIFY(!m_gateway.scrapeMetrics().contains(R"(alert="AIBudgetExceeded")"));
 }
 
 void TestAlerts::checkConfigRefusesAnInvalidAlertsSection()
 {
-    const CheckConfig result = checkConfig(R"({"version":1,"alerts":{"rules":{
+    const TollgatedProcess::Exit result =
+        TollgatedProcess::checkConfig(R"({"version":1,"alerts":{"rules":{
         "HighAIErrorRate":{"threshold":5},
         "HighAILatency":{"for":"5m"},
         "Spend":{"threshold":100}}}})");
-    QVERIFY(result.finished);
-    QCOMPARE(result.exitCode, 2);
+    QVERIFY(result.exited);
+    QCOMPARE(result.code, 2);
     QVERIFY(result.out.isEmpty());
     for (const char *problem :
          {"alerts.rules.HighAIErrorRate.threshold: expected a ratio of errors to requests, >= 0 "
@@ -346,11 +233,12 @@ void TestAlerts::checkConfigRefusesAnInvalidAlertsSection()
 
 void TestAlerts::checkConfigPrintsTheAlertRules()
 {
-    const CheckConfig result = checkConfig(R"({"version":1,"alerts":{"rules":{
+    const TollgatedProcess::Exit result =
+        TollgatedProcess::checkConfig(R"({"version":1,"alerts":{"rules":{
         "HighAILatency":{"threshold":3,"severity":"critical"},
         "SpendSpike":{"kind":"cost","threshold":5,"window_seconds":600}}}})");
-    QVERIFY(result.finished);
-    QVERIFY2(result.exitCode == 0, result.err.constData());
+    QVERIFY(result.exited);
+    QVERIFY2(result.code == 0, result.err.constData());
     const QJsonObject rules = QJsonDocument::fromJson(result.out)
                                   .object()
                                   .value(u"alerts")

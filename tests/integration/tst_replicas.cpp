@@ -5,22 +5,21 @@
 // the environment and is never printed, and when Redis dies both keep answering, then share
 // again once it is back.
 
-#include "gatewayprocess.h"
 #include "httptestclient.h"
 #include "mockupstream.h"
 #include "prometheustext.h"
+#include "providerheaders.h"
 #include "redisserver.h"
+#include "testchecks.h"
+#include "tollgatedprocess.h"
 
 #include "store/redisclient.h"
 
 #include <QDateTime>
-#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
-#include <QTemporaryDir>
+#include <QScopeGuard>
 #include <QtTest/QtTest>
-
-#include <memory>
 
 using namespace tollgate;
 using namespace tollgate::testsupport;
@@ -33,31 +32,14 @@ const QByteArray kRedisPassword = "redis-pw-tollgate-replicas-8f21d4";
 HttpTestRequest messages(const QByteArray &prompt, const QByteArray &user = {}, bool stream = false,
                          const QByteArray &scenario = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/messages";
-    request.headers = {{"content-type", "application/json"},
-                       {"anthropic-version", "2023-06-01"},
-                       {"x-api-key", kClientKey}};
+    HttpHeaders headers = ProviderHeaders::anthropic(kClientKey);
     if (!user.isEmpty())
-        request.headers.append({"x-tollgate-user", user});
-    if (!scenario.isEmpty())
-        request.headers.append({"x-mock-scenario", scenario});
-    request.body = R"({"model":"claude-3-haiku-20240307","max_tokens":64,)" +
-                   QByteArray(stream ? R"("stream":true,)" : "") +
-                   R"("messages":[{"role":"user","content":")" + prompt + R"("}]})";
-    return request;
-}
-
-QString describe(const HttpTestResponse &response)
-{
-    QStringList headers;
-    for (const auto &field : response.headers)
-        headers.append(QString::fromLatin1(field.first + ": " + field.second));
-    return QStringLiteral("HTTP %1 %2\n%3\n%4")
-        .arg(response.status)
-        .arg(response.error, headers.join(QLatin1Char('\n')),
-             QString::fromUtf8(response.body.left(600)));
+        headers.append({"x-tollgate-user", user});
+    const QByteArray body = R"({"model":"claude-3-haiku-20240307","max_tokens":64,)" +
+                            QByteArray(stream ? R"("stream":true,)" : "") +
+                            R"("messages":[{"role":"user","content":")" + prompt + R"("}]})";
+    return HttpTestRequest::post("/v1/messages", body,
+                                 headers + ProviderHeaders::scenario(scenario));
 }
 
 /// The text of an Anthropic answer, from a body or from its stream's text deltas.
@@ -97,17 +79,13 @@ private:
     QString startReplicas(const QByteArray &statePolicyExtra = {},
                           const QList<QPair<QString, QString>> &env = {},
                           const QByteArray &sections = {});
-    QString startReplica(GatewayProcess &gateway, std::unique_ptr<QTemporaryDir> &dir,
-                         const QStringList &args, const QList<QPair<QString, QString>> &env);
     store::RedisReply redis(const QList<QByteArray> &command, const QByteArray &password = {});
     int journalCount(const QByteArray &prompt) const;
 
     RedisServer m_redis;
     MockUpstream m_anthropic;
-    GatewayProcess m_a;
-    GatewayProcess m_b;
-    std::unique_ptr<QTemporaryDir> m_dirA;
-    std::unique_ptr<QTemporaryDir> m_dirB;
+    TollgatedProcess m_a;
+    TollgatedProcess m_b;
 };
 
 void TestReplicas::initTestCase()
@@ -127,73 +105,45 @@ void TestReplicas::init()
 
 void TestReplicas::cleanup()
 {
-    for (GatewayProcess *gateway : {&m_a, &m_b}) {
+    for (TollgatedProcess *gateway : {&m_a, &m_b}) {
         if (gateway->isRunning())
             QCOMPARE(gateway->stop(), 0);
+        gateway->removeDataDir();
     }
     m_redis.stop();
-    m_dirA.reset();
-    m_dirB.reset();
-}
-
-QString TestReplicas::startReplica(GatewayProcess &gateway, std::unique_ptr<QTemporaryDir> &dir,
-                                   const QStringList &args,
-                                   const QList<QPair<QString, QString>> &env)
-{
-    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
-    for (const char *name :
-         {"ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE", "OPENAI_API_KEY", "OPENAI_API_KEY_FILE"})
-        environment.remove(QString::fromLatin1(name));
-    for (const auto &variable : env)
-        environment.insert(variable.first, variable.second);
-    QStringList all{QStringLiteral("--listen"),
-                    QStringLiteral("127.0.0.1:0"),
-                    QStringLiteral("--data-dir"),
-                    dir->path(),
-                    QStringLiteral("--workers"),
-                    QStringLiteral("2"),
-                    QStringLiteral("--anthropic-base-url"),
-                    m_anthropic.baseUrl().toString()};
-    all += args;
-    if (!gateway.start(QStringLiteral(TOLLGATED_PATH), all, environment))
-        return gateway.errorString() + QLatin1Char('\n') + QString::fromUtf8(gateway.output());
-    return {};
 }
 
 QString TestReplicas::startReplicas(const QByteArray &statePolicyExtra,
                                     const QList<QPair<QString, QString>> &env,
                                     const QByteArray &sections)
 {
-    m_dirA = std::make_unique<QTemporaryDir>();
-    m_dirB = std::make_unique<QTemporaryDir>();
+    // The replicas inherit this process's environment (less any provider key) at start.
+    for (const auto &variable : env)
+        qputenv(qPrintable(variable.first), variable.second.toUtf8());
+    const auto unsetEnv = qScopeGuard([&env] {
+        for (const auto &variable : env)
+            qunsetenv(qPrintable(variable.first));
+    });
+    TollgatedProcess::Options options;
+    options.anthropicBaseUrl = m_anthropic.baseUrl().toString();
+    options.extraArgs = {QStringLiteral("--workers"), QStringLiteral("2")};
     const QByteArray before = sections.isEmpty() ? QByteArray() : sections + ", ";
+
     // A reads the Redis from its policy, B from the flag: both ways lead to the same stores.
-    const QByteArray policy = "{" + before + R"("state": {"redis": {"url": ")" +
-                              m_redis.url().toUtf8() + R"(", "timeout_ms": 500)" +
-                              statePolicyExtra + "}}}";
-    const QString policyPath = QDir(m_dirA->path()).filePath(QStringLiteral("policy.json"));
-    QFile file(policyPath);
-    if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-        return QStringLiteral("cannot write the policy: ") + file.errorString();
-    file.close();
-    if (QString error = startReplica(m_a, m_dirA, {QStringLiteral("--config"), policyPath}, env);
-        !error.isEmpty())
-        return QStringLiteral("replica A: ") + error;
-    QString bPolicy;
-    if (!statePolicyExtra.isEmpty() || !sections.isEmpty()) {
-        // The flag sets the URL; everything else of the section comes from B's own policy.
-        const QByteArray bDocument =
+    TollgatedProcess::Options a = options;
+    a.policy = "{" + before + R"("state": {"redis": {"url": ")" + m_redis.url().toUtf8() +
+               R"(", "timeout_ms": 500)" + statePolicyExtra + "}}}";
+    if (!m_a.start(a))
+        return QStringLiteral("replica A: ") + m_a.failureReport();
+
+    TollgatedProcess::Options b = options;
+    b.extraArgs << QStringLiteral("--redis") << m_redis.url();
+    // The flag sets the URL; everything else of the section comes from B's own policy.
+    if (!statePolicyExtra.isEmpty() || !sections.isEmpty())
+        b.policy =
             "{" + before + R"("state": {"redis": {"timeout_ms": 500)" + statePolicyExtra + "}}}";
-        bPolicy = QDir(m_dirB->path()).filePath(QStringLiteral("policy.json"));
-        QFile bFile(bPolicy);
-        if (!bFile.open(QIODevice::WriteOnly) || bFile.write(bDocument) != bDocument.size())
-            return QStringLiteral("cannot write the policy: ") + bFile.errorString();
-    }
-    QStringList bArgs{QStringLiteral("--redis"), m_redis.url()};
-    if (!bPolicy.isEmpty())
-        bArgs << QStringLiteral("--config") << bPolicy;
-    if (QString error = startReplica(m_b, m_dirB, bArgs, env); !error.isEmpty())
-        return QStringLiteral("replica B: ") + error;
+    if (!m_b.start(b))
+        return QStringLiteral("replica B: ") + m_b.failureReport();
     return {};
 }
 
@@ -220,11 +170,7 @@ int TestReplicas::journalCount(const QByteArray &prompt) const
     return count;
 }
 
-#define START_REPLICAS(...)                                                                        \
-    do {                                                                                           \
-        const QString startError = startReplicas(__VA_ARGS__);                                     \
-        QVERIFY2(startError.isEmpty(), qPrintable(startError));                                    \
-    } while (false)
+#define START_REPLICAS(...) VERIFY_NO_PROBLEM(startReplicas(__VA_ARGS__))
 
 void TestReplicas::freeUserIsLimitedAcrossReplicas()
 {
@@ -240,14 +186,14 @@ void TestReplicas::freeUserIsLimitedAcrossReplicas()
             response.status == 200,
             qPrintable(
                 QStringLiteral("request %1 through %2: ").arg(i + 1).arg(i % 2 == 0 ? 'A' : 'B') +
-                describe(response)));
+                response.describe()));
         QCOMPARE(response.header("x-ratelimit-limit-requests"), QByteArray("100"));
         QCOMPARE(response.header("x-ratelimit-remaining-requests"), QByteArray::number(99 - i));
     }
     // The 101st gets the 429 on either replica: neither has seen 100 on its own.
     for (HttpTestClient *client : {&a, &b}) {
         const HttpTestResponse refused = client->request(messages("one too many", "alice"));
-        QVERIFY2(refused.status == 429, qPrintable(describe(refused)));
+        QVERIFY2(refused.status == 429, qPrintable(refused.describe()));
         QCOMPARE(refused.json().value(u"error").toObject().value(u"message").toString(),
                  QStringLiteral("Rate limit exceeded. Upgrade for higher limits."));
         QCOMPARE(refused.header("x-tollgate-rate-limit"), QByteArray("requests_per_hour"));
@@ -274,17 +220,15 @@ void TestReplicas::answerCachedOnOneReplicaIsAHitOnTheOther()
     START_REPLICAS();
     for (const bool stream : {false, true}) {
         const QByteArray prompt = stream ? "shared stream" : "shared body";
-        const HttpTestResponse first =
-            HttpTestClient::send(m_a.port(), messages(prompt, {}, stream));
-        QVERIFY2(first.status == 200 && first.complete, qPrintable(describe(first)));
+        const HttpTestResponse first = m_a.send(messages(prompt, {}, stream));
+        QVERIFY2(first.status == 200 && first.complete, qPrintable(first.describe()));
         QCOMPARE(first.header("x-tollgate-cache"), QByteArray("miss"));
         // A's writer puts it in Redis off the request path; wait for it to land.
         const qint64 expected = stream ? 2 : 1;
         QTRY_COMPARE_WITH_TIMEOUT(redis({"KEYS", "cache:*"}).elements.size(), expected, 5000);
 
-        const HttpTestResponse second =
-            HttpTestClient::send(m_b.port(), messages(prompt, {}, stream));
-        QVERIFY2(second.status == 200 && second.complete, qPrintable(describe(second)));
+        const HttpTestResponse second = m_b.send(messages(prompt, {}, stream));
+        QVERIFY2(second.status == 200 && second.complete, qPrintable(second.describe()));
         QCOMPARE(second.header("x-tollgate-cache"), QByteArray("hit"));
         QCOMPARE(second.header("x-tollgate-cost-usd"), QByteArray("0"));
         QCOMPARE(answerText(second), answerText(first));
@@ -313,16 +257,15 @@ void TestReplicas::budgetSpendThroughOneReplicaBlocksTheOther()
                    R"("window": "day", "limit_usd": 0.01, )"
                    R"("actions": [{"at_percent": 100, "action": "block"}]}])");
     const double cost = 0.015;
-    const HttpTestResponse spent = HttpTestClient::send(
-        m_a.port(), messages("spend through A", {}, false, "in=10000,out=10000"));
-    QVERIFY2(spent.status == 200, qPrintable(describe(spent)));
+    const HttpTestResponse spent =
+        m_a.send(messages("spend through A", {}, false, "in=10000,out=10000"));
+    QVERIFY2(spent.status == 200, qPrintable(spent.describe()));
 
     // B never served a request of this budget, yet its ledger gets A's spend from Redis within
     // about a second (A's 200 ms batch, then B's read every second).
     const auto bSpend = [this] {
-        const QByteArray metrics =
-            HttpTestClient::send(m_b.port(), HttpTestRequest::get("/metrics")).body;
-        return PrometheusText::sample(metrics, R"(tollgate_budget_spend_usd{budget="shared-day"})");
+        return PrometheusText::sample(m_b.scrapeMetrics(),
+                                      R"(tollgate_budget_spend_usd{budget="shared-day"})");
     };
     QElapsedTimer clock;
     clock.start();
@@ -330,10 +273,10 @@ void TestReplicas::budgetSpendThroughOneReplicaBlocksTheOther()
     QVERIFY2(clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
 
     // So B refuses with the budget's 402, and nothing reaches the provider.
-    for (GatewayProcess *gateway : {&m_b, &m_a}) {
+    for (TollgatedProcess *gateway : {&m_b, &m_a}) {
         const HttpTestResponse refused =
-            HttpTestClient::send(gateway->port(), messages("refused", {}, false, "in=1,out=1"));
-        QVERIFY2(refused.status == 402, qPrintable(describe(refused)));
+            gateway->send(messages("refused", {}, false, "in=1,out=1"));
+        QVERIFY2(refused.status == 402, qPrintable(refused.describe()));
         QCOMPARE(refused.json().value(u"error").toObject().value(u"type").toString(),
                  QStringLiteral("billing_error"));
         QVERIFY2(refused.json()
@@ -342,7 +285,7 @@ void TestReplicas::budgetSpendThroughOneReplicaBlocksTheOther()
                      .value(u"message")
                      .toString()
                      .startsWith(QStringLiteral("Budget \"shared-day\" exhausted")),
-                 qPrintable(describe(refused)));
+                 qPrintable(refused.describe()));
         QCOMPARE(refused.header("x-tollgate-budget"), QByteArray("shared-day"));
     }
     QCOMPARE(journalCount("refused"), 0);
@@ -367,9 +310,8 @@ void TestReplicas::budgetSpendThroughOneReplicaBlocksTheOther()
     QCOMPARE(m_b.output().count(crossing), qsizetype(0));
 
     // Both replicas show the shared Redis's health, and the scrape passes promtool.
-    for (GatewayProcess *gateway : {&m_a, &m_b}) {
-        const QByteArray metrics =
-            HttpTestClient::send(gateway->port(), HttpTestRequest::get("/metrics")).body;
+    for (TollgatedProcess *gateway : {&m_a, &m_b}) {
+        const QByteArray metrics = gateway->scrapeMetrics();
         QCOMPARE(PrometheusText::sample(metrics, "tollgate_redis_up"), 1.0);
         QCOMPARE(PrometheusText::sample(metrics, "tollgate_redis_outages_total"), 0.0);
         QCOMPARE(PrometheusText::sample(metrics, "tollgate_redis_errors_total"), 0.0);
@@ -383,13 +325,10 @@ void TestReplicas::budgetSpendThroughOneReplicaBlocksTheOther()
             PrometheusText::sample(metrics, "tollgate_redis_spend_last_sync_timestamp_seconds");
         QVERIFY2(synced > now / 1000.0 - 60 && synced <= now / 1000.0 + 60,
                  qPrintable(QString::number(synced, 'f', 3)));
-        if (!PrometheusText::promtool().isEmpty()) {
-            const QString problem = PrometheusText::lintProblem(metrics);
-            QVERIFY2(problem.isEmpty(), qPrintable(problem));
-        }
+        if (!PrometheusText::promtool().isEmpty())
+            VERIFY_NO_PROBLEM(PrometheusText::lintProblem(metrics));
     }
-    const QByteArray aMetrics =
-        HttpTestClient::send(m_a.port(), HttpTestRequest::get("/metrics")).body;
+    const QByteArray aMetrics = m_a.scrapeMetrics();
     QCOMPARE(PrometheusText::sample(aMetrics, "tollgate_redis_spend_sent_total"), 1.0);
 }
 
@@ -402,12 +341,12 @@ void TestReplicas::passwordComesFromTheEnvironmentAndIsNeverPrinted()
     START_REPLICAS(
         ", \"password_env\": \"TOLLGATE_REDIS_PASSWORD\"",
         {{QStringLiteral("TOLLGATE_REDIS_PASSWORD"), QString::fromLatin1(kRedisPassword)}});
-    QCOMPARE(HttpTestClient::send(m_a.port(), messages("authenticated", "carol")).status, 200);
-    QCOMPARE(HttpTestClient::send(m_b.port(), messages("authenticated too", "carol")).status, 200);
+    QCOMPARE(m_a.send(messages("authenticated", "carol")).status, 200);
+    QCOMPARE(m_b.send(messages("authenticated too", "carol")).status, 200);
     QCOMPARE(redis({"HEXISTS", "rl:user:carol", "h"}, kRedisPassword).integer, 1);
     QCOMPARE(m_a.stop(), 0);
     QCOMPARE(m_b.stop(), 0);
-    for (GatewayProcess *gateway : {&m_a, &m_b})
+    for (TollgatedProcess *gateway : {&m_a, &m_b})
         QVERIFY(!gateway->output().contains(kRedisPassword));
 
     // A wrong password: refused by Redis, said plainly (without either password), and the
@@ -415,30 +354,22 @@ void TestReplicas::passwordComesFromTheEnvironmentAndIsNeverPrinted()
     START_REPLICAS(", \"password_env\": \"TOLLGATE_REDIS_PASSWORD\"",
                    {{QStringLiteral("TOLLGATE_REDIS_PASSWORD"),
                      QStringLiteral("wrong-pw-tollgate-replicas")}});
-    QCOMPARE(HttpTestClient::send(m_a.port(), messages("wrong password", "dan")).status, 200);
+    QCOMPARE(m_a.send(messages("wrong password", "dan")).status, 200);
     QTRY_VERIFY_WITH_TIMEOUT(m_a.output().contains("is unreachable"), 10000);
     QVERIFY2(m_a.output().contains("WRONGPASS"), m_a.output().constData());
     QCOMPARE(m_a.stop(), 0);
     QCOMPARE(m_b.stop(), 0);
-    for (GatewayProcess *gateway : {&m_a, &m_b}) {
+    for (TollgatedProcess *gateway : {&m_a, &m_b}) {
         QVERIFY(!gateway->output().contains(kRedisPassword));
         QVERIFY(!gateway->output().contains("wrong-pw-tollgate-replicas"));
     }
 
     // A password variable that is named but not set is a configuration error at start.
-    m_dirA = std::make_unique<QTemporaryDir>();
-    const QByteArray policy = R"({"state": {"redis": {"url": ")" + m_redis.url().toUtf8() +
-                              R"(", "password_env": "TOLLGATE_REDIS_PASSWORD_UNSET"}}})";
-    const QString path = QDir(m_dirA->path()).filePath(QStringLiteral("policy.json"));
-    QFile file(path);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write(policy);
-    file.close();
-    GatewayProcess refused;
-    QVERIFY(!refused.start(QStringLiteral(TOLLGATED_PATH),
-                           {QStringLiteral("--listen"), QStringLiteral("127.0.0.1:0"),
-                            QStringLiteral("--data-dir"), m_dirA->path(),
-                            QStringLiteral("--config"), path}));
+    TollgatedProcess::Options unset;
+    unset.policy = R"({"state": {"redis": {"url": ")" + m_redis.url().toUtf8() +
+                   R"(", "password_env": "TOLLGATE_REDIS_PASSWORD_UNSET"}}})";
+    TollgatedProcess refused;
+    QVERIFY(!refused.start(unset));
     QVERIFY2(refused.output().contains("TOLLGATE_REDIS_PASSWORD_UNSET is not set"),
              refused.output().constData());
 }
@@ -446,17 +377,17 @@ void TestReplicas::passwordComesFromTheEnvironmentAndIsNeverPrinted()
 void TestReplicas::replicasKeepAnsweringWhileRedisIsDown()
 {
     START_REPLICAS();
-    QCOMPARE(HttpTestClient::send(m_a.port(), messages("before", "erin")).status, 200);
+    QCOMPARE(m_a.send(messages("before", "erin")).status, 200);
     QCOMPARE(redis({"EXISTS", "rl:user:erin"}).integer, 1);
 
     m_redis.stop(/*crash=*/true);
     QElapsedTimer clock;
     clock.start();
     for (int i = 0; i < 10; ++i) {
-        GatewayProcess &gateway = i % 2 == 0 ? m_a : m_b;
-        const HttpTestResponse response = HttpTestClient::send(
-            gateway.port(), messages("during " + QByteArray::number(i), "erin", i % 4 == 1));
-        QVERIFY2(response.status == 200 && response.complete, qPrintable(describe(response)));
+        TollgatedProcess &gateway = i % 2 == 0 ? m_a : m_b;
+        const HttpTestResponse response =
+            gateway.send(messages("during " + QByteArray::number(i), "erin", i % 4 == 1));
+        QVERIFY2(response.status == 200 && response.complete, qPrintable(response.describe()));
         // Each replica now counts on its own: its own limit, in its own headers.
         QCOMPARE(response.header("x-ratelimit-limit-requests"), QByteArray("100"));
     }
@@ -466,12 +397,11 @@ void TestReplicas::replicasKeepAnsweringWhileRedisIsDown()
 
     // Redis is back (empty): after their next probe both replicas count there again.
     QVERIFY2(m_redis.start(m_redis.port()), qPrintable(m_redis.errorString()));
-    QTRY_VERIFY_WITH_TIMEOUT(
-        (HttpTestClient::send(m_a.port(), messages("after A", "frank")).status == 200 &&
-         HttpTestClient::send(m_b.port(), messages("after B", "gina")).status == 200 &&
-         redis({"EXISTS", "rl:user:frank"}).integer == 1 &&
-         redis({"EXISTS", "rl:user:gina"}).integer == 1),
-        15000);
+    QTRY_VERIFY_WITH_TIMEOUT((m_a.send(messages("after A", "frank")).status == 200 &&
+                              m_b.send(messages("after B", "gina")).status == 200 &&
+                              redis({"EXISTS", "rl:user:frank"}).integer == 1 &&
+                              redis({"EXISTS", "rl:user:gina"}).integer == 1),
+                             15000);
     QTRY_VERIFY_WITH_TIMEOUT(m_a.output().contains("is reachable again"), 10000);
     QTRY_VERIFY_WITH_TIMEOUT(m_b.output().contains("is reachable again"), 10000);
 }

@@ -4,22 +4,19 @@
 // what the client saw (x-tollgate-model, x-tollgate-route) and what the request log recorded agree.
 // `tollgated check-config` prints the condition back and names a bad one by its path.
 
-#include "gatewayprocess.h"
 #include "httptestclient.h"
 #include "mockupstream.h"
+#include "providerheaders.h"
 #include "requestlogreader.h"
+#include "testchecks.h"
+#include "tollgatedprocess.h"
 
-#include <QDir>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QProcess>
-#include <QTemporaryDir>
 #include <QVariantMap>
 #include <QtTest/QtTest>
-
-#include <memory>
 
 using namespace tollgate::testsupport;
 
@@ -47,26 +44,14 @@ const QByteArray kPolicy = R"({"version":1,
 
 HttpTestRequest messages(const QByteArray &body, const HttpHeaders &extra = {})
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/messages";
-    request.headers = {{"content-type", "application/json"},
-                       {"anthropic-version", "2023-06-01"},
-                       {"x-api-key", kAnthropicClientKey}};
-    request.headers += extra;
-    request.body = body;
-    return request;
+    return HttpTestRequest::post("/v1/messages", body,
+                                 ProviderHeaders::anthropic(kAnthropicClientKey) + extra);
 }
 
 HttpTestRequest chat(const QByteArray &body)
 {
-    HttpTestRequest request;
-    request.method = "POST";
-    request.path = "/v1/chat/completions";
-    request.headers = {{"content-type", "application/json"},
-                       {"authorization", "Bearer " + kOpenAiClientKey}};
-    request.body = body;
-    return request;
+    return HttpTestRequest::post("/v1/chat/completions", body,
+                                 ProviderHeaders::openAi(kOpenAiClientKey));
 }
 
 /// Every body differs in its prompt, so no response cache could answer one of them.
@@ -92,47 +77,6 @@ QJsonObject jsonObject(const QByteArray &json)
     return QJsonDocument::fromJson(json).object();
 }
 
-QString describe(const HttpTestResponse &response)
-{
-    QStringList headers;
-    for (const auto &field : response.headers)
-        headers.append(QString::fromLatin1(field.first + ": " + field.second));
-    return QStringLiteral("HTTP %1 %2\n%3\n%4")
-        .arg(response.status)
-        .arg(response.error, headers.join(QLatin1Char('\n')),
-             QString::fromUtf8(response.body.left(600)));
-}
-
-/// `tollgated check-config FILE`, run to its end.
-struct CheckConfig {
-    bool finished = false;
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-CheckConfig checkConfig(const QByteArray &policy)
-{
-    CheckConfig result;
-    QTemporaryDir dir;
-    QFile file(dir.filePath(QStringLiteral("policy.json")));
-    if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-        return result;
-    file.close();
-    QProcess process;
-    process.start(QStringLiteral(TOLLGATED_PATH),
-                  {QStringLiteral("check-config"), file.fileName()});
-    result.finished = process.waitForFinished(10000);
-    if (!result.finished) {
-        process.kill();
-        process.waitForFinished(5000);
-    }
-    result.exitCode = process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
-    result.out = process.readAllStandardOutput();
-    result.err = process.readAllStandardError();
-    return result;
-}
-
 } // namespace
 
 class TestRoutingRules : public QObject {
@@ -148,17 +92,12 @@ private Q_SLOTS:
     void checkConfigPrintsAndChecksTheCondition();
 
 private:
+    /// Empty once the gateway listens with `policy` in front of both mocks; else what went wrong.
     QString startGateway(const QByteArray &policy);
-    QString logPath() const { return QDir(m_dataDir->path()).filePath("requests.sqlite"); }
-    HttpTestResponse send(const HttpTestRequest &request) const
-    {
-        return HttpTestClient::send(m_gateway.port(), request);
-    }
 
     MockUpstream m_anthropic;
     MockUpstream m_openAi;
-    std::unique_ptr<QTemporaryDir> m_dataDir;
-    GatewayProcess m_gateway;
+    TollgatedProcess m_gateway;
 };
 
 void TestRoutingRules::initTestCase()
@@ -180,41 +119,20 @@ void TestRoutingRules::cleanup()
 {
     if (m_gateway.isRunning())
         QCOMPARE(m_gateway.stop(), 0);
-    m_dataDir.reset();
+    m_gateway.removeDataDir();
 }
 
 QString TestRoutingRules::startGateway(const QByteArray &policy)
 {
-    m_dataDir = std::make_unique<QTemporaryDir>();
-    if (!m_dataDir->isValid())
-        return QStringLiteral("no temporary folder");
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    for (const char *name :
-         {"ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY_FILE", "OPENAI_API_KEY", "OPENAI_API_KEY_FILE"})
-        env.remove(QString::fromLatin1(name));
-    QFile file(QDir(m_dataDir->path()).filePath(QStringLiteral("policy.json")));
-    if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-        return QStringLiteral("cannot write the policy: ") + file.errorString();
-    file.close();
-    const QStringList args{QStringLiteral("--listen"),
-                           QStringLiteral("127.0.0.1:0"),
-                           QStringLiteral("--data-dir"),
-                           m_dataDir->path(),
-                           QStringLiteral("--anthropic-base-url"),
-                           m_anthropic.baseUrl().toString(),
-                           QStringLiteral("--openai-base-url"),
-                           m_openAi.baseUrl().toString() + QStringLiteral("/v1"),
-                           QStringLiteral("--config"),
-                           file.fileName()};
-    if (!m_gateway.start(QStringLiteral(TOLLGATED_PATH), args, env))
-        return m_gateway.errorString() + QLatin1Char('\n') + QString::fromUtf8(m_gateway.output());
-    return {};
+    TollgatedProcess::Options options =
+        TollgatedProcess::Options::forUpstreams(m_anthropic.baseUrl(), m_openAi.baseUrl());
+    options.policy = policy;
+    return m_gateway.start(options) ? QString() : m_gateway.failureReport();
 }
 
 void TestRoutingRules::anthropicMetadataPicksTheRule()
 {
-    const QString problem = startGateway(kPolicy);
-    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    VERIFY_NO_PROBLEM(startGateway(kPolicy));
 
     struct Case {
         const char *name;
@@ -261,8 +179,8 @@ void TestRoutingRules::anthropicMetadataPicksTheRule()
     for (const Case &c : cases) {
         m_anthropic.clearJournal();
         const QByteArray where = QByteArray(c.name) + ": ";
-        const HttpTestResponse response = send(messages(c.body, c.headers));
-        QVERIFY2(response.status == 200, where + describe(response).toUtf8());
+        const HttpTestResponse response = m_gateway.send(messages(c.body, c.headers));
+        QVERIFY2(response.status == 200, where + response.describe().toUtf8());
         QVERIFY2(response.header("x-tollgate-route") == c.route,
                  where + response.header("x-tollgate-route"));
         QVERIFY2(response.header("x-tollgate-model") == c.model,
@@ -283,7 +201,7 @@ void TestRoutingRules::anthropicMetadataPicksTheRule()
     QCOMPARE(m_gateway.stop(), 0);
     QHash<QString, QVariantMap> rows;
     QString error;
-    QVERIFY2(readRequestLog(logPath(), &rows, &error), qPrintable(error));
+    QVERIFY2(readRequestLog(m_gateway.requestLogPath(), &rows, &error), qPrintable(error));
     QCOMPARE(rows.size(), routeOf.size());
     for (auto it = routeOf.cbegin(); it != routeOf.cend(); ++it) {
         QVERIFY2(rows.contains(it.key()), qPrintable(it.key()));
@@ -294,8 +212,7 @@ void TestRoutingRules::anthropicMetadataPicksTheRule()
 
 void TestRoutingRules::openAiUserPicksAnotherRule()
 {
-    const QString problem = startGateway(kPolicy);
-    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    VERIFY_NO_PROBLEM(startGateway(kPolicy));
 
     struct Case {
         const char *name;
@@ -315,8 +232,8 @@ void TestRoutingRules::openAiUserPicksAnotherRule()
     for (const Case &c : cases) {
         m_openAi.clearJournal();
         const QByteArray where = QByteArray(c.name) + ": ";
-        const HttpTestResponse response = send(chat(c.body));
-        QVERIFY2(response.status == 200, where + describe(response).toUtf8());
+        const HttpTestResponse response = m_gateway.send(chat(c.body));
+        QVERIFY2(response.status == 200, where + response.describe().toUtf8());
         QVERIFY2(response.header("x-tollgate-route") == c.route,
                  where + response.header("x-tollgate-route"));
         QVERIFY2(response.header("x-tollgate-model") == c.model,
@@ -335,8 +252,8 @@ void TestRoutingRules::openAiUserPicksAnotherRule()
 
 void TestRoutingRules::checkConfigPrintsAndChecksTheCondition()
 {
-    CheckConfig result = checkConfig(kPolicy);
-    QVERIFY2(result.finished && result.exitCode == 0, result.err.constData());
+    TollgatedProcess::Exit result = TollgatedProcess::checkConfig(kPolicy);
+    QVERIFY2(result.exited && result.code == 0, result.err.constData());
     const QJsonArray routes = jsonObject(result.out).value(u"routes").toArray();
     const QJsonArray written = jsonObject(kPolicy).value(u"routes").toArray();
     QCOMPARE(routes.size(), written.size());
@@ -345,10 +262,10 @@ void TestRoutingRules::checkConfigPrintsAndChecksTheCondition()
         QCOMPARE(routes[i].toObject().value(u"match"), written[i].toObject().value(u"match"));
     }
 
-    result = checkConfig(R"({"version":1,"routes":[
+    result = TollgatedProcess::checkConfig(R"({"version":1,"routes":[
         {"name":"bad","match":{"metadata":{"user_id":5,"env":[]}},"targets":["$requested"]},
         {"name":"empty","match":{"metadata":{}},"targets":["$requested"]}]})");
-    QVERIFY2(result.finished && result.exitCode != 0, result.out.constData());
+    QVERIFY2(result.exited && result.code != 0, result.out.constData());
     QVERIFY2(result.out.trimmed().isEmpty(), result.out.constData());
     for (const QByteArray &path : {QByteArray("routes[0].match.metadata.env: "),
                                    QByteArray("routes[0].match.metadata.user_id: "),

@@ -64,6 +64,16 @@ TollgatedProcess::Exit TollgatedProcess::runToExit(const QStringList &args,
     return result;
 }
 
+TollgatedProcess::Exit TollgatedProcess::checkConfig(const QByteArray &policy)
+{
+    QTemporaryDir dir;
+    QFile file(dir.filePath(QStringLiteral("policy.json")));
+    if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
+        return {};
+    file.close();
+    return runToExit({QStringLiteral("check-config"), file.fileName()});
+}
+
 bool TollgatedProcess::start(const Options &options, int timeoutMs)
 {
     if (isRunning())

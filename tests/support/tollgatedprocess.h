@@ -52,6 +52,8 @@ public:
     /// after timeoutMs.
     static Exit runToExit(const QStringList &args, const QProcessEnvironment &env = environment(),
                           int timeoutMs = 10000);
+    /// `tollgated check-config FILE` on `policy` written to a temporary file, run to its end.
+    static Exit checkConfig(const QByteArray &policy);
 
     /// Starts it and waits for its `listening on` line; false with failureReport() otherwise.
     bool start(const Options &options, int timeoutMs = 10000);

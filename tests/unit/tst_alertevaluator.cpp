@@ -27,7 +27,8 @@ AlertPolicy policy(const QByteArray &rules)
 AlertPolicy only(const QByteArray &name, const QByteArray &settings = "{}")
 {
     QJsonObject rules;
-    for (const AlertRule &rule : AlertPolicy::reference().rules())
+    const AlertPolicy reference = AlertPolicy::reference();
+    for (const AlertRule &rule : reference.rules())
         rules.insert(rule.name, QJsonObject{{"enabled", false}});
     rules.insert(QString::fromLatin1(name), QJsonDocument::fromJson(settings).object());
     return policy(QJsonDocument(rules).toJson(QJsonDocument::Compact));
