@@ -1,6 +1,7 @@
 #include "alerts/alertpolicy.h"
 
 #include "alerts/requeststatswindow.h"
+#include "policy/policyfields.h"
 
 #include <QJsonValue>
 #include <QRegularExpression>
@@ -13,6 +14,11 @@ namespace tollgate::alerts {
 
 namespace {
 
+using policy::enumChoices;
+using policy::EnumName;
+using policy::enumName;
+using policy::memberPath;
+
 const QString kAlertsKey = QStringLiteral("alerts");
 const QString kRulesKey = QStringLiteral("rules");
 
@@ -23,39 +29,12 @@ constexpr int kMaxRules = 64;
 constexpr int kMaxSeconds = RequestStatsWindow::kMaxSpanSeconds;
 constexpr double kMaxCostUsd = 1e12;
 
-template <typename Enum> struct EnumName {
-    Enum value;
-    const char *name;
-};
-
 constexpr EnumName<AlertKind> kKinds[] = {{AlertKind::ErrorRate, "error_rate"},
                                           {AlertKind::Latency, "latency"},
                                           {AlertKind::Cost, "cost"}};
 constexpr EnumName<AlertSeverity> kSeverities[] = {{AlertSeverity::Critical, "critical"},
                                                    {AlertSeverity::Warning, "warning"},
                                                    {AlertSeverity::Info, "info"}};
-
-template <typename Enum, size_t N> QString enumName(const EnumName<Enum> (&table)[N], Enum value)
-{
-    for (const auto &entry : table) {
-        if (entry.value == value)
-            return QLatin1String(entry.name);
-    }
-    return {};
-}
-
-template <typename Enum, size_t N> QString enumChoices(const EnumName<Enum> (&table)[N])
-{
-    QStringList names;
-    for (const auto &entry : table)
-        names.append(QLatin1String(entry.name));
-    return names.join(QStringLiteral(", "));
-}
-
-QString member(const QString &path, const QString &key)
-{
-    return path + QLatin1Char('.') + key;
-}
 
 const QList<AlertRule> &referenceRules()
 {
@@ -112,7 +91,7 @@ public:
         const QJsonObject object = section.toObject();
         checkKeys(object, kAlertsKey, {kRulesKey});
         const QJsonValue value = object.value(kRulesKey);
-        const QString rulesPath = member(kAlertsKey, kRulesKey);
+        const QString rulesPath = memberPath(kAlertsKey, kRulesKey);
         if (value.isUndefined())
             return rules;
         if (!value.isObject()) {
@@ -122,7 +101,7 @@ public:
         const QJsonObject given = value.toObject();
         // QJsonObject iterates in key order, so rules beyond the reference come sorted by name.
         for (auto it = given.begin(); it != given.end(); ++it) {
-            AlertRule rule = parseRule(it.key(), it.value(), member(rulesPath, it.key()));
+            AlertRule rule = parseRule(it.key(), it.value(), memberPath(rulesPath, it.key()));
             const auto existing =
                 std::find_if(rules.begin(), rules.end(),
                              [&](const AlertRule &known) { return known.name == rule.name; });
@@ -150,7 +129,7 @@ private:
     {
         for (auto it = object.begin(); it != object.end(); ++it) {
             if (!known.contains(it.key()))
-                fail(member(path, it.key()), QStringLiteral("unknown setting"));
+                fail(memberPath(path, it.key()), QStringLiteral("unknown setting"));
         }
     }
 
@@ -241,7 +220,7 @@ private:
 
         // The kind decides what the threshold means, so it is read first.
         bool kindKnown = reference != nullptr;
-        const QString kindPath = member(path, QStringLiteral("kind"));
+        const QString kindPath = memberPath(path, QStringLiteral("kind"));
         const QJsonValue kind = object.value(QStringLiteral("kind"));
         if (kind.isUndefined()) {
             if (!reference)
@@ -262,12 +241,12 @@ private:
             }
         }
 
-        const QString thresholdPath = member(path, QStringLiteral("threshold"));
+        const QString thresholdPath = memberPath(path, QStringLiteral("threshold"));
         const QJsonValue threshold = object.value(QStringLiteral("threshold"));
         if (!threshold.isUndefined() && kindKnown)
             parseThreshold(threshold, thresholdPath, rule.kind, &rule.threshold);
 
-        const QString quantilePath = member(path, QStringLiteral("quantile"));
+        const QString quantilePath = memberPath(path, QStringLiteral("quantile"));
         const QJsonValue quantile = object.value(QStringLiteral("quantile"));
         if (!quantile.isUndefined() && kindKnown) {
             const double number = quantile.toDouble();
@@ -282,15 +261,16 @@ private:
 
         const QJsonValue window = object.value(QStringLiteral("window_seconds"));
         if (!window.isUndefined())
-            parseSeconds(window, member(path, QStringLiteral("window_seconds")), 1,
+            parseSeconds(window, memberPath(path, QStringLiteral("window_seconds")), 1,
                          &rule.windowSeconds);
         const QJsonValue holdFor = object.value(QStringLiteral("for_seconds"));
         if (!holdFor.isUndefined())
-            parseSeconds(holdFor, member(path, QStringLiteral("for_seconds")), 0, &rule.forSeconds);
+            parseSeconds(holdFor, memberPath(path, QStringLiteral("for_seconds")), 0,
+                         &rule.forSeconds);
 
         const QJsonValue severity = object.value(QStringLiteral("severity"));
         if (!severity.isUndefined())
-            parseEnum(severity, member(path, QStringLiteral("severity")), kSeverities,
+            parseEnum(severity, memberPath(path, QStringLiteral("severity")), kSeverities,
                       &rule.severity);
 
         const QJsonValue enabled = object.value(QStringLiteral("enabled"));
@@ -298,8 +278,8 @@ private:
             if (enabled.isBool())
                 rule.enabled = enabled.toBool();
             else
-                fail(member(path, QStringLiteral("enabled")), QStringLiteral("expected true or "
-                                                                             "false"));
+                fail(memberPath(path, QStringLiteral("enabled")), QStringLiteral("expected true or "
+                                                                                 "false"));
         }
         return rule;
     }

@@ -116,16 +116,17 @@ bool ProxyCall::chooseTargets()
 {
     if (m_chain.isEmpty())
         m_chain = {m_request.model};
-    const auto &providers = m_policy->gateway.providers;
-    m_targets = upstreamTargets(m_chain, m_route.flavor, providers, m_policy->prices);
+    m_targets =
+        upstreamTargets(m_chain, m_route.flavor, m_policy->gateway.providers, m_policy->prices);
     // With gateway keys, the client's credential is a gateway key and must never reach a
     // provider, so a provider without a key of its own cannot serve.
-    if (!m_policy->gateway.gatewayKeys.isEmpty()) {
-        const QList<UpstreamTarget> all = m_targets;
+    if (!m_policy->gateway.gatewayKeys.isEmpty() && !m_targets.isEmpty()) {
+        const QString primary = m_targets.first().provider->name;
         m_targets.removeIf([](const UpstreamTarget &t) { return t.provider->apiKey.isEmpty(); });
-        if (m_targets.isEmpty() && !all.isEmpty()) {
-            respondError(503, QStringLiteral("no %1 provider key is configured on this gateway")
-                                  .arg(all.first().provider->name));
+        if (m_targets.isEmpty()) {
+            respondError(
+                503,
+                QStringLiteral("no %1 provider key is configured on this gateway").arg(primary));
             return false;
         }
     }
@@ -142,7 +143,7 @@ void ProxyCall::startAttempt()
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
     while (m_targetIndex < m_targets.size()) {
         m_targetModel = m_targets.at(m_targetIndex).model;
-        if (m_context.breakers.allow(m_targets.at(m_targetIndex).breakerKey(), now))
+        if (m_context.breakers.allow(m_targets.at(m_targetIndex).breakerKey, now))
             break;
         ++m_targetIndex;
         m_attempt = 1;
@@ -171,7 +172,7 @@ void ProxyCall::startAttempt()
 bool ProxyCall::retryOrFallback(int status)
 {
     const qint64 now = QDateTime::currentMSecsSinceEpoch();
-    m_context.breakers.record(currentTarget().breakerKey(), routing::breakerOutcome(status), now);
+    m_context.breakers.record(currentTarget().breakerKey, routing::breakerOutcome(status), now);
     std::optional<int> retryAfter;
     bool numeric = false;
     const int seconds = http::headerValue(m_call->headers(), "retry-after").toInt(&numeric);
@@ -200,7 +201,7 @@ bool ProxyCall::retryOrFallback(int status)
 bool ProxyCall::hasAvailableTargetAfter(int index, qint64 nowMs) const
 {
     for (int next = index + 1; next < m_targets.size(); ++next) {
-        if (m_context.breakers.state(m_targets.at(next).breakerKey(), nowMs) !=
+        if (m_context.breakers.state(m_targets.at(next).breakerKey, nowMs) !=
             routing::BreakerState::Open)
             return true;
     }
@@ -593,7 +594,7 @@ void ProxyCall::finishBuffered()
     if (m_route.kind == ProxyRoute::Kind::Generate)
         m_summary = api::summarizeResponse(m_route.flavor, m_body);
     const int status = m_call ? m_call->status() : 200;
-    m_context.breakers.recordSuccess(currentTarget().breakerKey(),
+    m_context.breakers.recordSuccess(currentTarget().breakerKey,
                                      QDateTime::currentMSecsSinceEpoch());
     if (m_route.kind == ProxyRoute::Kind::Generate)
         storeInCache(status);
@@ -631,7 +632,7 @@ void ProxyCall::finishStream(const QString &error)
         return;
     }
     // A stream that broke after it started counts against its target all the same.
-    m_context.breakers.record(currentTarget().breakerKey(),
+    m_context.breakers.record(currentTarget().breakerKey,
                               error.isEmpty() ? routing::BreakerOutcome::Success
                                               : routing::BreakerOutcome::Failure,
                               QDateTime::currentMSecsSinceEpoch());

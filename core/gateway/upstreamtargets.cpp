@@ -2,11 +2,6 @@
 
 namespace tollgate::gateway {
 
-QString UpstreamTarget::breakerKey() const
-{
-    return provider->name + QLatin1Char(' ') + baseUrl.toString() + QLatin1Char(' ') + model;
-}
-
 QList<UpstreamTarget> upstreamTargets(const QStringList &models, api::Flavor flavor,
                                       const QList<policy::ProviderConfig> &providers,
                                       const metering::PriceTable &prices)
@@ -27,7 +22,9 @@ QList<UpstreamTarget> upstreamTargets(const QStringList &models, api::Flavor fla
         const QString upstreamModel =
             ownProvider && exactEntry && !price->upstreamId.isEmpty() ? price->upstreamId : model;
         for (const QUrl &baseUrl : provider->baseUrls)
-            targets.append({model, upstreamModel, provider, baseUrl});
+            targets.append({model, upstreamModel, provider, baseUrl,
+                            provider->name + QLatin1Char(' ') + baseUrl.toString() +
+                                QLatin1Char(' ') + model});
     }
     return targets;
 }

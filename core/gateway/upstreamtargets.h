@@ -17,10 +17,9 @@ struct UpstreamTarget {
     QString upstreamModel; ///< what the provider is asked for (the model's upstream_id)
     const policy::ProviderConfig *provider = nullptr; ///< owned by the policy snapshot
     QUrl baseUrl;
-
     /// One circuit breaker per provider endpoint and model: a region or a model can fail while
-    /// its siblings work.
-    QString breakerKey() const;
+    /// its siblings work. Built once here; every attempt and outcome looks it up.
+    QString breakerKey;
 };
 
 /// Expands a routed chain of models into the targets to try in order: each model at each

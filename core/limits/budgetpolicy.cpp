@@ -1,5 +1,6 @@
 #include "limits/budgetpolicy.h"
 
+#include "policy/policyfields.h"
 #include <QJsonArray>
 #include <QJsonValue>
 #include <QRegularExpression>
@@ -12,6 +13,12 @@ namespace tollgate::limits {
 
 namespace {
 
+using policy::enumChoices;
+using policy::EnumName;
+using policy::enumName;
+using policy::indexedPath;
+using policy::memberPath;
+
 const QString kBudgetsKey = QStringLiteral("budgets");
 
 // Budgets of more than a trillion dollars are typos, and keeping amounts well inside a double's
@@ -21,11 +28,6 @@ constexpr double kMaxLimitUsd = 1e12;
 // more than any real policy wants.
 constexpr double kMaxPercent = 1000;
 constexpr int kMaxScopeValueLength = 256;
-
-template <typename Enum> struct EnumName {
-    Enum value;
-    const char *name;
-};
 
 constexpr EnumName<BudgetScopeKind> kScopeKinds[] = {
     {BudgetScopeKind::Global, "global"}, {BudgetScopeKind::Plan, "plan"},
@@ -40,33 +42,6 @@ constexpr EnumName<BudgetAction> kActions[] = {{BudgetAction::Alert, "alert"},
                                                {BudgetAction::Downgrade, "downgrade"},
                                                {BudgetAction::Block, "block"}};
 
-template <typename Enum, size_t N> QString enumName(const EnumName<Enum> (&table)[N], Enum value)
-{
-    for (const auto &entry : table) {
-        if (entry.value == value)
-            return QLatin1String(entry.name);
-    }
-    return {};
-}
-
-template <typename Enum, size_t N> QString enumChoices(const EnumName<Enum> (&table)[N])
-{
-    QStringList names;
-    for (const auto &entry : table)
-        names.append(QLatin1String(entry.name));
-    return names.join(QStringLiteral(", "));
-}
-
-QString member(const QString &path, const QString &key)
-{
-    return path + QLatin1Char('.') + key;
-}
-
-QString indexed(const QString &path, qsizetype index)
-{
-    return path + QLatin1Char('[') + QString::number(index) + QLatin1Char(']');
-}
-
 // Walks the JSON once and keeps going after a problem, so one pass reports all of them.
 class Parser {
 public:
@@ -80,13 +55,13 @@ public:
         const QJsonArray array = value.toArray();
         QSet<QString> names;
         for (qsizetype i = 0; i < array.size(); ++i) {
-            const QString budgetPath = indexed(path, i);
+            const QString budgetPath = indexedPath(path, i);
             Budget budget = parseBudget(array.at(i), budgetPath);
             if (!budget.name.isEmpty()) {
                 // The name is the budget's identity in the spend store: two budgets sharing one
                 // would add up each other's spend.
                 if (names.contains(budget.name))
-                    fail(member(budgetPath, QStringLiteral("name")),
+                    fail(memberPath(budgetPath, QStringLiteral("name")),
                          QStringLiteral("duplicate budget name \"%1\"").arg(budget.name));
                 names.insert(budget.name);
             }
@@ -109,7 +84,7 @@ private:
         bool clean = true;
         for (auto it = object.begin(); it != object.end(); ++it) {
             if (!known.contains(it.key())) {
-                fail(member(path, it.key()), QStringLiteral("unknown setting"));
+                fail(memberPath(path, it.key()), QStringLiteral("unknown setting"));
                 clean = false;
             }
         }
@@ -146,7 +121,7 @@ private:
                    QStringLiteral("alignment"), QStringLiteral("limit_usd"),
                    QStringLiteral("actions")});
 
-        const QString namePath = member(path, QStringLiteral("name"));
+        const QString namePath = memberPath(path, QStringLiteral("name"));
         const QJsonValue name = object.value(QStringLiteral("name"));
         // Budget names travel in metric labels, block messages and spend-store rows.
         static const QRegularExpression validName(
@@ -161,9 +136,9 @@ private:
 
         const QJsonValue scope = object.value(QStringLiteral("scope"));
         if (!scope.isUndefined())
-            budget.scope = parseScope(scope, member(path, QStringLiteral("scope")));
+            budget.scope = parseScope(scope, memberPath(path, QStringLiteral("scope")));
 
-        const QString windowPath = member(path, QStringLiteral("window"));
+        const QString windowPath = memberPath(path, QStringLiteral("window"));
         const QJsonValue window = object.value(QStringLiteral("window"));
         if (window.isUndefined())
             fail(windowPath, QStringLiteral("required"));
@@ -172,10 +147,10 @@ private:
 
         const QJsonValue alignment = object.value(QStringLiteral("alignment"));
         if (!alignment.isUndefined())
-            parseEnum(alignment, member(path, QStringLiteral("alignment")), kAlignments,
+            parseEnum(alignment, memberPath(path, QStringLiteral("alignment")), kAlignments,
                       &budget.alignment);
 
-        const QString limitPath = member(path, QStringLiteral("limit_usd"));
+        const QString limitPath = memberPath(path, QStringLiteral("limit_usd"));
         const QJsonValue limit = object.value(QStringLiteral("limit_usd"));
         if (limit.isUndefined()) {
             fail(limitPath, QStringLiteral("required"));
@@ -191,7 +166,7 @@ private:
         if (actions.isUndefined())
             budget.actions = BudgetPolicy::defaultActions();
         else
-            budget.actions = parseActions(actions, member(path, QStringLiteral("actions")));
+            budget.actions = parseActions(actions, memberPath(path, QStringLiteral("actions")));
         return budget;
     }
 
@@ -205,7 +180,7 @@ private:
         const QJsonObject object = value.toObject();
         checkKeys(object, path, {QStringLiteral("kind"), QStringLiteral("value")});
 
-        const QString kindPath = member(path, QStringLiteral("kind"));
+        const QString kindPath = memberPath(path, QStringLiteral("kind"));
         const QJsonValue kind = object.value(QStringLiteral("kind"));
         bool kindKnown = false;
         if (kind.isUndefined())
@@ -213,7 +188,7 @@ private:
         else
             kindKnown = parseEnum(kind, kindPath, kScopeKinds, &scope.kind);
 
-        const QString valuePath = member(path, QStringLiteral("value"));
+        const QString valuePath = memberPath(path, QStringLiteral("value"));
         const QJsonValue scopeValue = object.value(QStringLiteral("value"));
         if (!kindKnown)
             return scope; // whether a value belongs here depends on the kind
@@ -258,7 +233,7 @@ private:
         }
         const QJsonArray array = value.toArray();
         for (qsizetype i = 0; i < array.size(); ++i) {
-            const QString entryPath = indexed(path, i);
+            const QString entryPath = indexedPath(path, i);
             if (!array.at(i).isObject()) {
                 fail(entryPath, QStringLiteral("expected an object"));
                 continue;
@@ -268,7 +243,7 @@ private:
             BudgetThreshold threshold;
             bool valid = true;
 
-            const QString percentPath = member(entryPath, QStringLiteral("at_percent"));
+            const QString percentPath = memberPath(entryPath, QStringLiteral("at_percent"));
             const QJsonValue percent = object.value(QStringLiteral("at_percent"));
             if (percent.isUndefined()) {
                 fail(percentPath, QStringLiteral("required"));
@@ -282,7 +257,7 @@ private:
                 threshold.atPercent = percent.toDouble();
             }
 
-            const QString actionPath = member(entryPath, QStringLiteral("action"));
+            const QString actionPath = memberPath(entryPath, QStringLiteral("action"));
             const QJsonValue action = object.value(QStringLiteral("action"));
             if (action.isUndefined()) {
                 fail(actionPath, QStringLiteral("required"));

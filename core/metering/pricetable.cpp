@@ -1,5 +1,7 @@
 #include "metering/pricetable.h"
 
+#include "policy/policyfields.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -17,17 +19,10 @@ namespace tollgate::metering {
 
 namespace {
 
+using policy::indexedPath;
+using policy::memberPath;
+
 constexpr int kFormatVersion = 1;
-
-QString indexed(const QString &path, qsizetype index)
-{
-    return path + QLatin1Char('[') + QString::number(index) + QLatin1Char(']');
-}
-
-QString member(const QString &path, const QString &key)
-{
-    return path.isEmpty() ? key : path + QLatin1Char('.') + key;
-}
 
 // Unknown keys are rejected rather than ignored: a misspelt "cache_raed" would otherwise
 // silently fall back to a default price and skew every cost the gateway reports.
@@ -43,7 +38,7 @@ std::optional<Error> checkKeys(const QJsonObject &object, const QString &path,
             }
         }
         if (!known)
-            return Error{QStringLiteral("unknown field"), member(path, it.key())};
+            return Error{QStringLiteral("unknown field"), memberPath(path, it.key())};
     }
     return std::nullopt;
 }
@@ -55,7 +50,7 @@ std::optional<Error> readPrice(const QJsonObject &object, const QString &path, c
     const double number = value.toDouble(-1);
     if (!value.isDouble() || !std::isfinite(number) || number < 0)
         return Error{QStringLiteral("must be a non-negative number"),
-                     member(path, QLatin1String(key))};
+                     memberPath(path, QLatin1String(key))};
     out = number;
     return std::nullopt;
 }
@@ -75,13 +70,13 @@ Expected<ModelPrice> parseModel(const QJsonValue &value, const QString &path)
     model.id = id.toString().trimmed();
     if (!id.isString() || model.id.isEmpty() || model.id != id.toString())
         return Error{QStringLiteral("must be a non-empty string without surrounding spaces"),
-                     member(path, QStringLiteral("id"))};
+                     memberPath(path, QStringLiteral("id"))};
 
     const QJsonValue provider = object.value(QLatin1String("provider"));
     model.provider = provider.toString();
     if (!provider.isString() || model.provider.isEmpty())
         return Error{QStringLiteral("must name a provider"),
-                     member(path, QStringLiteral("provider"))};
+                     memberPath(path, QStringLiteral("provider"))};
 
     const QJsonValue upstreamId = object.value(QLatin1String("upstream_id"));
     if (!upstreamId.isUndefined()) {
@@ -89,12 +84,12 @@ Expected<ModelPrice> parseModel(const QJsonValue &value, const QString &path)
         if (!upstreamId.isString() || model.upstreamId.isEmpty() ||
             model.upstreamId.trimmed() != model.upstreamId)
             return Error{QStringLiteral("must be a non-empty string without surrounding spaces"),
-                         member(path, QStringLiteral("upstream_id"))};
+                         memberPath(path, QStringLiteral("upstream_id"))};
     }
 
     const QJsonValue aliases = object.value(QLatin1String("aliases"));
     if (!aliases.isUndefined()) {
-        const QString aliasesPath = member(path, QStringLiteral("aliases"));
+        const QString aliasesPath = memberPath(path, QStringLiteral("aliases"));
         if (!aliases.isArray())
             return Error{QStringLiteral("must be an array of strings"), aliasesPath};
         const QJsonArray list = aliases.toArray();
@@ -103,7 +98,7 @@ Expected<ModelPrice> parseModel(const QJsonValue &value, const QString &path)
             if (!list.at(i).isString() || alias.isEmpty() || alias.trimmed() != alias)
                 return Error{
                     QStringLiteral("must be a non-empty string without surrounding spaces"),
-                    indexed(aliasesPath, i)};
+                    indexedPath(aliasesPath, i)};
             model.aliases.append(alias);
         }
     }
@@ -131,7 +126,7 @@ Expected<ModelPrice> parseModel(const QJsonValue &value, const QString &path)
         if (!latency.isDouble() || !std::isfinite(ms) || ms < 0 || std::floor(ms) != ms ||
             ms > std::numeric_limits<int>::max())
             return Error{QStringLiteral("must be a non-negative whole number of milliseconds"),
-                         member(path, QStringLiteral("p95_latency_ms"))};
+                         memberPath(path, QStringLiteral("p95_latency_ms"))};
         model.p95LatencyMs = static_cast<int>(ms);
     }
     return model;
@@ -168,7 +163,7 @@ Expected<PriceTable> PriceTable::fromJson(const QByteArray &json)
     QHash<QString, QString> owners; // name -> path that claimed it
     const QJsonArray list = models.toArray();
     for (qsizetype i = 0; i < list.size(); ++i) {
-        const QString path = indexed(QStringLiteral("models"), i);
+        const QString path = indexedPath(QStringLiteral("models"), i);
         Expected<ModelPrice> parsed = parseModel(list.at(i), path);
         if (!parsed)
             return parsed.error();
@@ -184,11 +179,11 @@ Expected<PriceTable> PriceTable::fromJson(const QByteArray &json)
             owners.insert(name, namePath);
             return std::nullopt;
         };
-        if (auto error = claim(model.id, member(path, QStringLiteral("id"))))
+        if (auto error = claim(model.id, memberPath(path, QStringLiteral("id"))))
             return *error;
         for (qsizetype a = 0; a < model.aliases.size(); ++a) {
-            if (auto error =
-                    claim(model.aliases.at(a), indexed(member(path, QStringLiteral("aliases")), a)))
+            if (auto error = claim(model.aliases.at(a),
+                                   indexedPath(memberPath(path, QStringLiteral("aliases")), a)))
                 return *error;
         }
 
@@ -208,7 +203,7 @@ PriceTable PriceTable::withModels(const QJsonValue &models, const QString &path,
     QHash<QString, QString> owners; // name -> path that claimed it, among the added models
     const QJsonArray list = models.toArray();
     for (qsizetype i = 0; i < list.size(); ++i) {
-        const QString modelPath = indexed(path, i);
+        const QString modelPath = indexedPath(path, i);
         Expected<ModelPrice> parsed = parseModel(list.at(i), modelPath);
         if (!parsed) {
             problems->append(parsed.error());

@@ -1,6 +1,7 @@
 #include "routing/routingpolicy.h"
 
 #include "metering/pricetable.h"
+#include "policy/policyfields.h"
 
 #include <QHash>
 #include <QJsonObject>
@@ -13,16 +14,17 @@ namespace tollgate::routing {
 
 namespace {
 
+using policy::enumChoices;
+using policy::EnumName;
+using policy::enumName;
+using policy::indexedPath;
+using policy::memberPath;
+
 const QString kReferenceSonnet = QStringLiteral("claude-sonnet-4-20250514");
 const QString kReferenceHaiku = QStringLiteral("claude-3-haiku-20240307");
 
 // The policy document spells enum values in lower case; these tables are the one place that
 // maps them, for parsing and for toJson alike.
-template <typename Enum> struct EnumName {
-    Enum value;
-    const char *name;
-};
-
 constexpr EnumName<policy::Priority> kPriorities[] = {{policy::Priority::Low, "low"},
                                                       {policy::Priority::Medium, "medium"},
                                                       {policy::Priority::High, "high"}};
@@ -32,33 +34,6 @@ constexpr EnumName<BudgetState> kBudgetStates[] = {{BudgetState::Ok, "ok"},
                                                    {BudgetState::Downgraded, "downgraded"}};
 constexpr EnumName<api::Flavor> kApis[] = {{api::Flavor::Anthropic, "anthropic"},
                                            {api::Flavor::OpenAI, "openai"}};
-
-template <typename Enum, size_t N> QString enumName(const EnumName<Enum> (&table)[N], Enum value)
-{
-    for (const auto &entry : table) {
-        if (entry.value == value)
-            return QLatin1String(entry.name);
-    }
-    return {};
-}
-
-template <typename Enum, size_t N> QString enumChoices(const EnumName<Enum> (&table)[N])
-{
-    QStringList names;
-    for (const auto &entry : table)
-        names.append(QLatin1String(entry.name));
-    return names.join(QStringLiteral(", "));
-}
-
-QString member(const QString &path, const QString &key)
-{
-    return path.isEmpty() ? key : path + QLatin1Char('.') + key;
-}
-
-QString indexed(const QString &path, qsizetype index)
-{
-    return path + QLatin1Char('[') + QString::number(index) + QLatin1Char(']');
-}
 
 // Walks the JSON once and keeps going after a problem, so one pass reports all of them: an
 // operator fixing a policy should not have to reload it once per mistake.
@@ -80,11 +55,11 @@ public:
         const QJsonArray array = value.toArray();
         QSet<QString> names;
         for (qsizetype i = 0; i < array.size(); ++i) {
-            const QString rulePath = indexed(path, i);
+            const QString rulePath = indexedPath(path, i);
             RouteRule rule = parseRule(array.at(i), rulePath);
             if (!rule.name.isEmpty()) {
                 if (names.contains(rule.name))
-                    fail(member(rulePath, QStringLiteral("name")),
+                    fail(memberPath(rulePath, QStringLiteral("name")),
                          QStringLiteral("duplicate rule name \"%1\"").arg(rule.name));
                 names.insert(rule.name);
             }
@@ -113,7 +88,7 @@ private:
         }
         const QJsonObject object = value.toObject();
         for (auto it = object.begin(); it != object.end(); ++it) {
-            const QString childPath = member(path, it.key());
+            const QString childPath = memberPath(path, it.key());
             if (!known.contains(it.key()))
                 fail(childPath, QStringLiteral("unknown %1").arg(unknownWhat));
             else
@@ -154,10 +129,10 @@ private:
         const QJsonObject object = value.toObject();
         // Logs and the x-tollgate-model story name the rule, so it must have a name.
         if (!object.contains(QLatin1String("name")))
-            fail(member(path, QStringLiteral("name")), QStringLiteral("required"));
+            fail(memberPath(path, QStringLiteral("name")), QStringLiteral("required"));
         // A rule without targets would end the search (first match wins) with nowhere to go.
         if (!object.contains(QLatin1String("targets")))
-            fail(member(path, QStringLiteral("targets")), QStringLiteral("required"));
+            fail(memberPath(path, QStringLiteral("targets")), QStringLiteral("required"));
         return rule;
     }
 
@@ -208,7 +183,7 @@ private:
                      });
         if (match.complexityAbove && match.complexityAtMost &&
             *match.complexityAbove >= *match.complexityAtMost)
-            fail(member(path, QStringLiteral("complexity_above")),
+            fail(memberPath(path, QStringLiteral("complexity_above")),
                  QStringLiteral("must be less than complexity_at_most (%1), or the rule never "
                                 "matches")
                      .arg(*match.complexityAtMost));
@@ -231,7 +206,7 @@ private:
         } else if (value.isArray() && !value.toArray().isEmpty()) {
             const QJsonArray array = value.toArray();
             for (qsizetype i = 0; i < array.size(); ++i)
-                take(array.at(i), indexed(path, i));
+                take(array.at(i), indexedPath(path, i));
         } else {
             fail(path, expected + QStringLiteral(", or a non-empty list of them"));
         }
@@ -262,7 +237,7 @@ private:
         if (value.isArray() && !value.toArray().isEmpty()) {
             const QJsonArray array = value.toArray();
             for (qsizetype i = 0; i < array.size(); ++i)
-                take(array.at(i), indexed(path, i));
+                take(array.at(i), indexedPath(path, i));
         } else {
             take(value, path);
         }
@@ -289,7 +264,7 @@ private:
         }
         const QJsonObject object = value.toObject();
         for (auto it = object.begin(); it != object.end(); ++it) {
-            const QString namePath = member(path, it.key());
+            const QString namePath = memberPath(path, it.key());
             const QString name = it.key().trimmed();
             bool token = !name.isEmpty();
             for (QChar c : name)
@@ -315,7 +290,7 @@ private:
         }
         const QJsonObject object = value.toObject();
         for (auto it = object.begin(); it != object.end(); ++it) {
-            const QString namePath = member(path, it.key());
+            const QString namePath = memberPath(path, it.key());
             // Field names are compared exactly, as JSON keys are: no trimming, no case folding.
             if (it.key().isEmpty()) {
                 fail(namePath, QStringLiteral("expected a metadata field name"));
@@ -336,7 +311,7 @@ private:
         QHash<QString, qsizetype> seen; // canonical target -> index, to reject repeats
         const QJsonArray array = value.toArray();
         for (qsizetype i = 0; i < array.size(); ++i) {
-            const QString entryPath = indexed(path, i);
+            const QString entryPath = indexedPath(path, i);
             const QJsonValue entry = array.at(i);
             const QString name = entry.toString();
             if (!entry.isString() || name.isEmpty()) {
@@ -361,7 +336,8 @@ private:
                     canonical = model->id;
             }
             if (auto it = seen.constFind(canonical); it != seen.constEnd()) {
-                fail(entryPath, QStringLiteral("\"%1\" repeats %2").arg(name, indexed(path, *it)));
+                fail(entryPath,
+                     QStringLiteral("\"%1\" repeats %2").arg(name, indexedPath(path, *it)));
                 continue;
             }
             seen.insert(canonical, i);
@@ -388,7 +364,7 @@ private:
                              transform.clamp = int(number);
                      });
         if (transform.clamp > 0 && transform.defaultValue > transform.clamp)
-            fail(member(path, QStringLiteral("default")),
+            fail(memberPath(path, QStringLiteral("default")),
                  QStringLiteral("must not exceed clamp (%1)").arg(transform.clamp));
         return transform;
     }

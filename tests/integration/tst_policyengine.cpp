@@ -159,17 +159,6 @@ QByteArray sha256Hex(const QByteArray &key)
     return QCryptographicHash::hash(key, QCryptographicHash::Sha256).toHex();
 }
 
-/// `tollgated check-config FILE`, run to its end.
-TollgatedProcess::Exit checkConfig(const QByteArray &policy)
-{
-    QTemporaryDir dir;
-    QFile file(dir.filePath(QStringLiteral("policy.json")));
-    if (!file.open(QIODevice::WriteOnly) || file.write(policy) != policy.size())
-        return {};
-    file.close();
-    return TollgatedProcess::runToExit({QStringLiteral("check-config"), file.fileName()});
-}
-
 } // namespace
 
 #define START_GATEWAY(...) VERIFY_NO_PROBLEM(startGateway(__VA_ARGS__))
@@ -906,7 +895,7 @@ void TestPolicyEngine::policyReloadsOnChangeAndSighupKeepingTheRunningOneOnError
 void TestPolicyEngine::checkConfigPrintsEffectivePolicy()
 {
     // Only a listen address and one retry setting: everything else is the reference.
-    TollgatedProcess::Exit result = checkConfig(
+    TollgatedProcess::Exit result = TollgatedProcess::checkConfig(
         R"({"version":1,"gateway":{"listen":"127.0.0.1:9191"},"retries":{"max_attempts":3}})");
     QVERIFY2(
         result.exited && result.code == 0,
@@ -964,7 +953,7 @@ void TestPolicyEngine::checkConfigPrintsEffectivePolicy()
 
     // A custom policy is printed back as it will run: its rules, its plans plus the local plan
     // that keeps the owner unthrottled.
-    result = checkConfig(kCustomPolicy);
+    result = TollgatedProcess::checkConfig(kCustomPolicy);
     QVERIFY2(result.exited && result.code == 0, result.err.constData());
     const QJsonObject custom = QJsonDocument::fromJson(result.out).object();
     const QJsonArray customRoutes = custom.value(u"routes").toArray();
@@ -1016,7 +1005,7 @@ void TestPolicyEngine::checkConfigNamesEveryProblem()
 {
     QFETCH(QByteArray, policy);
     QFETCH(QStringList, paths);
-    const TollgatedProcess::Exit result = checkConfig(policy);
+    const TollgatedProcess::Exit result = TollgatedProcess::checkConfig(policy);
     QVERIFY2(result.exited, "check-config did not finish");
     QVERIFY2(result.code != 0, result.out.constData());
     QVERIFY2(result.out.trimmed().isEmpty(), result.out.constData());

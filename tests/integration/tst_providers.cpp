@@ -288,14 +288,9 @@ void TestProviders::checkConfigPrintsProvidersAndModelsWithoutKeys()
 
 void TestProviders::refusesModelsOfUnknownProviders()
 {
-    QTemporaryDir dir;
-    QFile policy(dir.filePath(QStringLiteral("policy.json")));
-    QVERIFY(policy.open(QIODevice::WriteOnly));
-    policy.write(R"({"models": [{"id": "x", "provider": "nowhere", "input": 1, "output": 1}],
-                     "routes": [{"name": "r", "match": {}, "targets": ["x"]}]})");
-    policy.close();
-    const TollgatedProcess::Exit exit =
-        TollgatedProcess::runToExit({QStringLiteral("check-config"), policy.fileName()});
+    const TollgatedProcess::Exit exit = TollgatedProcess::checkConfig(
+        R"({"models": [{"id": "x", "provider": "nowhere", "input": 1, "output": 1}],
+            "routes": [{"name": "r", "match": {}, "targets": ["x"]}]})");
     QCOMPARE(exit.code, 2);
     QVERIFY2(exit.err.contains("models[0].provider: unknown provider \"nowhere\""),
              exit.err.constData());

@@ -109,8 +109,8 @@ void TestUpstreamTargets::keysBreakersByProviderEndpointAndModel()
     const auto list = providers(R"({"anthropic": {"base_urls": ["http://us", "http://eu"]}})");
     const auto targets =
         upstreamTargets({kHaiku}, api::Flavor::Anthropic, list, metering::PriceTable::builtin());
-    QCOMPARE(targets.at(0).breakerKey(), QStringLiteral("anthropic http://us ") + kHaiku);
-    QCOMPARE(targets.at(1).breakerKey(), QStringLiteral("anthropic http://eu ") + kHaiku);
+    QCOMPARE(targets.at(0).breakerKey, QStringLiteral("anthropic http://us ") + kHaiku);
+    QCOMPARE(targets.at(1).breakerKey, QStringLiteral("anthropic http://eu ") + kHaiku);
 }
 
 void TestUpstreamTargets::policyModelsReplaceAndExtendTheBuiltInTable()
