@@ -7,7 +7,7 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config clang-format
   qt6-base-dev libqt6opengl6-dev qt6-charts-dev
-  libsqlite3-dev libhttp-parser-dev libssl-dev libsimdjson-dev libhiredis-dev
+  libsqlite3-dev libhttp-parser-dev libssl-dev libsimdjson-dev libhiredis-dev libjemalloc-dev
   # tests: promtool, the sqlite3 CLI, Redis for the shared stores, Node.js for the official SDKs
   prometheus sqlite3 redis-server nodejs npm
 )

@@ -84,24 +84,39 @@ private Q_SLOTS:
         QCOMPARE(anthropicKey(kAnthropicBase), key); // deterministic
     }
 
+    void sha256MatchesTheReference_data()
+    {
+        QTest::addColumn<bool>("openSsl");
+        QTest::newRow("default path") << false;
+        QTest::newRow("OpenSSL") << true;
+    }
+
     void sha256MatchesTheReference()
     {
-        // Every length around the block and padding boundaries, then a large input, with bytes
-        // that exercise the byte-swapping; the accelerated path must equal Qt's portable one.
+        // Every length around the block and padding boundaries, then large inputs, with bytes
+        // that exercise the byte-swapping; both paths must equal Qt's portable one.
+        QFETCH(bool, openSsl);
+        const auto hash = [openSsl](const QByteArray &data) {
+            return openSsl ? tollgate::cache::sha256WithOpenSsl(data)
+                           : tollgate::cache::sha256(data);
+        };
         QRandomGenerator random(42);
         QByteArray data;
         for (int length = 0; length <= 300; ++length) {
-            QCOMPARE(tollgate::cache::sha256(data),
-                     QCryptographicHash::hash(data, QCryptographicHash::Sha256));
+            QCOMPARE(hash(data), QCryptographicHash::hash(data, QCryptographicHash::Sha256));
             data.append(char(random.bounded(256)));
         }
-        QByteArray large(1 << 20, Qt::Uninitialized);
-        for (char &c : large)
-            c = char(random.bounded(256));
-        QCOMPARE(tollgate::cache::sha256(large),
-                 QCryptographicHash::hash(large, QCryptographicHash::Sha256));
-        QCOMPARE(tollgate::cache::sha256("abc").toHex(),
+        for (const int length : {4095, 4096, 4097, 1 << 20}) {
+            QByteArray large(length, Qt::Uninitialized);
+            for (char &c : large)
+                c = char(random.bounded(256));
+            QCOMPARE(hash(large), QCryptographicHash::hash(large, QCryptographicHash::Sha256));
+        }
+        QCOMPARE(hash("abc").toHex(),
                  QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        if (!openSsl)
+            qInfo("SHA instructions used directly: %s",
+                  tollgate::cache::sha256UsesCpuInstructions() ? "yes" : "no");
     }
 
     void stringEncodingMatchesReference()
