@@ -9,6 +9,8 @@
 #include "limits/spendledger.h"
 #include "metering/metrics.h"
 #include "metering/pricetable.h"
+#include "metering/requestfeed.h"
+#include "metering/trafficseries.h"
 #include "routing/breakerregistry.h"
 #include "store/requestlog.h"
 #include "store/spendstore.h"
@@ -52,6 +54,10 @@ struct GatewayContext {
     /// The policy's alert rules evaluated live; every finished request is recorded here.
     alerts::AlertMonitor alerts;
     store::RequestLog *log = nullptr;
+    /// The latest finished requests for a watching console; off unless it sets a capacity.
+    metering::RequestFeed requestFeed;
+    /// Chart buckets of the last 5 min, hour, day and week; off unless a console enables it.
+    metering::TrafficSeries traffic;
     std::atomic<int> inflight{0};
     std::atomic<bool> draining{false};
 

@@ -785,6 +785,8 @@ void ProxyCall::complete(int status, const QString &error)
     chargeBudgets(record);
     m_context.metrics.record(record);
     m_context.alerts.record(record);
+    m_context.requestFeed.append(record);
+    m_context.traffic.add(record);
     if (m_context.log)
         m_context.log->append(std::move(record));
 }
