@@ -1,17 +1,15 @@
 // tollgated: the Tollgate gateway without a GUI, for servers and scripts.
 
+#include "gatewayoptions.h"
+
 #include "gateway/gateway.h"
-#include "metering/pricetable.h"
 #include "policy/gatewayconfig.h"
-#include "store/redisendpoint.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QFile>
 #include <QFileSystemWatcher>
 #include <QJsonDocument>
 #include <QSocketNotifier>
-#include <QStandardPaths>
 #include <QTimer>
 
 #include <csignal>
@@ -64,90 +62,23 @@ void fail(const QString &message)
     std::exit(2);
 }
 
-/// Reads each provider's key from its reference. Returns the problems, one per line (naming the
-/// variable or file, never a key), or an empty string.
-QString resolveKeys(gateway::PolicyDocument &document)
+gateway::PolicyDocument orFail(Expected<gateway::PolicyDocument> document)
 {
-    QStringList lines;
-    for (const Error &problem : policy::resolveProviderKeys(document.gateway.providers))
-        lines.append(problem.toString());
-    return lines.join(QLatin1Char('\n'));
-}
-
-Expected<gateway::PolicyDocument> readPolicyFile(const QString &path, gateway::PolicyDocument base)
-{
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return Error(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
-    auto loaded = gateway::loadPolicy(file.readAll(), metering::PriceTable::builtin(), base);
-    if (!loaded)
-        return Error(QStringLiteral("%1:\n%2").arg(path, loaded.error().toString()));
-    return loaded;
-}
-
-gateway::PolicyDocument loadPolicyFile(const QString &path, gateway::PolicyDocument base)
-{
-    auto document = readPolicyFile(path, std::move(base));
     if (!document)
         fail(document.error().message);
     return *document;
-}
-
-/// Flags override the policy file.
-void applyFlags(const QCommandLineParser &args, gateway::PolicyDocument &document)
-{
-    policy::GatewayConfig &config = document.gateway;
-    if (args.isSet(QStringLiteral("listen"))) {
-        auto listen = policy::parseListenAddress(args.value(QStringLiteral("listen")));
-        if (!listen)
-            fail(QStringLiteral("--listen: %1").arg(listen.error().message));
-        config.listenAddress = listen->first;
-        config.listenPort = listen->second;
-    }
-    const auto baseUrl = [&](const char *option, const char *providerName) {
-        if (!args.isSet(QLatin1String(option)))
-            return;
-        auto url = policy::parseBaseUrl(args.value(QLatin1String(option)));
-        if (!url)
-            fail(QStringLiteral("--%1: %2").arg(QLatin1String(option), url.error().message));
-        if (policy::ProviderConfig *provider =
-                policy::findProvider(config, QLatin1String(providerName)))
-            provider->baseUrls = {*url};
-    };
-    baseUrl("anthropic-base-url", "anthropic");
-    baseUrl("openai-base-url", "openai");
-    if (args.isSet(QStringLiteral("data-dir")))
-        config.dataDir = args.value(QStringLiteral("data-dir"));
-    if (args.isSet(QStringLiteral("workers")))
-        config.workers = args.value(QStringLiteral("workers")).toInt();
-    if (args.isSet(QStringLiteral("redis"))) {
-        // The URL may carry a password, so the error never repeats it.
-        const QString url = args.value(QStringLiteral("redis"));
-        if (auto endpoint = store::RedisEndpoint::parse(url); !endpoint)
-            fail(QStringLiteral("--redis: %1").arg(endpoint.error().message));
-        document.state.redis.url = url;
-    }
-}
-
-gateway::PolicyDocument configure(const QCommandLineParser &args)
-{
-    gateway::PolicyDocument document;
-    document.gateway.dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
-    if (args.isSet(QStringLiteral("config")))
-        document = loadPolicyFile(args.value(QStringLiteral("config")), document);
-    applyFlags(args, document);
-    return document;
 }
 
 /// Reads the policy file again and puts it in force; on any problem the running policy stays.
 void reload(const QCommandLineParser &args, gateway::Gateway &gateway)
 {
     const QString path = args.value(QStringLiteral("config"));
-    auto document = readPolicyFile(path, {});
+    auto document = app::readPolicyFile(path, {});
     QString error = document ? QString() : document.error().message;
     if (document) {
-        applyFlags(args, *document);
-        error = resolveKeys(*document);
+        error = app::applyGatewayOptions(args, *document);
+        if (error.isEmpty())
+            error = app::resolveKeys(*document);
     }
     if (error.isEmpty()) {
         if (gateway.applyPolicy(*document, &error)) {
@@ -180,7 +111,7 @@ void watchPolicyFile(const QCommandLineParser &args, gateway::Gateway &gateway, 
 /// `tollgated check-config FILE`: validates a policy and prints it with every default filled in.
 int checkConfig(const QString &path)
 {
-    const gateway::PolicyDocument document = loadPolicyFile(path, {});
+    const gateway::PolicyDocument document = orFail(app::readPolicyFile(path, {}));
     std::fputs(QJsonDocument(gateway::effectivePolicy(document)).toJson().constData(), stdout);
     return 0;
 }
@@ -200,27 +131,7 @@ int main(int argc, char *argv[])
         "the env or file each provider's `key` names in the policy."));
     args.addHelpOption();
     args.addVersionOption();
-    args.addOptions({
-        {QStringLiteral("config"), QStringLiteral("Policy document (JSON)."),
-         QStringLiteral("policy.json")},
-        {QStringLiteral("listen"), QStringLiteral("Address to serve (default 127.0.0.1:8080)."),
-         QStringLiteral("host:port")},
-        {QStringLiteral("data-dir"),
-         QStringLiteral("Folder of the request log (default: the user's data folder)."),
-         QStringLiteral("dir")},
-        {QStringLiteral("anthropic-base-url"),
-         QStringLiteral("Anthropic API (default https://api.anthropic.com)."),
-         QStringLiteral("url")},
-        {QStringLiteral("openai-base-url"),
-         QStringLiteral("OpenAI-compatible API (default https://api.openai.com)."),
-         QStringLiteral("url")},
-        {QStringLiteral("workers"), QStringLiteral("I/O worker threads (default: one per core)."),
-         QStringLiteral("n")},
-        {QStringLiteral("redis"),
-         QStringLiteral("Share rate limits and the cache with other replicas through this Redis "
-                        "(policy state.redis.url; prefer its password_env for a password)."),
-         QStringLiteral("redis://host:port/db")},
-    });
+    app::addGatewayOptions(args);
     args.addPositionalArgument(QStringLiteral("check-config"),
                                QStringLiteral("check-config FILE: validate a policy and print it "
                                               "with every default filled in."),
@@ -232,8 +143,8 @@ int main(int argc, char *argv[])
     if (!positional.isEmpty())
         fail(QStringLiteral("unexpected arguments: %1 (see --help)").arg(positional.join(u' ')));
 
-    gateway::PolicyDocument document = configure(args);
-    if (const QString problems = resolveKeys(document); !problems.isEmpty())
+    gateway::PolicyDocument document = orFail(app::configureGateway(args));
+    if (const QString problems = app::resolveKeys(document); !problems.isEmpty())
         fail(problems);
 
     gateway::Gateway gateway(document);

@@ -1,0 +1,61 @@
+// tollgate: the desktop console, with the gateway running in-process.
+
+#include "gatewayoptions.h"
+#include "mainwindow.h"
+
+#include "gateway/gatewaythread.h"
+
+#include <QApplication>
+
+#include <csignal>
+#include <cstdio>
+
+using namespace tollgate;
+
+namespace {
+
+int fail(const QString &message)
+{
+    std::fprintf(stderr, "tollgate: %s\n", qPrintable(message));
+    return 2;
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("tollgate"));
+    QApplication::setApplicationDisplayName(QStringLiteral("Tollgate"));
+    QApplication::setApplicationVersion(QStringLiteral(TOLLGATE_VERSION));
+    std::signal(SIGPIPE, SIG_IGN);
+
+    QCommandLineParser args;
+    args.setApplicationDescription(QStringLiteral(
+        "Tollgate console: the gateway in-process, its request log and where to point your "
+        "tools."));
+    args.addHelpOption();
+    args.addVersionOption();
+    app::addGatewayOptions(args);
+    args.process(app);
+
+    auto document = app::configureGateway(args);
+    if (!document)
+        return fail(document.error().message);
+    if (const QString problems = app::resolveKeys(*document); !problems.isEmpty())
+        return fail(problems);
+
+    gateway::GatewayThread gateway(*document);
+    QString error;
+    if (!gateway.start(&error))
+        return fail(error);
+    std::fprintf(stdout, "listening on %s:%u\n", qPrintable(gateway.address().toString()),
+                 unsigned(gateway.port()));
+    std::fflush(stdout);
+
+    ui::MainWindow window(gateway);
+    window.show();
+    const int code = app.exec();
+    gateway.stop();
+    return code;
+}

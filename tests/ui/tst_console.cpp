@@ -1,0 +1,155 @@
+// The console's window against a running embedded gateway and the mock upstream, offscreen.
+
+#include "connectpage.h"
+#include "feedpoller.h"
+#include "mainwindow.h"
+#include "requestsmodel.h"
+#include "requestspage.h"
+
+#include "gateway/gatewaythread.h"
+#include "httptestclient.h"
+#include "mockupstream.h"
+#include "policy/gatewayconfig.h"
+
+#include <QLineEdit>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace tollgate;
+using testsupport::HttpTestClient;
+
+class TestConsole : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void cleanupTestCase();
+    void requestsThroughTheProxyAppearInTheLog();
+    void theFilterNarrowsTheLog();
+    void connectSnippetsNameTheLiveAddress();
+    void theStatusLineShowsStateAndTotals();
+    void menuShortcutsSwitchPages();
+    void everyPageRenders();
+
+private:
+    testsupport::HttpTestResponse ask(const QByteArray &user, const QByteArray &model);
+
+    QTemporaryDir m_dataDir;
+    testsupport::MockUpstream m_mock;
+    std::unique_ptr<gateway::GatewayThread> m_gateway;
+    std::unique_ptr<ui::MainWindow> m_window;
+};
+
+void TestConsole::initTestCase()
+{
+    QVERIFY(m_dataDir.isValid());
+    m_mock.setThreads(1); // serves while this thread waits on the gateway
+    QVERIFY2(m_mock.listen(), qPrintable(m_mock.errorString()));
+    gateway::PolicyDocument policy;
+    policy.gateway.listenPort = 0;
+    policy.gateway.dataDir = m_dataDir.path();
+    policy.gateway.workers = 1;
+    for (const char *name : {"anthropic", "openai"}) {
+        auto url = policy::parseBaseUrl(m_mock.baseUrl().toString());
+        QVERIFY(url);
+        policy::findProvider(policy.gateway, QLatin1String(name))->baseUrls = {*url};
+    }
+    m_gateway = std::make_unique<gateway::GatewayThread>(policy);
+    QString error;
+    QVERIFY2(m_gateway->start(&error), qPrintable(error));
+    m_window = std::make_unique<ui::MainWindow>(*m_gateway);
+    m_window->feed().setIntervalMs(20);
+    m_window->show();
+}
+
+void TestConsole::cleanupTestCase()
+{
+    m_window.reset();
+    m_gateway.reset();
+}
+
+testsupport::HttpTestResponse TestConsole::ask(const QByteArray &user, const QByteArray &model)
+{
+    const QByteArray body = R"({"model":")" + model +
+                            R"(","max_tokens":32,"messages":[{"role":"user","content":"hi )" +
+                            user + R"("}]})";
+    return HttpTestClient::send(m_gateway->port(), "POST", "/v1/messages",
+                                {{"content-type", "application/json"},
+                                 {"anthropic-version", "2023-06-01"},
+                                 {"x-api-key", "sk-ant-console-test"},
+                                 {"x-tollgate-user", user}},
+                                body);
+}
+
+void TestConsole::requestsThroughTheProxyAppearInTheLog()
+{
+    QCOMPARE(ask("alice", "claude-3-haiku-20240307").status, 200);
+    QCOMPARE(ask("bob", "claude-3-haiku-20240307").status, 200);
+    QCOMPARE(ask("carol", "claude-3-5-sonnet-20241022").status, 200);
+    ui::RequestsModel &model = m_window->requestsModel();
+    QTRY_COMPARE(model.rowCount(), 3);
+    QCOMPARE(model.index(0, ui::RequestsModel::User).data().toString(), QStringLiteral("alice"));
+    QCOMPARE(model.index(2, ui::RequestsModel::User).data().toString(), QStringLiteral("carol"));
+    QCOMPARE(model.index(0, ui::RequestsModel::Status).data(ui::RequestsModel::RawRole).toInt(),
+             200);
+    QVERIFY(model.index(2, ui::RequestsModel::Model)
+                .data()
+                .toString()
+                .startsWith(QStringLiteral("claude-3-5-sonnet")));
+    // Metered: the mock reports usage, the price table prices it.
+    QVERIFY(
+        model.index(0, ui::RequestsModel::InputTokens).data(ui::RequestsModel::RawRole).toInt() >
+        0);
+    QVERIFY(model.index(0, ui::RequestsModel::CostUsd).data(ui::RequestsModel::RawRole).toDouble() >
+            0);
+    QCOMPARE(model.index(0, ui::RequestsModel::Cache).data().toString(), QStringLiteral("miss"));
+}
+
+void TestConsole::theFilterNarrowsTheLog()
+{
+    ui::RequestsPage &page = m_window->requestsPage();
+    QTRY_COMPARE(page.visibleRows(), 3);
+    QTest::keyClicks(page.filter(), QStringLiteral("BOB"));
+    QCOMPARE(page.visibleRows(), 1);
+    page.filter()->setText(QStringLiteral("sonnet"));
+    QCOMPARE(page.visibleRows(), 1);
+    page.filter()->clear();
+    QCOMPARE(page.visibleRows(), 3);
+}
+
+void TestConsole::connectSnippetsNameTheLiveAddress()
+{
+    const QString snippets = m_window->connectPage().snippets();
+    const QString url = QStringLiteral("http://127.0.0.1:%1").arg(m_gateway->port());
+    QVERIFY2(snippets.contains(QStringLiteral("ANTHROPIC_BASE_URL=") + url), qPrintable(snippets));
+    QVERIFY(snippets.contains(QStringLiteral("OPENAI_BASE_URL=") + url + QStringLiteral("/v1")));
+}
+
+void TestConsole::theStatusLineShowsStateAndTotals()
+{
+    const QString url = QStringLiteral("127.0.0.1:%1").arg(m_gateway->port());
+    QTRY_VERIFY2(m_window->statusText().contains(url), qPrintable(m_window->statusText()));
+    QVERIFY(m_window->statusText().contains(QStringLiteral("Running")));
+    QTRY_VERIFY2(m_window->statusText().contains(QStringLiteral("3 requests")),
+                 qPrintable(m_window->statusText()));
+}
+
+void TestConsole::menuShortcutsSwitchPages()
+{
+    QTest::keyClick(m_window.get(), Qt::Key_2, Qt::ControlModifier);
+    QCOMPARE(m_window->currentPage(), ui::MainWindow::Connect);
+    QTest::keyClick(m_window.get(), Qt::Key_1, Qt::ControlModifier);
+    QCOMPARE(m_window->currentPage(), ui::MainWindow::Requests);
+}
+
+void TestConsole::everyPageRenders()
+{
+    for (int page = 0; page < ui::MainWindow::PageCount; ++page) {
+        m_window->showPage(ui::MainWindow::Page(page));
+        const QImage image = m_window->grab().toImage();
+        QVERIFY(!image.isNull());
+        QVERIFY(image.width() >= 800 && image.height() >= 500);
+    }
+}
+
+QTEST_MAIN(TestConsole)
+#include "tst_console.moc"

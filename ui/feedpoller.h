@@ -1,0 +1,42 @@
+#pragma once
+
+#include "metering/requestrecord.h"
+
+#include <QObject>
+#include <QTimer>
+
+namespace tollgate::metering {
+class RequestFeed;
+}
+
+namespace tollgate::ui {
+
+/// Pulls the gateway's finished requests on a clock (about 4 Hz) and hands them on as one batch
+/// per tick, so views redraw at most that often whatever the request rate.
+class FeedPoller : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int kDefaultIntervalMs = 250;
+    /// Records taken per tick at most; a burst beyond it arrives over the next ticks.
+    static constexpr int kMaxPerTick = 20000;
+
+    explicit FeedPoller(metering::RequestFeed &feed, QObject *parent = nullptr);
+
+    void setIntervalMs(int intervalMs) { m_timer.setInterval(intervalMs); }
+    /// Polls now instead of waiting for the next tick.
+    void pollNow();
+
+Q_SIGNALS:
+    /// New records, oldest first; `lost` counts those that left the feed before this poller read
+    /// them (it fell behind).
+    void recordsArrived(const QList<tollgate::metering::RequestRecord> &records, quint64 lost);
+    /// Once per tick, with or without records: for views that show time passing.
+    void ticked();
+
+private:
+    metering::RequestFeed &m_feed;
+    QTimer m_timer;
+    quint64 m_lastId = 0;
+};
+
+} // namespace tollgate::ui

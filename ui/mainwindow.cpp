@@ -1,0 +1,133 @@
+#include "mainwindow.h"
+
+#include "connectpage.h"
+#include "feedpoller.h"
+#include "requestsmodel.h"
+#include "requestspage.h"
+
+#include "gateway/gatewaythread.h"
+
+#include <QApplication>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QListWidget>
+#include <QMenuBar>
+#include <QStackedWidget>
+#include <QStatusBar>
+
+namespace tollgate::ui {
+
+namespace {
+
+// Enough rows for a working session on screen; the whole history is in the SQLite log.
+constexpr int kFeedCapacity = 50000;
+
+QString baseUrl(const gateway::GatewayThread &gateway)
+{
+    if (!gateway.isRunning())
+        return {};
+    QString host = gateway.address().toString();
+    if (gateway.address().protocol() == QAbstractSocket::IPv6Protocol)
+        host = QLatin1Char('[') + host + QLatin1Char(']');
+    return QStringLiteral("http://%1:%2").arg(host).arg(gateway.port());
+}
+
+} // namespace
+
+MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
+    : QMainWindow(parent)
+    , m_gateway(gateway)
+    , m_pageList(new QListWidget(this))
+    , m_pages(new QStackedWidget(this))
+    , m_state(new QLabel(this))
+    , m_totals(new QLabel(this))
+{
+    setWindowTitle(QStringLiteral("Tollgate"));
+    gateway::GatewayContext *context = gateway.context();
+    Q_ASSERT(context);
+    context->requestFeed.setCapacity(kFeedCapacity);
+    m_feed = new FeedPoller(context->requestFeed, this);
+    m_requestsModel = new RequestsModel(this);
+    m_requestsPage = new RequestsPage(*m_requestsModel, this);
+    m_connectPage = new ConnectPage(this);
+
+    addPage(Requests, tr("Requests"), m_requestsPage);
+    addPage(Connect, tr("Connect"), m_connectPage);
+    m_pageList->setFixedWidth(160);
+    connect(m_pageList, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
+
+    auto *central = new QWidget(this);
+    auto *layout = new QHBoxLayout(central);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(m_pageList);
+    layout->addWidget(m_pages, 1);
+    setCentralWidget(central);
+
+    statusBar()->addWidget(m_state);
+    statusBar()->addPermanentWidget(m_totals);
+    buildMenus();
+
+    connect(m_feed, &FeedPoller::recordsArrived, this,
+            [this](const QList<metering::RequestRecord> &records, quint64) {
+                m_requestsModel->append(records);
+                for (const metering::RequestRecord &r : records) {
+                    ++m_requests;
+                    m_errors += r.status >= 400 || r.status == 0 || !r.error.isEmpty();
+                    m_spentUsd += r.costUsd;
+                }
+            });
+    connect(m_feed, &FeedPoller::ticked, this, &MainWindow::updateStatus);
+    m_connectPage->setBaseUrl(baseUrl(gateway));
+    showPage(Requests);
+    updateStatus();
+    resize(1100, 700);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::addPage(Page page, const QString &title, QWidget *widget)
+{
+    Q_ASSERT(m_pages->count() == page);
+    m_pages->addWidget(widget);
+    m_pageList->addItem(title);
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *quit = file->addAction(tr("&Quit"), qApp, &QApplication::quit);
+    quit->setShortcut(QKeySequence::Quit);
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    for (int page = 0; page < PageCount; ++page) {
+        QAction *action = view->addAction(m_pageList->item(page)->text(), this,
+                                          [this, page] { showPage(Page(page)); });
+        action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + page)));
+    }
+}
+
+void MainWindow::showPage(Page page)
+{
+    m_pageList->setCurrentRow(page);
+}
+
+MainWindow::Page MainWindow::currentPage() const
+{
+    return Page(m_pages->currentIndex());
+}
+
+QString MainWindow::statusText() const
+{
+    return m_state->text() + QStringLiteral("  ") + m_totals->text();
+}
+
+void MainWindow::updateStatus()
+{
+    const QString url = baseUrl(m_gateway);
+    m_state->setText(url.isEmpty() ? tr("● Stopped") : tr("● Running  %1").arg(url));
+    const QString requests = m_requests == 1 ? tr("1 request") : tr("%1 requests").arg(m_requests);
+    const QString errors = m_errors == 1 ? tr("1 error") : tr("%1 errors").arg(m_errors);
+    m_totals->setText(
+        tr("%1, %2, $%3 this session").arg(requests, errors).arg(m_spentUsd, 0, 'f', 4));
+}
+
+} // namespace tollgate::ui

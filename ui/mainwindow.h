@@ -1,0 +1,58 @@
+#pragma once
+
+#include <QMainWindow>
+
+class QLabel;
+class QListWidget;
+class QStackedWidget;
+
+namespace tollgate::gateway {
+class GatewayThread;
+}
+
+namespace tollgate::ui {
+
+class ConnectPage;
+class FeedPoller;
+class RequestsModel;
+class RequestsPage;
+
+/// The console's window: a page list on the left, the page on the right, and a status line that
+/// always shows the proxy's state and address.
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    enum Page { Requests, Connect, PageCount };
+
+    explicit MainWindow(gateway::GatewayThread &gateway, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    void showPage(Page page);
+    Page currentPage() const;
+
+    FeedPoller &feed() const { return *m_feed; }
+    RequestsModel &requestsModel() const { return *m_requestsModel; }
+    RequestsPage &requestsPage() const { return *m_requestsPage; }
+    ConnectPage &connectPage() const { return *m_connectPage; }
+    QString statusText() const;
+
+private:
+    void addPage(Page page, const QString &title, QWidget *widget);
+    void buildMenus();
+    void updateStatus();
+
+    gateway::GatewayThread &m_gateway;
+    FeedPoller *m_feed;
+    RequestsModel *m_requestsModel;
+    QListWidget *m_pageList;
+    QStackedWidget *m_pages;
+    RequestsPage *m_requestsPage;
+    ConnectPage *m_connectPage;
+    QLabel *m_state;
+    QLabel *m_totals;
+    quint64 m_requests = 0;
+    quint64 m_errors = 0;
+    double m_spentUsd = 0;
+};
+
+} // namespace tollgate::ui
