@@ -2,12 +2,14 @@
 
 #include "connectpage.h"
 #include "feedpoller.h"
+#include "overviewpage.h"
 #include "requestsmodel.h"
 #include "requestspage.h"
 
 #include "gateway/gatewaythread.h"
 
 #include <QApplication>
+#include <QDateTime>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
@@ -46,11 +48,15 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     gateway::GatewayContext *context = gateway.context();
     Q_ASSERT(context);
     context->requestFeed.setCapacity(kFeedCapacity);
+    context->traffic.setEnabled(true);
     m_feed = new FeedPoller(context->requestFeed, this);
+    m_overviewPage = new OverviewPage(
+        context->traffic, [] { return QDateTime::currentMSecsSinceEpoch(); }, this);
     m_requestsModel = new RequestsModel(this);
     m_requestsPage = new RequestsPage(*m_requestsModel, this);
     m_connectPage = new ConnectPage(this);
 
+    addPage(Overview, tr("Overview"), m_overviewPage);
     addPage(Requests, tr("Requests"), m_requestsPage);
     addPage(Connect, tr("Connect"), m_connectPage);
     m_pageList->setFixedWidth(160);
@@ -70,6 +76,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     connect(m_feed, &FeedPoller::recordsArrived, this,
             [this](const QList<metering::RequestRecord> &records, quint64) {
                 m_requestsModel->append(records);
+                m_overviewPage->addRecords(records);
                 for (const metering::RequestRecord &r : records) {
                     ++m_requests;
                     m_errors += r.status >= 400 || r.status == 0 || !r.error.isEmpty();
@@ -77,8 +84,12 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
                 }
             });
     connect(m_feed, &FeedPoller::ticked, this, &MainWindow::updateStatus);
+    connect(m_feed, &FeedPoller::ticked, this, [this] {
+        if (m_pages->currentWidget() == m_overviewPage)
+            m_overviewPage->refresh();
+    });
     m_connectPage->setBaseUrl(baseUrl(gateway));
-    showPage(Requests);
+    showPage(Overview);
     updateStatus();
     resize(1100, 700);
 }
@@ -115,6 +126,13 @@ MainWindow::Page MainWindow::currentPage() const
     return Page(m_pages->currentIndex());
 }
 
+void MainWindow::setSimulated(bool simulated)
+{
+    m_simulated = simulated;
+    m_overviewPage->setSimulated(simulated);
+    updateStatus();
+}
+
 QString MainWindow::statusText() const
 {
     return m_state->text() + QStringLiteral("  ") + m_totals->text();
@@ -123,7 +141,10 @@ QString MainWindow::statusText() const
 void MainWindow::updateStatus()
 {
     const QString url = baseUrl(m_gateway);
-    m_state->setText(url.isEmpty() ? tr("● Stopped") : tr("● Running  %1").arg(url));
+    QString state = url.isEmpty() ? tr("● Stopped") : tr("● Running  %1").arg(url);
+    if (m_simulated)
+        state += tr("  (simulated provider)");
+    m_state->setText(state);
     const QString requests = m_requests == 1 ? tr("1 request") : tr("%1 requests").arg(m_requests);
     const QString errors = m_errors == 1 ? tr("1 error") : tr("%1 errors").arg(m_errors);
     m_totals->setText(

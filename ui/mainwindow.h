@@ -14,6 +14,7 @@ namespace tollgate::ui {
 
 class ConnectPage;
 class FeedPoller;
+class OverviewPage;
 class RequestsModel;
 class RequestsPage;
 
@@ -22,15 +23,18 @@ class RequestsPage;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { Requests, Connect, PageCount };
+    enum Page { Overview, Requests, Connect, PageCount };
 
     explicit MainWindow(gateway::GatewayThread &gateway, QWidget *parent = nullptr);
     ~MainWindow() override;
 
     void showPage(Page page);
+    /// Labels the figures as simulated when the built-in simulator answers for the providers.
+    void setSimulated(bool simulated);
     Page currentPage() const;
 
     FeedPoller &feed() const { return *m_feed; }
+    OverviewPage &overviewPage() const { return *m_overviewPage; }
     RequestsModel &requestsModel() const { return *m_requestsModel; }
     RequestsPage &requestsPage() const { return *m_requestsPage; }
     ConnectPage &connectPage() const { return *m_connectPage; }
@@ -46,6 +50,7 @@ private:
     RequestsModel *m_requestsModel;
     QListWidget *m_pageList;
     QStackedWidget *m_pages;
+    OverviewPage *m_overviewPage;
     RequestsPage *m_requestsPage;
     ConnectPage *m_connectPage;
     QLabel *m_state;
@@ -53,6 +58,7 @@ private:
     quint64 m_requests = 0;
     quint64 m_errors = 0;
     double m_spentUsd = 0;
+    bool m_simulated = false;
 };
 
 } // namespace tollgate::ui

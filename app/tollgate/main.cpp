@@ -2,6 +2,7 @@
 
 #include "gatewayoptions.h"
 #include "mainwindow.h"
+#include "simulatedproviders.h"
 
 #include "gateway/gatewaythread.h"
 
@@ -37,6 +38,7 @@ int main(int argc, char *argv[])
     args.addHelpOption();
     args.addVersionOption();
     app::addGatewayOptions(args);
+    app::SimulatedProviders::addOptions(args, app::SimulatedProviders::Mode::Auto);
     args.process(app);
 
     auto document = app::configureGateway(args);
@@ -44,6 +46,9 @@ int main(int argc, char *argv[])
         return fail(document.error().message);
     if (const QString problems = app::resolveKeys(*document); !problems.isEmpty())
         return fail(problems);
+    app::SimulatedProviders simulated;
+    if (const QString problem = simulated.start(args, *document); !problem.isEmpty())
+        return fail(problem);
 
     gateway::GatewayThread gateway(*document);
     QString error;
@@ -53,7 +58,11 @@ int main(int argc, char *argv[])
                  unsigned(gateway.port()));
     std::fflush(stdout);
 
+    if (simulated.isActive())
+        std::fprintf(stderr, "tollgate: %s\n", qPrintable(simulated.description()));
+
     ui::MainWindow window(gateway);
+    window.setSimulated(simulated.isActive());
     window.show();
     const int code = app.exec();
     gateway.stop();

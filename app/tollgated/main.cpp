@@ -1,6 +1,7 @@
 // tollgated: the Tollgate gateway without a GUI, for servers and scripts.
 
 #include "gatewayoptions.h"
+#include "simulatedproviders.h"
 
 #include "gateway/gateway.h"
 #include "policy/gatewayconfig.h"
@@ -70,7 +71,8 @@ gateway::PolicyDocument orFail(Expected<gateway::PolicyDocument> document)
 }
 
 /// Reads the policy file again and puts it in force; on any problem the running policy stays.
-void reload(const QCommandLineParser &args, gateway::Gateway &gateway)
+void reload(const QCommandLineParser &args, const app::SimulatedProviders &simulated,
+            gateway::Gateway &gateway)
 {
     const QString path = args.value(QStringLiteral("config"));
     auto document = app::readPolicyFile(path, {});
@@ -79,6 +81,7 @@ void reload(const QCommandLineParser &args, gateway::Gateway &gateway)
         error = app::applyGatewayOptions(args, *document);
         if (error.isEmpty())
             error = app::resolveKeys(*document);
+        simulated.redirect(*document);
     }
     if (error.isEmpty()) {
         if (gateway.applyPolicy(*document, &error)) {
@@ -92,7 +95,8 @@ void reload(const QCommandLineParser &args, gateway::Gateway &gateway)
 
 /// Reloads when the policy file changes (debounced: editors write in several steps, and some
 /// replace the file, which ends the watch on the old one).
-void watchPolicyFile(const QCommandLineParser &args, gateway::Gateway &gateway, QObject *owner)
+void watchPolicyFile(const QCommandLineParser &args, const app::SimulatedProviders &simulated,
+                     gateway::Gateway &gateway, QObject *owner)
 {
     const QString path = args.value(QStringLiteral("config"));
     auto *watcher = new QFileSystemWatcher({path}, owner);
@@ -101,10 +105,10 @@ void watchPolicyFile(const QCommandLineParser &args, gateway::Gateway &gateway, 
     debounce->setInterval(200);
     QObject::connect(watcher, &QFileSystemWatcher::fileChanged, debounce,
                      qOverload<>(&QTimer::start));
-    QObject::connect(debounce, &QTimer::timeout, owner, [&args, &gateway, watcher, path] {
+    QObject::connect(debounce, &QTimer::timeout, owner, [&, watcher, path] {
         if (!watcher->files().contains(path))
             watcher->addPath(path);
-        reload(args, gateway);
+        reload(args, simulated, gateway);
     });
 }
 
@@ -132,6 +136,7 @@ int main(int argc, char *argv[])
     args.addHelpOption();
     args.addVersionOption();
     app::addGatewayOptions(args);
+    app::SimulatedProviders::addOptions(args, app::SimulatedProviders::Mode::Off);
     args.addPositionalArgument(QStringLiteral("check-config"),
                                QStringLiteral("check-config FILE: validate a policy and print it "
                                               "with every default filled in."),
@@ -146,6 +151,9 @@ int main(int argc, char *argv[])
     gateway::PolicyDocument document = orFail(app::configureGateway(args));
     if (const QString problems = app::resolveKeys(document); !problems.isEmpty())
         fail(problems);
+    app::SimulatedProviders simulated;
+    if (const QString problem = simulated.start(args, document); !problem.isEmpty())
+        fail(problem);
 
     gateway::Gateway gateway(document);
     QString error;
@@ -153,6 +161,8 @@ int main(int argc, char *argv[])
         fail(error);
     for (const policy::ProviderConfig &provider : document.gateway.providers)
         std::fprintf(stderr, "tollgated: %s\n", qPrintable(policy::describeProvider(provider)));
+    if (simulated.isActive())
+        std::fprintf(stderr, "tollgated: %s\n", qPrintable(simulated.description()));
     std::fprintf(stdout, "listening on %s:%u\n", qPrintable(gateway.address().toString()),
                  unsigned(gateway.port()));
     std::fflush(stdout);
@@ -164,13 +174,13 @@ int main(int argc, char *argv[])
             std::fprintf(stderr, "tollgated: draining in-flight requests\n");
             gateway.drain([] { QCoreApplication::exit(0); });
         },
-        [&args, &gateway, hasPolicyFile] {
+        [&args, &simulated, &gateway, hasPolicyFile] {
             if (hasPolicyFile)
-                reload(args, gateway);
+                reload(args, simulated, gateway);
             else
                 std::fprintf(stderr, "tollgated: SIGHUP: no --config file to reload\n");
         });
     if (hasPolicyFile)
-        watchPolicyFile(args, gateway, &app);
+        watchPolicyFile(args, simulated, gateway, &app);
     return app.exec();
 }

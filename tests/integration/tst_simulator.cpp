@@ -115,6 +115,8 @@ private Q_SLOTS:
     void faultsReachTheClientInItsApisShape();
     void latencyScaleIsRespected();
     void seedReproducesTheText();
+    void daemonServesTheSimulatorWhenChosen();
+    void daemonRefusesABadSimulatorMode();
 
 private:
     void startGateway(const SimulatorServer &upstream, const QByteArray &policy = {});
@@ -403,6 +405,44 @@ void TestSimulator::seedReproducesTheText()
     QVERIFY(first.startsWith("[simulated]"));
     QCOMPARE(again, first);
     QVERIFY(seeded != first);
+}
+
+void TestSimulator::daemonServesTheSimulatorWhenChosen()
+{
+    // Real provider URLs that must never be reached: the simulator stands in front of them.
+    TollgatedProcess::Options gatewayOptions = TollgatedProcess::Options::forUpstreams(
+        QUrl(QStringLiteral("http://127.0.0.1:9")), QUrl(QStringLiteral("http://127.0.0.1:9/v1")));
+    gatewayOptions.policy = R"({"version":1,"cache":{"enabled":false}})";
+    gatewayOptions.extraArgs = {QStringLiteral("--workers"),
+                                QStringLiteral("1"),
+                                QStringLiteral("--simulator"),
+                                QStringLiteral("on"),
+                                QStringLiteral("--simulator-latency-scale"),
+                                QStringLiteral("0"),
+                                QStringLiteral("--simulator-error-rate"),
+                                QStringLiteral("0")};
+    QVERIFY2(m_gateway.start(gatewayOptions), qPrintable(m_gateway.failureReport()));
+    const HttpTestResponse response = m_gateway.send(messages(anthropicBody("Hi", false)));
+    QVERIFY2(response.status == 200, qPrintable(response.describe()));
+    QCOMPARE(response.header("x-simulated"), QByteArray("true"));
+    // After a reload the providers still point at the simulator.
+    QVERIFY2(m_gateway.reloadOnSignal(), qPrintable(m_gateway.failureReport()));
+    const HttpTestResponse reloaded = m_gateway.send(messages(anthropicBody("Hi", false)));
+    QVERIFY2(reloaded.status == 200, qPrintable(reloaded.describe()));
+    QCOMPARE(reloaded.header("x-simulated"), QByteArray("true"));
+}
+
+void TestSimulator::daemonRefusesABadSimulatorMode()
+{
+    for (const QStringList &args : {QStringList{"--simulator", "sometimes"},
+                                    QStringList{"--simulator", "on", "--simulator-error-rate", "2"},
+                                    QStringList{"--simulator", "on", "--simulator-seed", "-1"}}) {
+        const TollgatedProcess::Exit exit =
+            TollgatedProcess::runToExit(args + QStringList{"--listen", "127.0.0.1:0"});
+        QVERIFY(exit.exited);
+        QCOMPARE(exit.code, 2);
+        QVERIFY2(exit.err.contains("--simulator"), exit.err.constData());
+    }
 }
 
 QTEST_GUILESS_MAIN(TestSimulator)

@@ -3,6 +3,7 @@
 #include "connectpage.h"
 #include "feedpoller.h"
 #include "mainwindow.h"
+#include "overviewpage.h"
 #include "requestsmodel.h"
 #include "requestspage.h"
 
@@ -27,6 +28,8 @@ private Q_SLOTS:
     void theFilterNarrowsTheLog();
     void connectSnippetsNameTheLiveAddress();
     void theStatusLineShowsStateAndTotals();
+    void overviewCardsCountTheTraffic();
+    void simulatedDataIsLabelled();
     void menuShortcutsSwitchPages();
     void everyPageRenders();
 
@@ -133,12 +136,50 @@ void TestConsole::theStatusLineShowsStateAndTotals()
                  qPrintable(m_window->statusText()));
 }
 
+void TestConsole::overviewCardsCountTheTraffic()
+{
+    using Card = ui::OverviewPage::Card;
+    m_window->showPage(ui::MainWindow::Overview);
+    const ui::OverviewPage &overview = m_window->overviewPage();
+    QTRY_COMPARE(overview.cardValue(Card::RequestsToday), QStringLiteral("3"));
+    QVERIFY2(overview.cardValue(Card::SpendToday).startsWith(u'$') &&
+                 overview.cardValue(Card::SpendToday) != QStringLiteral("$0.00"),
+             qPrintable(overview.cardValue(Card::SpendToday)));
+    QCOMPARE(overview.cardValue(Card::ErrorRateHour), QStringLiteral("0.0 %"));
+    QVERIFY(overview.cardValue(Card::LatencyP95Hour).endsWith(QStringLiteral("ms")) ||
+            overview.cardValue(Card::LatencyP95Hour).endsWith(QStringLiteral(" s")));
+    QCOMPARE(overview.cardValue(Card::CacheHitRatio), QStringLiteral("0.0 %"));
+    QVERIFY2(overview.cardDetail(Card::GatewayOverhead).contains(QStringLiteral("latest 3")),
+             qPrintable(overview.cardDetail(Card::GatewayOverhead)));
+
+    // The same question again is a cache hit: the ratio and the saved dollars move.
+    QCOMPARE(ask("alice", "claude-3-haiku-20240307").status, 200);
+    QTRY_COMPARE(overview.cardValue(Card::RequestsToday), QStringLiteral("4"));
+    QCOMPARE(overview.cardValue(Card::CacheHitRatio), QStringLiteral("25.0 %"));
+    QVERIFY2(overview.cardValue(Card::SavedByCache) != QStringLiteral("$0.00"),
+             qPrintable(overview.cardValue(Card::SavedByCache)));
+}
+
+void TestConsole::simulatedDataIsLabelled()
+{
+    QVERIFY(!m_window->statusText().contains(QStringLiteral("simulated")));
+    m_window->setSimulated(true);
+    QVERIFY(m_window->statusText().contains(QStringLiteral("simulated provider")));
+    QVERIFY(m_window->overviewPage()
+                .findChild<QWidget *>(QStringLiteral("simulatedBanner"))
+                ->isVisibleTo(&m_window->overviewPage()));
+    m_window->setSimulated(false);
+    QVERIFY(!m_window->statusText().contains(QStringLiteral("simulated")));
+}
+
 void TestConsole::menuShortcutsSwitchPages()
 {
-    QTest::keyClick(m_window.get(), Qt::Key_2, Qt::ControlModifier);
+    QTest::keyClick(m_window.get(), Qt::Key_3, Qt::ControlModifier);
     QCOMPARE(m_window->currentPage(), ui::MainWindow::Connect);
-    QTest::keyClick(m_window.get(), Qt::Key_1, Qt::ControlModifier);
+    QTest::keyClick(m_window.get(), Qt::Key_2, Qt::ControlModifier);
     QCOMPARE(m_window->currentPage(), ui::MainWindow::Requests);
+    QTest::keyClick(m_window.get(), Qt::Key_1, Qt::ControlModifier);
+    QCOMPARE(m_window->currentPage(), ui::MainWindow::Overview);
 }
 
 void TestConsole::everyPageRenders()
