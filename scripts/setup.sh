@@ -11,6 +11,8 @@ packages=(
   # tests: promtool, the sqlite3 CLI, Redis for the shared stores, Node.js for the official SDKs
   prometheus sqlite3 redis-server nodejs npm
 )
+# Callers that need more (scripts/screenshot.sh: a virtual display) name it.
+packages+=("$@")
 
 missing=()
 for package in "${packages[@]}"; do

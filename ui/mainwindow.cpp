@@ -10,6 +10,7 @@
 
 #include <QApplication>
 #include <QDateTime>
+#include <QDir>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
@@ -124,6 +125,28 @@ void MainWindow::showPage(Page page)
 MainWindow::Page MainWindow::currentPage() const
 {
     return Page(m_pages->currentIndex());
+}
+
+Expected<QStringList> MainWindow::saveScreenshots(const QString &folder)
+{
+    if (!QDir().mkpath(folder))
+        return Error(tr("cannot create %1").arg(folder));
+    const Page shown = currentPage();
+    QStringList files;
+    for (int page = 0; page < PageCount; ++page) {
+        showPage(Page(page));
+        if (page == Overview)
+            m_overviewPage->refresh();
+        QCoreApplication::processEvents(); // lay the page out before it is grabbed
+        const QString name = m_pageList->item(page)->text().toLower();
+        const QString path = QDir(folder).filePath(
+            QStringLiteral("%1-%2.png").arg(page + 1, 2, 10, QLatin1Char('0')).arg(name));
+        if (!grab().save(path))
+            return Error(tr("cannot write %1").arg(path));
+        files.append(path);
+    }
+    showPage(shown);
+    return files;
 }
 
 void MainWindow::setSimulated(bool simulated)

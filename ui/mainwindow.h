@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/expected.h"
+
 #include <QMainWindow>
 
 class QLabel;
@@ -39,6 +41,9 @@ public:
     RequestsPage &requestsPage() const { return *m_requestsPage; }
     ConnectPage &connectPage() const { return *m_connectPage; }
     QString statusText() const;
+    /// Saves a PNG of every page into `folder` (NN-page.png); returns the files written, or
+    /// the problem.
+    Expected<QStringList> saveScreenshots(const QString &folder);
 
 private:
     void addPage(Page page, const QString &title, QWidget *widget);

@@ -50,8 +50,11 @@ RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
     m_table->horizontalHeader()->setStretchLastSection(true);
     m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
-    m_table->setColumnWidth(RequestsModel::Time, 110);
-    m_table->setColumnWidth(RequestsModel::Model, 280);
+    // Narrow numeric columns, room for the names: the whole row fits a 1100-pixel window.
+    m_table->horizontalHeader()->setDefaultSectionSize(72);
+    m_table->setColumnWidth(RequestsModel::Time, 100);
+    m_table->setColumnWidth(RequestsModel::User, 90);
+    m_table->setColumnWidth(RequestsModel::Model, 210);
 
     // A live tail: while the view is at the bottom, new rows keep it there.
     connect(&model, &QAbstractItemModel::rowsInserted, this, [this] {
@@ -81,8 +84,10 @@ void RequestsPage::updateCount()
 {
     const int total = m_model.rowCount();
     const int shown = m_proxy->rowCount();
-    m_count->setText(shown == total ? tr("%n request(s)", nullptr, total)
-                                    : tr("%1 of %2").arg(shown).arg(total));
+    if (shown != total)
+        m_count->setText(tr("%1 of %2").arg(shown).arg(total));
+    else
+        m_count->setText(total == 1 ? tr("1 request") : tr("%1 requests").arg(total));
 }
 
 } // namespace tollgate::ui

@@ -7,6 +7,7 @@
 #include "gateway/gatewaythread.h"
 
 #include <QApplication>
+#include <QTimer>
 
 #include <csignal>
 #include <cstdio>
@@ -19,6 +20,22 @@ int fail(const QString &message)
 {
     std::fprintf(stderr, "tollgate: %s\n", qPrintable(message));
     return 2;
+}
+
+/// For documentation and visual checks: runs for a while, saves every page, quits.
+void scheduleScreenshots(ui::MainWindow &window, const QString &folder, double seconds)
+{
+    QTimer::singleShot(int(seconds * 1000), &window, [&window, folder] {
+        const auto files = window.saveScreenshots(folder);
+        if (!files) {
+            fail(files.error().message);
+            QCoreApplication::exit(1);
+            return;
+        }
+        for (const QString &file : *files)
+            std::fprintf(stdout, "saved %s\n", qPrintable(file));
+        QCoreApplication::exit(0);
+    });
 }
 
 } // namespace
@@ -39,7 +56,22 @@ int main(int argc, char *argv[])
     args.addVersionOption();
     app::addGatewayOptions(args);
     app::SimulatedProviders::addOptions(args, app::SimulatedProviders::Mode::Auto);
+    args.addOptions({
+        {QStringLiteral("screenshots"),
+         QStringLiteral("Save a PNG of every page into DIR, then quit (see "
+                        "--screenshots-after)."),
+         QStringLiteral("DIR")},
+        {QStringLiteral("screenshots-after"),
+         QStringLiteral("Seconds to run before the screenshots (default 10)."), QStringLiteral("s"),
+         QStringLiteral("10")},
+    });
     args.process(app);
+
+    bool delayOk = false;
+    const double screenshotDelay =
+        args.value(QStringLiteral("screenshots-after")).toDouble(&delayOk);
+    if (!delayOk || screenshotDelay < 0 || screenshotDelay > 3600)
+        return fail(QStringLiteral("--screenshots-after: expected 0 to 3600 seconds"));
 
     auto document = app::configureGateway(args);
     if (!document)
@@ -64,6 +96,8 @@ int main(int argc, char *argv[])
     ui::MainWindow window(gateway);
     window.setSimulated(simulated.isActive());
     window.show();
+    if (args.isSet(QStringLiteral("screenshots")))
+        scheduleScreenshots(window, args.value(QStringLiteral("screenshots")), screenshotDelay);
     const int code = app.exec();
     gateway.stop();
     return code;
