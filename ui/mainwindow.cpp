@@ -7,6 +7,7 @@
 #include "requestspage.h"
 
 #include "gateway/gatewaythread.h"
+#include "gateway/traffichistory.h"
 
 #include <QApplication>
 #include <QDateTime>
@@ -17,6 +18,7 @@
 #include <QMenuBar>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QThread>
 
 namespace tollgate::ui {
 
@@ -49,7 +51,13 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     gateway::GatewayContext *context = gateway.context();
     Q_ASSERT(context);
     context->requestFeed.setCapacity(kFeedCapacity);
-    context->traffic.setEnabled(true);
+    // The week's history comes from the request log on a thread of its own.
+    m_historyLoader.reset(QThread::create([context] {
+        const auto loaded = gateway::watchTraffic(*context);
+        if (!loaded)
+            qWarning("tollgate: traffic history: %s", qPrintable(loaded.error().message));
+    }));
+    m_historyLoader->start();
     m_feed = new FeedPoller(context->requestFeed, this);
     m_overviewPage = new OverviewPage(
         context->traffic, [] { return QDateTime::currentMSecsSinceEpoch(); }, this);
@@ -95,7 +103,10 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     resize(1100, 700);
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow()
+{
+    m_historyLoader->wait();
+}
 
 void MainWindow::addPage(Page page, const QString &title, QWidget *widget)
 {

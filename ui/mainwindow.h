@@ -4,7 +4,10 @@
 
 #include <QMainWindow>
 
+#include <memory>
+
 class QLabel;
+class QThread;
 class QListWidget;
 class QStackedWidget;
 
@@ -64,6 +67,7 @@ private:
     quint64 m_errors = 0;
     double m_spentUsd = 0;
     bool m_simulated = false;
+    std::unique_ptr<QThread> m_historyLoader;
 };
 
 } // namespace tollgate::ui

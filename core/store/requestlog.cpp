@@ -4,6 +4,7 @@
 #include "store/sqlitewriter.h"
 
 #include <QDateTime>
+#include <QFile>
 
 #include <sqlite3.h>
 
@@ -68,6 +69,52 @@ constexpr const char *kInsert =
     "output_tokens, cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, "
     "error, route, plan, retries, saved_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
     "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+
+constexpr const char *kSelectFinished =
+    "SELECT id, started_at_ms, flavor, endpoint, user, requested_model, used_model, status, "
+    "stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, output_tokens, "
+    "cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, error, route, plan, "
+    "retries, saved_usd FROM requests WHERE started_at_ms >= ?1 - 86400000 "
+    "AND started_at_ms + latency_ms >= ?1 AND started_at_ms + latency_ms < ?2 "
+    "ORDER BY started_at_ms";
+
+QString columnText(sqlite3_stmt *stmt, int column)
+{
+    return QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(stmt, column)),
+                             sqlite3_column_bytes(stmt, column));
+}
+
+// The row of kSelectFinished as the record it was written from.
+metering::RequestRecord recordOf(sqlite3_stmt *stmt)
+{
+    metering::RequestRecord r;
+    r.id = columnText(stmt, 0);
+    r.startedAtMs = sqlite3_column_int64(stmt, 1);
+    r.flavor = columnText(stmt, 2);
+    r.endpoint = columnText(stmt, 3);
+    r.user = columnText(stmt, 4);
+    r.requestedModel = columnText(stmt, 5);
+    r.usedModel = columnText(stmt, 6);
+    r.status = sqlite3_column_int(stmt, 7);
+    r.stream = sqlite3_column_int(stmt, 8) != 0;
+    r.latencyMs = sqlite3_column_double(stmt, 9);
+    r.ttftMs = sqlite3_column_type(stmt, 10) == SQLITE_NULL ? -1 : sqlite3_column_double(stmt, 10);
+    r.upstreamMs = sqlite3_column_double(stmt, 11);
+    r.overheadMs = sqlite3_column_double(stmt, 12);
+    r.usage.inputTokens = sqlite3_column_int64(stmt, 13);
+    r.usage.outputTokens = sqlite3_column_int64(stmt, 14);
+    r.usage.cacheWriteTokens = sqlite3_column_int64(stmt, 15);
+    r.usage.cacheReadTokens = sqlite3_column_int64(stmt, 16);
+    r.costUsd = sqlite3_column_double(stmt, 17);
+    r.priced = sqlite3_column_int(stmt, 18) != 0;
+    r.cacheStatus = columnText(stmt, 19);
+    r.error = columnText(stmt, 20);
+    r.route = columnText(stmt, 21);
+    r.plan = columnText(stmt, 22);
+    r.retries = sqlite3_column_int(stmt, 23);
+    r.savedUsd = sqlite3_column_double(stmt, 24);
+    return r;
+}
 
 void bindText(sqlite3_stmt *stmt, int index, const QString &text)
 {
@@ -293,6 +340,40 @@ void RequestLog::enforceRetention()
 {
     // Rows queued before the call take part, as if they had already been written.
     m_writer->maintain(0, true);
+}
+
+Expected<qint64>
+RequestLog::readFinished(qint64 fromMs, qint64 toMs,
+                         const std::function<void(const metering::RequestRecord &)> &visit) const
+{
+    sqlite3 *db = nullptr;
+    // A connection of its own, as WAL readers use; the writer thread keeps its own.
+    const int rc = sqlite3_open_v2(QFile::encodeName(m_options.path).constData(), &db,
+                                   SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    sqlite3_stmt *stmt = nullptr;
+    auto fail = [this, &db, &stmt](const QString &what) {
+        sqlite3_finalize(stmt);
+        sqlite3_close_v2(db);
+        return Error{QStringLiteral("cannot read request log %1: %2").arg(m_options.path, what)};
+    };
+    if (rc != SQLITE_OK)
+        return fail(db ? sqlite::lastError(db) : QString::fromUtf8(sqlite3_errstr(rc)));
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_prepare_v2(db, kSelectFinished, -1, &stmt, nullptr) != SQLITE_OK)
+        return fail(sqlite::lastError(db));
+    sqlite3_bind_int64(stmt, 1, fromMs);
+    sqlite3_bind_int64(stmt, 2, toMs);
+    qint64 rows = 0;
+    int step = SQLITE_ROW;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        visit(recordOf(stmt));
+        ++rows;
+    }
+    if (step != SQLITE_DONE)
+        return fail(sqlite::lastError(db));
+    sqlite3_finalize(stmt);
+    sqlite3_close_v2(db);
+    return rows;
 }
 
 } // namespace tollgate::store

@@ -6,6 +6,7 @@
 #include <QString>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 namespace tollgate::store {
@@ -36,6 +37,14 @@ public:
     void flush();
     /// Runs retention now (also runs on its own timer); blocks until done.
     void enforceRetention();
+
+    /// Reads back the requests that finished (start + latency) in [fromMs, toMs), oldest first,
+    /// handing each to `visit`; returns how many. Uses a connection of its own, so the writer is
+    /// not held up; call flush() first to include what is still queued. Requests that ran longer
+    /// than a day are not found (the start-time index bounds the scan).
+    Expected<qint64>
+    readFinished(qint64 fromMs, qint64 toMs,
+                 const std::function<void(const metering::RequestRecord &)> &visit) const;
 
     /// Records lost: queue full, or (rarely) a failed write such as a full disk.
     quint64 dropped() const { return m_dropped.load(); }

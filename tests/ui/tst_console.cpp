@@ -30,6 +30,7 @@ private Q_SLOTS:
     void theStatusLineShowsStateAndTotals();
     void overviewCardsCountTheTraffic();
     void simulatedDataIsLabelled();
+    void cardsSurviveARestart();
     void menuShortcutsSwitchPages();
     void everyPageRenders();
 
@@ -37,6 +38,7 @@ private:
     testsupport::HttpTestResponse ask(const QByteArray &user, const QByteArray &model);
 
     QTemporaryDir m_dataDir;
+    gateway::PolicyDocument m_policy; // the mock upstream for both providers
     testsupport::MockUpstream m_mock;
     std::unique_ptr<gateway::GatewayThread> m_gateway;
     std::unique_ptr<ui::MainWindow> m_window;
@@ -56,6 +58,7 @@ void TestConsole::initTestCase()
         QVERIFY(url);
         policy::findProvider(policy.gateway, QLatin1String(name))->baseUrls = {*url};
     }
+    m_policy = policy;
     m_gateway = std::make_unique<gateway::GatewayThread>(policy);
     QString error;
     QVERIFY2(m_gateway->start(&error), qPrintable(error));
@@ -170,6 +173,44 @@ void TestConsole::simulatedDataIsLabelled()
                 ->isVisibleTo(&m_window->overviewPage()));
     m_window->setSimulated(false);
     QVERIFY(!m_window->statusText().contains(QStringLiteral("simulated")));
+}
+
+void TestConsole::cardsSurviveARestart()
+{
+    using Card = ui::OverviewPage::Card;
+    QTemporaryDir dataDir;
+    QVERIFY(dataDir.isValid());
+    gateway::PolicyDocument policy = m_policy;
+    policy.gateway.dataDir = dataDir.path();
+    policy.gateway.listenPort = 0;
+    {
+        gateway::GatewayThread first(policy);
+        QString error;
+        QVERIFY2(first.start(&error), qPrintable(error));
+        const QByteArray body =
+            R"({"model":"claude-3-haiku-20240307","max_tokens":8,"messages":[{"role":"user","content":"restart"}]})";
+        for (int i = 0; i < 2; ++i) {
+            QCOMPARE(HttpTestClient::send(first.port(), "POST", "/v1/messages",
+                                          {{"content-type", "application/json"},
+                                           {"anthropic-version", "2023-06-01"},
+                                           {"x-tollgate-cache", "no-store"}},
+                                          body)
+                         .status,
+                     200);
+        }
+        first.stop();
+    }
+    // A new console on the same data folder shows them, from the request log.
+    gateway::GatewayThread second(policy);
+    QString error;
+    QVERIFY2(second.start(&error), qPrintable(error));
+    {
+        ui::MainWindow window(second);
+        window.feed().setIntervalMs(20);
+        QTRY_COMPARE(window.overviewPage().cardValue(Card::RequestsToday), QStringLiteral("2"));
+        QVERIFY(window.overviewPage().cardValue(Card::SpendToday) != QStringLiteral("$0.00"));
+    }
+    second.stop();
 }
 
 void TestConsole::menuShortcutsSwitchPages()

@@ -127,6 +127,7 @@ private Q_SLOTS:
     void notADatabaseIsAnError();
     void newerSchemaIsAnError();
     void migratesVersionOneKeepingRows();
+    void readsBackRequestsFinishedInARange();
 
 private:
     RequestLog::Options options(const QString &name = QStringLiteral("requests.db")) const;
@@ -582,6 +583,66 @@ void TestRequestLog::newerSchemaIsAnError()
     QVERIFY(!opened.ok());
     QVERIFY2(opened.error().message.contains(QLatin1String("schema version 7 is newer")),
              qPrintable(opened.error().message));
+}
+
+void TestRequestLog::readsBackRequestsFinishedInARange()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+    const qint64 t0 = 1'760'000'000'000;
+    RequestRecord rich = makeRecord(QStringLiteral("in-1"), t0 + 1000);
+    rich.user = QStringLiteral("alice");
+    rich.stream = true;
+    rich.latencyMs = 2500.5; // finishes at t0 + 3500.5
+    rich.ttftMs = 300.25;
+    rich.usage.inputTokens = 1200;
+    rich.usage.cacheReadTokens = 8'000'000'000;
+    rich.costUsd = 0.0125;
+    rich.savedUsd = 0.5;
+    rich.cacheStatus = QStringLiteral("hit");
+    rich.error = QStringLiteral("stream cut short");
+    rich.route = QStringLiteral("cheap-first");
+    rich.retries = 2;
+    RequestRecord noFirstByte = makeRecord(QStringLiteral("in-2"), t0 + 500); // finishes t0+512.5
+    noFirstByte.status = 0;
+    noFirstByte.ttftMs = -1;
+    // Started inside the range but finished after it; started before it and finished inside.
+    RequestRecord late = makeRecord(QStringLiteral("late"), t0 + 9990);
+    late.latencyMs = 20;
+    RequestRecord early = makeRecord(QStringLiteral("early"), t0 - 5000);
+    early.latencyMs = 5100;
+    RequestRecord before = makeRecord(QStringLiteral("before"), t0 - 100);
+    for (const RequestRecord &r : {rich, noFirstByte, late, early, before})
+        QVERIFY(log->append(r));
+    log->flush();
+
+    QList<RequestRecord> read;
+    const auto count =
+        log->readFinished(t0, t0 + 10000, [&](const RequestRecord &r) { read.append(r); });
+    QVERIFY2(count, count ? "" : qPrintable(count.error().message));
+    QCOMPARE(*count, 3);
+    QCOMPARE(read.size(), 3);
+    // Oldest start first.
+    QCOMPARE(read.at(0).id, QStringLiteral("early"));
+    QCOMPARE(read.at(1).id, QStringLiteral("in-2"));
+    QCOMPARE(read.at(1).ttftMs, -1.0);
+    QCOMPARE(read.at(1).status, 0);
+    const RequestRecord &back = read.at(2);
+    QCOMPARE(back.id, rich.id);
+    QCOMPARE(back.startedAtMs, rich.startedAtMs);
+    QCOMPARE(back.user, rich.user);
+    QCOMPARE(back.usedModel, rich.usedModel);
+    QCOMPARE(back.stream, true);
+    QCOMPARE(back.latencyMs, rich.latencyMs);
+    QCOMPARE(back.ttftMs, rich.ttftMs);
+    QCOMPARE(back.usage.inputTokens, rich.usage.inputTokens);
+    QCOMPARE(back.usage.cacheReadTokens, rich.usage.cacheReadTokens);
+    QCOMPARE(back.costUsd, rich.costUsd);
+    QCOMPARE(back.savedUsd, rich.savedUsd);
+    QCOMPARE(back.cacheStatus, rich.cacheStatus);
+    QCOMPARE(back.error, rich.error);
+    QCOMPARE(back.route, rich.route);
+    QCOMPARE(back.retries, rich.retries);
 }
 
 QTEST_GUILESS_MAIN(TestRequestLog)
