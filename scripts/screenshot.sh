@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the console under a virtual display (Xvfb) with the simulated provider, sends it a bounded
 # burst of traffic, and saves a PNG of every page into DIR (default docs/screenshots).
-#   scripts/screenshot.sh [DIR]
+#   [THEME=light|dark] scripts/screenshot.sh [DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-docs/screenshots}
@@ -16,6 +16,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Settings of its own (default theme, first page), so the pictures do not depend on the user's.
+export XDG_CONFIG_HOME="$work/config"
+mkdir -p "$XDG_CONFIG_HOME/tollgate"
+[ -n "${THEME:-}" ] && printf '[appearance]\ntheme=%s\n' "$THEME" >"$XDG_CONFIG_HOME/tollgate/console.conf"
 # The console quits by itself once the pages are saved; the burst ends well before.
 timeout 180 xvfb-run -a -s "-screen 0 1280x800x24 -nolisten tcp" \
   build/app/tollgate/tollgate --listen 127.0.0.1:0 --data-dir "$work/data" \

@@ -1,15 +1,19 @@
 #include "mainwindow.h"
 
 #include "connectpage.h"
+#include "consolesettings.h"
 #include "feedpoller.h"
 #include "overviewpage.h"
 #include "requestsmodel.h"
 #include "requestspage.h"
+#include "theme.h"
 
 #include "gateway/gatewaythread.h"
 #include "gateway/traffichistory.h"
 
+#include <QActionGroup>
 #include <QApplication>
+#include <QCloseEvent>
 #include <QDateTime>
 #include <QDir>
 #include <QHBoxLayout>
@@ -18,6 +22,7 @@
 #include <QMenuBar>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QSystemTrayIcon>
 #include <QThread>
 
 namespace tollgate::ui {
@@ -42,12 +47,14 @@ QString baseUrl(const gateway::GatewayThread &gateway)
 MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     : QMainWindow(parent)
     , m_gateway(gateway)
+    , m_settings(new ConsoleSettings(this))
     , m_pageList(new QListWidget(this))
     , m_pages(new QStackedWidget(this))
     , m_state(new QLabel(this))
     , m_totals(new QLabel(this))
 {
     setWindowTitle(QStringLiteral("Tollgate"));
+    applyTheme(m_settings->theme());
     gateway::GatewayContext *context = gateway.context();
     Q_ASSERT(context);
     context->requestFeed.setCapacity(kFeedCapacity);
@@ -69,7 +76,12 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     addPage(Requests, tr("Requests"), m_requestsPage);
     addPage(Connect, tr("Connect"), m_connectPage);
     m_pageList->setFixedWidth(160);
-    connect(m_pageList, &QListWidget::currentRowChanged, m_pages, &QStackedWidget::setCurrentIndex);
+    connect(m_pageList, &QListWidget::currentRowChanged, this, [this](int row) {
+        m_pages->setCurrentIndex(row);
+        m_settings->setPage(row);
+        if (row == Overview)
+            m_overviewPage->refresh();
+    });
 
     auto *central = new QWidget(this);
     auto *layout = new QHBoxLayout(central);
@@ -98,14 +110,79 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
             m_overviewPage->refresh();
     });
     m_connectPage->setBaseUrl(baseUrl(gateway));
-    showPage(Overview);
+    const int savedPage = m_settings->page();
+    showPage(savedPage >= 0 && savedPage < PageCount ? Page(savedPage) : Overview);
     updateStatus();
-    resize(1100, 700);
+    if (!restoreGeometry(m_settings->windowGeometry()))
+        resize(1100, 700);
+    buildTray();
 }
 
 MainWindow::~MainWindow()
 {
     m_historyLoader->wait();
+}
+
+bool MainWindow::keepsRunningInTray() const
+{
+    return m_tray && m_tray->isVisible();
+}
+
+void MainWindow::buildTray()
+{
+    if (!QSystemTrayIcon::isSystemTrayAvailable())
+        return;
+    m_tray = new QSystemTrayIcon(
+        windowIcon().isNull() ? style()->standardIcon(QStyle::SP_DriveNetIcon) : windowIcon(),
+        this);
+    m_tray->setToolTip(tr("Tollgate gateway"));
+    auto *menu = new QMenu(this);
+    menu->addAction(tr("Open Tollgate"), this, [this] {
+        showNormal();
+        raise();
+        activateWindow();
+    });
+    menu->addSeparator();
+    menu->addAction(tr("Quit (stops the gateway)"), qApp, &QApplication::quit);
+    m_tray->setContextMenu(menu);
+    connect(m_tray, &QSystemTrayIcon::activated, this,
+            [this](QSystemTrayIcon::ActivationReason reason) {
+                if (reason == QSystemTrayIcon::Trigger)
+                    isVisible() ? hide() : showNormal();
+            });
+    m_tray->show();
+    // Closing the window hides it; the gateway keeps serving until Quit.
+    QApplication::setQuitOnLastWindowClosed(false);
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    m_settings->setWindowGeometry(saveGeometry());
+    m_settings->sync();
+    if (!keepsRunningInTray()) {
+        event->accept();
+        return;
+    }
+    hide();
+    event->ignore();
+    if (!m_toldAboutTray) {
+        m_tray->showMessage(tr("Tollgate is still running"),
+                            tr("The gateway keeps serving %1. Quit from the tray icon's menu.")
+                                .arg(baseUrl(m_gateway)));
+        m_toldAboutTray = true;
+    }
+}
+
+void MainWindow::moveEvent(QMoveEvent *event)
+{
+    QMainWindow::moveEvent(event);
+    m_settings->setWindowGeometry(saveGeometry());
+}
+
+void MainWindow::resizeEvent(QResizeEvent *event)
+{
+    QMainWindow::resizeEvent(event);
+    m_settings->setWindowGeometry(saveGeometry());
 }
 
 void MainWindow::addPage(Page page, const QString &title, QWidget *widget)
@@ -125,6 +202,19 @@ void MainWindow::buildMenus()
         QAction *action = view->addAction(m_pageList->item(page)->text(), this,
                                           [this, page] { showPage(Page(page)); });
         action->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + page)));
+    }
+    view->addSeparator();
+    QMenu *themes = view->addMenu(tr("&Theme"));
+    auto *group = new QActionGroup(this);
+    using Theme = ConsoleSettings::Theme;
+    for (const auto &[theme, name] :
+         {std::pair{Theme::System, tr("&System")}, std::pair{Theme::Light, tr("&Light")},
+          std::pair{Theme::Dark, tr("&Dark")}}) {
+        QAction *action = themes->addAction(name, this, [this, theme = theme] { setTheme(theme); });
+        action->setCheckable(true);
+        action->setChecked(m_settings->theme() == theme);
+        action->setData(int(theme));
+        group->addAction(action);
     }
 }
 
@@ -158,6 +248,12 @@ Expected<QStringList> MainWindow::saveScreenshots(const QString &folder)
     }
     showPage(shown);
     return files;
+}
+
+void MainWindow::setTheme(ConsoleSettings::Theme theme)
+{
+    m_settings->setTheme(theme);
+    applyTheme(theme);
 }
 
 void MainWindow::setSimulated(bool simulated)

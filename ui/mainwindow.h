@@ -1,12 +1,14 @@
 #pragma once
 
 #include "common/expected.h"
+#include "consolesettings.h"
 
 #include <QMainWindow>
 
 #include <memory>
 
 class QLabel;
+class QSystemTrayIcon;
 class QThread;
 class QListWidget;
 class QStackedWidget;
@@ -37,6 +39,8 @@ public:
     /// Labels the figures as simulated when the built-in simulator answers for the providers.
     void setSimulated(bool simulated);
     Page currentPage() const;
+    /// Switches the palette and remembers the choice.
+    void setTheme(ConsoleSettings::Theme theme);
 
     FeedPoller &feed() const { return *m_feed; }
     OverviewPage &overviewPage() const { return *m_overviewPage; }
@@ -44,16 +48,28 @@ public:
     RequestsPage &requestsPage() const { return *m_requestsPage; }
     ConnectPage &connectPage() const { return *m_connectPage; }
     QString statusText() const;
+    ConsoleSettings &settings() const { return *m_settings; }
+    /// Whether closing the window leaves the gateway running in the tray.
+    bool keepsRunningInTray() const;
+
     /// Saves a PNG of every page into `folder` (NN-page.png); returns the files written, or
     /// the problem.
     Expected<QStringList> saveScreenshots(const QString &folder);
 
+protected:
+    void closeEvent(QCloseEvent *event) override;
+    void moveEvent(QMoveEvent *event) override;
+    void resizeEvent(QResizeEvent *event) override;
+
 private:
+    void buildTray();
     void addPage(Page page, const QString &title, QWidget *widget);
     void buildMenus();
     void updateStatus();
 
     gateway::GatewayThread &m_gateway;
+    ConsoleSettings *m_settings;
+    QSystemTrayIcon *m_tray = nullptr; // none where the desktop has no tray
     FeedPoller *m_feed;
     RequestsModel *m_requestsModel;
     QListWidget *m_pageList;
@@ -67,6 +83,7 @@ private:
     quint64 m_errors = 0;
     double m_spentUsd = 0;
     bool m_simulated = false;
+    bool m_toldAboutTray = false;
     std::unique_ptr<QThread> m_historyLoader;
 };
 

@@ -12,7 +12,10 @@
 #include "mockupstream.h"
 #include "policy/gatewayconfig.h"
 
+#include <QApplication>
 #include <QLineEdit>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -31,6 +34,7 @@ private Q_SLOTS:
     void overviewCardsCountTheTraffic();
     void simulatedDataIsLabelled();
     void cardsSurviveARestart();
+    void pageAndThemePersist();
     void menuShortcutsSwitchPages();
     void everyPageRenders();
 
@@ -46,6 +50,8 @@ private:
 
 void TestConsole::initTestCase()
 {
+    QStandardPaths::setTestModeEnabled(true); // settings under ~/.qttest, not the user's
+    QSettings(QStringLiteral("tollgate"), QStringLiteral("console")).clear();
     QVERIFY(m_dataDir.isValid());
     m_mock.setThreads(1); // serves while this thread waits on the gateway
     QVERIFY2(m_mock.listen(), qPrintable(m_mock.errorString()));
@@ -211,6 +217,27 @@ void TestConsole::cardsSurviveARestart()
         QVERIFY(window.overviewPage().cardValue(Card::SpendToday) != QStringLiteral("$0.00"));
     }
     second.stop();
+}
+
+void TestConsole::pageAndThemePersist()
+{
+    using Theme = ui::ConsoleSettings::Theme;
+    QCOMPARE(m_window->settings().theme(), Theme::System);
+    m_window->showPage(ui::MainWindow::Connect);
+    m_window->setTheme(Theme::Dark);
+    QVERIFY2(QApplication::palette().color(QPalette::Window).lightness() < 100,
+             "the dark palette is in force");
+    QTRY_VERIFY(m_window->palette().color(QPalette::Base).lightness() < 100);
+    m_window->settings().sync();
+    {
+        // A new window (as after a restart) opens where the last one was, in the same theme.
+        ui::MainWindow again(*m_gateway);
+        QCOMPARE(again.currentPage(), ui::MainWindow::Connect);
+        QCOMPARE(again.settings().theme(), Theme::Dark);
+    }
+    m_window->setTheme(Theme::Light);
+    QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 150);
+    m_window->showPage(ui::MainWindow::Overview);
 }
 
 void TestConsole::menuShortcutsSwitchPages()

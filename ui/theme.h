@@ -1,0 +1,11 @@
+#pragma once
+
+#include "consolesettings.h"
+
+namespace tollgate::ui {
+
+/// Puts the application in the theme's palette (Fusion style, so light and dark look alike on
+/// every desktop); System follows the platform's own palette.
+void applyTheme(ConsoleSettings::Theme theme);
+
+} // namespace tollgate::ui
