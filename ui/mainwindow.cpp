@@ -100,7 +100,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
                 m_overviewPage->addRecords(records);
                 for (const metering::RequestRecord &r : records) {
                     ++m_requests;
-                    m_errors += r.status >= 400 || r.status == 0 || !r.error.isEmpty();
+                    m_errors += r.failed();
                     m_spentUsd += r.costUsd;
                 }
             });

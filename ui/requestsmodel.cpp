@@ -120,7 +120,7 @@ QVariant RequestsModel::data(const QModelIndex &index, int role) const
             return int(Qt::AlignRight | Qt::AlignVCenter);
         return {};
     case Qt::ForegroundRole:
-        if (index.column() == Status && (r.status >= 400 || r.status == 0 || !r.error.isEmpty()))
+        if (index.column() == Status && r.failed())
             return QBrush(QColor(0xc6, 0x28, 0x28));
         return {};
     default: return {};

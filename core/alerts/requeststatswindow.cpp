@@ -36,7 +36,7 @@ RequestSample RequestSample::fromRecord(const metering::RequestRecord &record)
     const double latencyMs = record.latencyMs >= 0 ? record.latencyMs : 0.0;
     sample.atMs = record.startedAtMs + qint64(std::llround(latencyMs));
     sample.durationSeconds = latencyMs / 1000.0;
-    sample.error = record.status >= 400 || !record.error.isEmpty();
+    sample.error = record.failed();
     sample.costUsd = record.costUsd > 0 ? record.costUsd : 0.0;
     return sample;
 }

@@ -31,6 +31,11 @@ struct RequestRecord {
     int retries = 0;     ///< upstream attempts beyond the first (retries and fallbacks)
     QString cacheStatus; ///< "hit" | "miss" | "bypass"
     QString error;       ///< short error text, empty on success
+
+    /// Whether it counts as an error, as Metrics' ai_errors_total, the alert rules and the
+    /// console count it: status >= 400, or an error text (a client that left before a status, a
+    /// stream cut short).
+    bool failed() const { return status >= 400 || !error.isEmpty(); }
 };
 
 } // namespace tollgate::metering

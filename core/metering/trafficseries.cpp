@@ -255,8 +255,7 @@ void TrafficSeries::add(const RequestRecord &record)
     const size_t latencyBin = size_t(Histogram::binOf(latencyMs));
     const bool hasTtft = record.ttftMs >= 0;
     const size_t ttftBin = hasTtft ? size_t(Histogram::binOf(record.ttftMs)) : 0;
-    // alerts::RequestSample::fromRecord's rule, so the chart and the alert agree.
-    const bool error = record.status >= 400 || !record.error.isEmpty();
+    const bool error = record.failed();
     const bool cacheHit = record.cacheStatus == QLatin1String("hit");
     const double costUsd = record.costUsd > 0 ? record.costUsd : 0.0;
     const double savedUsd = record.savedUsd > 0 ? record.savedUsd : 0.0;

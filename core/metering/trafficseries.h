@@ -106,10 +106,7 @@ public:
         qint64 startMs = 0; ///< the requests that completed in [startMs, endMs)
         qint64 endMs = 0;
         quint64 requests = 0;
-        /// Requests counted as errors exactly as alerts::RequestSample::fromRecord and Metrics'
-        /// ai_errors_total count them: status >= 400, or an error text (a client that left
-        /// before a status, a stream cut short).
-        quint64 errors = 0;
+        quint64 errors = 0;    ///< RequestRecord::failed(), as the alerts and Metrics count them
         quint64 cacheHits = 0; ///< answered from the gateway's response cache
         quint64 streams = 0;
         qint64 inputTokens = 0; ///< api::Usage::inputTokens: excludes cached prompt tokens
