@@ -2,6 +2,7 @@
 
 #include "connectpage.h"
 #include "consolesettings.h"
+#include "dashboardpage.h"
 #include "feedpoller.h"
 #include "overviewpage.h"
 #include "requestsmodel.h"
@@ -66,13 +67,15 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     }));
     m_historyLoader->start();
     m_feed = new FeedPoller(context->requestFeed, this);
-    m_overviewPage = new OverviewPage(
-        context->traffic, [] { return QDateTime::currentMSecsSinceEpoch(); }, this);
+    const auto wallClock = [] { return QDateTime::currentMSecsSinceEpoch(); };
+    m_overviewPage = new OverviewPage(context->traffic, wallClock, this);
+    m_dashboardPage = new DashboardPage(context->traffic, wallClock, this);
     m_requestsModel = new RequestsModel(this);
     m_requestsPage = new RequestsPage(*m_requestsModel, this);
     m_connectPage = new ConnectPage(this);
 
     addPage(Overview, tr("Overview"), m_overviewPage);
+    addPage(Dashboard, tr("Dashboard"), m_dashboardPage);
     addPage(Requests, tr("Requests"), m_requestsPage);
     addPage(Connect, tr("Connect"), m_connectPage);
     m_pageList->setFixedWidth(160);
@@ -109,6 +112,11 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
         if (m_pages->currentWidget() == m_overviewPage)
             m_overviewPage->refresh();
     });
+    connect(m_dashboardPage, &DashboardPage::requestsOfMomentWanted, this,
+            [this](qint64 fromMs, qint64 toMs) {
+                showPage(Requests);
+                m_requestsPage->showMoment(fromMs, toMs);
+            });
     m_connectPage->setBaseUrl(baseUrl(gateway));
     const int savedPage = m_settings->page();
     showPage(savedPage >= 0 && savedPage < PageCount ? Page(savedPage) : Overview);
@@ -260,6 +268,7 @@ void MainWindow::setSimulated(bool simulated)
 {
     m_simulated = simulated;
     m_overviewPage->setSimulated(simulated);
+    m_dashboardPage->setSimulated(simulated);
     updateStatus();
 }
 

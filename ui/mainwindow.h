@@ -20,6 +20,7 @@ class GatewayThread;
 namespace tollgate::ui {
 
 class ConnectPage;
+class DashboardPage;
 class FeedPoller;
 class OverviewPage;
 class RequestsModel;
@@ -30,7 +31,7 @@ class RequestsPage;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { Overview, Requests, Connect, PageCount };
+    enum Page { Overview, Dashboard, Requests, Connect, PageCount };
 
     explicit MainWindow(gateway::GatewayThread &gateway, QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -44,6 +45,7 @@ public:
 
     FeedPoller &feed() const { return *m_feed; }
     OverviewPage &overviewPage() const { return *m_overviewPage; }
+    DashboardPage &dashboardPage() const { return *m_dashboardPage; }
     RequestsModel &requestsModel() const { return *m_requestsModel; }
     RequestsPage &requestsPage() const { return *m_requestsPage; }
     ConnectPage &connectPage() const { return *m_connectPage; }
@@ -75,6 +77,7 @@ private:
     QListWidget *m_pageList;
     QStackedWidget *m_pages;
     OverviewPage *m_overviewPage;
+    DashboardPage *m_dashboardPage;
     RequestsPage *m_requestsPage;
     ConnectPage *m_connectPage;
     QLabel *m_state;

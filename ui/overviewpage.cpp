@@ -1,5 +1,8 @@
 #include "overviewpage.h"
 
+#include "format.h"
+#include "simulatedbanner.h"
+
 #include "metering/trafficseries.h"
 
 #include <QDateTime>
@@ -28,28 +31,6 @@ qint64 startOfToday(qint64 nowMs)
     return QDateTime(now.date(), QTime(0, 0)).toMSecsSinceEpoch();
 }
 
-QString usd(double value)
-{
-    // Single calls cost fractions of a cent: show enough digits for them to register.
-    const int decimals = value == 0 ? 2 : value < 0.01 ? 6 : value < 10 ? 4 : 2;
-    return QStringLiteral("$%1").arg(value, 0, 'f', decimals);
-}
-
-QString percent(double ratio)
-{
-    return std::isnan(ratio) ? QStringLiteral("—")
-                             : QStringLiteral("%1 %").arg(ratio * 100, 0, 'f', 1);
-}
-
-QString milliseconds(double ms)
-{
-    if (std::isnan(ms))
-        return QStringLiteral("—");
-    if (ms >= 1000)
-        return QStringLiteral("%1 s").arg(ms / 1000, 0, 'f', 2);
-    return QStringLiteral("%1 ms").arg(ms, 0, 'f', ms < 10 ? 2 : 0);
-}
-
 // Nearest-rank quantile of unsorted samples.
 double quantile(std::vector<double> samples, double q)
 {
@@ -69,16 +50,8 @@ OverviewPage::OverviewPage(const TrafficSeries &traffic, Clock clock, QWidget *p
     , m_traffic(traffic)
     , m_clock(std::move(clock))
     , m_grid(new QGridLayout)
-    , m_simulatedBanner(new QLabel(this))
+    , m_simulatedBanner(new SimulatedBanner(this))
 {
-    m_simulatedBanner->setText(
-        tr("Simulated provider: no provider key is configured, so answers, costs and latencies "
-           "come from Tollgate's built-in simulator. Add a key to use the real providers."));
-    m_simulatedBanner->setWordWrap(true);
-    m_simulatedBanner->setObjectName(QStringLiteral("simulatedBanner"));
-    m_simulatedBanner->setStyleSheet(QStringLiteral(
-        "QLabel { background: #fff4ce; color: #5c4400; padding: 8px; border-radius: 4px; }"));
-    m_simulatedBanner->hide();
 
     addCard(SpendToday, tr("Spend today"));
     addCard(RequestsToday, tr("Requests today"));

@@ -16,6 +16,8 @@ class TrafficSeries;
 
 namespace tollgate::ui {
 
+class SimulatedBanner;
+
 /// The first page: cards with today's spend and traffic, the last hour's health, what the cache
 /// saved and the gateway's own overhead. Reads the traffic series' totals when refreshed (the
 /// window's timer), never per request.
@@ -59,7 +61,7 @@ private:
     const metering::TrafficSeries &m_traffic;
     Clock m_clock;
     QGridLayout *m_grid;
-    QLabel *m_simulatedBanner;
+    SimulatedBanner *m_simulatedBanner;
     CardLabels m_cards[CardCount];
     std::deque<double> m_overheadMs; // the latest requests' own gateway time
 };

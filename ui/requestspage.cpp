@@ -3,6 +3,7 @@
 #include "requestsmodel.h"
 
 #include <QAction>
+#include <QDateTime>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -10,15 +11,48 @@
 #include <QScrollBar>
 #include <QSortFilterProxyModel>
 #include <QTableView>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 namespace tollgate::ui {
 
+/// The filter bar's text in any column, and optionally a span of completion times.
+class RequestsFilterModel : public QSortFilterProxyModel {
+public:
+    using QSortFilterProxyModel::QSortFilterProxyModel;
+
+    void setCompletedBetween(qint64 fromMs, qint64 toMs)
+    {
+        m_fromMs = fromMs;
+        m_toMs = toMs;
+        invalidateFilter();
+    }
+    bool hasMoment() const { return m_toMs > m_fromMs; }
+
+protected:
+    bool filterAcceptsRow(int row, const QModelIndex &parent) const override
+    {
+        if (hasMoment()) {
+            const auto &record = static_cast<const RequestsModel *>(sourceModel())->record(row);
+            const qint64 completed = record.completedAtMs();
+            if (completed < m_fromMs || completed >= m_toMs)
+                return false;
+        }
+        return QSortFilterProxyModel::filterAcceptsRow(row, parent);
+    }
+
+private:
+    qint64 m_fromMs = 0;
+    qint64 m_toMs = 0;
+};
+
 RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
     : QWidget(parent)
     , m_model(model)
-    , m_proxy(new QSortFilterProxyModel(this))
+    , m_proxy(new RequestsFilterModel(this))
     , m_filter(new QLineEdit(this))
+    , m_moment(new QLabel(this))
+    , m_clearMoment(new QToolButton(this))
     , m_count(new QLabel(this))
     , m_table(new QTableView(this))
 {
@@ -66,8 +100,15 @@ RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
     });
     connect(&model, &QAbstractItemModel::rowsRemoved, this, &RequestsPage::updateCount);
 
+    m_clearMoment->setText(tr("Show all times"));
+    connect(m_clearMoment, &QToolButton::clicked, this, &RequestsPage::clearMoment);
+    m_moment->hide();
+    m_clearMoment->hide();
+
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_filter, 1);
+    bar->addWidget(m_moment);
+    bar->addWidget(m_clearMoment);
     bar->addWidget(m_count);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(bar);
@@ -78,6 +119,33 @@ RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
 int RequestsPage::visibleRows() const
 {
     return m_proxy->rowCount();
+}
+
+void RequestsPage::showMoment(qint64 fromMs, qint64 toMs)
+{
+    m_proxy->setCompletedBetween(fromMs, toMs);
+    const QString format =
+        toMs - fromMs < 60000 ? QStringLiteral("HH:mm:ss") : QStringLiteral("HH:mm");
+    m_moment->setText(tr("Completed %1–%2")
+                          .arg(QDateTime::fromMSecsSinceEpoch(fromMs).toString(format),
+                               QDateTime::fromMSecsSinceEpoch(toMs).toString(format)));
+    m_moment->show();
+    m_clearMoment->show();
+    updateCount();
+    m_table->scrollToTop();
+}
+
+void RequestsPage::clearMoment()
+{
+    m_proxy->setCompletedBetween(0, 0);
+    m_moment->hide();
+    m_clearMoment->hide();
+    updateCount();
+}
+
+QString RequestsPage::momentText() const
+{
+    return m_proxy->hasMoment() ? m_moment->text() : QString();
 }
 
 void RequestsPage::updateCount()

@@ -4,12 +4,13 @@
 
 class QLabel;
 class QLineEdit;
-class QSortFilterProxyModel;
 class QTableView;
+class QToolButton;
 
 namespace tollgate::ui {
 
 class RequestsModel;
+class RequestsFilterModel;
 
 /// The request log: a table of the latest requests with a filter bar (Ctrl+F).
 class RequestsPage : public QWidget {
@@ -21,13 +22,20 @@ public:
     QLineEdit *filter() const { return m_filter; }
     /// Rows shown after filtering.
     int visibleRows() const;
+    /// Shows only the requests that completed in [fromMs, toMs) (a chart's bucket), until the
+    /// user clears it.
+    void showMoment(qint64 fromMs, qint64 toMs);
+    void clearMoment();
+    QString momentText() const;
 
 private:
     void updateCount();
 
     RequestsModel &m_model;
-    QSortFilterProxyModel *m_proxy;
+    RequestsFilterModel *m_proxy;
     QLineEdit *m_filter;
+    QLabel *m_moment;
+    QToolButton *m_clearMoment;
     QLabel *m_count;
     QTableView *m_table;
 };

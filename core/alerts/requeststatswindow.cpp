@@ -32,9 +32,8 @@ int durationBucket(double seconds)
 RequestSample RequestSample::fromRecord(const metering::RequestRecord &record)
 {
     RequestSample sample;
-    // NaN and negative latencies (clock steps) count as instant, as they do in Metrics.
-    const double latencyMs = record.latencyMs >= 0 ? record.latencyMs : 0.0;
-    sample.atMs = record.startedAtMs + qint64(std::llround(latencyMs));
+    const double latencyMs = record.countedLatencyMs();
+    sample.atMs = record.completedAtMs();
     sample.durationSeconds = latencyMs / 1000.0;
     sample.error = record.failed();
     sample.costUsd = record.costUsd > 0 ? record.costUsd : 0.0;

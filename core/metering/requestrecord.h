@@ -4,6 +4,8 @@
 
 #include <QString>
 
+#include <cmath>
+
 namespace tollgate::metering {
 
 /// Everything measured about one request: the row of the request log and the input of metrics.
@@ -36,6 +38,15 @@ struct RequestRecord {
     /// console count it: status >= 400, or an error text (a client that left before a status, a
     /// stream cut short).
     bool failed() const { return status >= 400 || !error.isEmpty(); }
+    /// The latency as the charts and alerts count it: NaN, infinite and negative latencies
+    /// (clock steps) count as instant, as in Metrics.
+    double countedLatencyMs() const
+    {
+        return std::isfinite(latencyMs) && latencyMs >= 0 ? latencyMs : 0.0;
+    }
+    /// When it completed, to the ms: the time the charts, alerts and the log's time filter
+    /// place it at.
+    qint64 completedAtMs() const { return startedAtMs + qint64(std::llround(countedLatencyMs())); }
 };
 
 } // namespace tollgate::metering

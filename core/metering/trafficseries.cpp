@@ -248,10 +248,8 @@ void TrafficSeries::add(const RequestRecord &record)
 {
     if (!m_enabled.load(std::memory_order_relaxed))
         return;
-    // NaN, infinite and negative latencies (clock steps) count as instant, as in Metrics.
-    const double latencyMs =
-        std::isfinite(record.latencyMs) && record.latencyMs >= 0 ? record.latencyMs : 0.0;
-    const qint64 atMs = record.startedAtMs + qint64(std::llround(latencyMs));
+    const double latencyMs = record.countedLatencyMs();
+    const qint64 atMs = record.completedAtMs();
     const size_t latencyBin = size_t(Histogram::binOf(latencyMs));
     const bool hasTtft = record.ttftMs >= 0;
     const size_t ttftBin = hasTtft ? size_t(Histogram::binOf(record.ttftMs)) : 0;

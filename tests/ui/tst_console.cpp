@@ -1,11 +1,13 @@
 // The console's window against a running embedded gateway and the mock upstream, offscreen.
 
 #include "connectpage.h"
+#include "dashboardpage.h"
 #include "feedpoller.h"
 #include "mainwindow.h"
 #include "overviewpage.h"
 #include "requestsmodel.h"
 #include "requestspage.h"
+#include "timechartview.h"
 
 #include "gateway/gatewaythread.h"
 #include "httptestclient.h"
@@ -13,7 +15,11 @@
 #include "policy/gatewayconfig.h"
 
 #include <QApplication>
+#include <QChart>
+#include <QFile>
+#include <QImage>
 #include <QLineEdit>
+#include <QLineSeries>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTemporaryDir>
@@ -21,6 +27,18 @@
 
 using namespace tollgate;
 using testsupport::HttpTestClient;
+
+namespace {
+
+QList<QLineSeries *> seriesOf(const ui::DashboardPage &page, ui::DashboardPage::Chart chart)
+{
+    QList<QLineSeries *> lines;
+    for (QAbstractSeries *series : page.chart(chart)->series())
+        lines.append(qobject_cast<QLineSeries *>(series));
+    return lines;
+}
+
+} // namespace
 
 class TestConsole : public QObject {
     Q_OBJECT
@@ -34,6 +52,10 @@ private Q_SLOTS:
     void overviewCardsCountTheTraffic();
     void simulatedDataIsLabelled();
     void cardsSurviveARestart();
+    void dashboardChartsTheTraffic();
+    void dashboardWindowsSwitch();
+    void clickingAChartOpensThoseRequests();
+    void dashboardExportsCsvAndPng();
     void pageAndThemePersist();
     void menuShortcutsSwitchPages();
     void everyPageRenders();
@@ -219,6 +241,112 @@ void TestConsole::cardsSurviveARestart()
     second.stop();
 }
 
+void TestConsole::dashboardChartsTheTraffic()
+{
+    using Chart = ui::DashboardPage::Chart;
+    ui::DashboardPage &page = m_window->dashboardPage();
+    m_window->showPage(ui::MainWindow::Dashboard);
+    page.setWindow(ui::DashboardPage::Window::FiveMinutes);
+    const quint64 before = page.shown().totals.requests;
+    const double costBefore = page.shown().totals.costUsd;
+    for (const char *user : {"dana", "erin", "finn"})
+        QCOMPARE(ask(user, "claude-sonnet-4-5-20250929").status, 200);
+    QTRY_COMPARE((page.refresh(), page.shown().totals.requests), before + 3);
+    // The log has every request the charts count (all of them are younger than five minutes).
+    QTRY_COMPARE(quint64(m_window->requestsModel().rowCount()), page.shown().totals.requests);
+
+    // Cumulative cost ends at the window's total, which grew by what the three cost.
+    const QList<QLineSeries *> cost = seriesOf(page, Chart::Cost);
+    QVERIFY(page.shown().totals.costUsd > costBefore);
+    QCOMPARE(cost[1]->points().size(), page.shown().points.size());
+    QVERIFY(qFuzzyCompare(cost[1]->points().last().y(), page.shown().totals.costUsd));
+    // Latency: a point for each bucket that had requests, none for the silent ones.
+    qsizetype busy = 0;
+    for (const auto &point : page.shown().points)
+        busy += point.requests > 0;
+    QCOMPARE(seriesOf(page, Chart::Latency)[0]->points().size(), busy);
+    // The model has a line of its own, named after it.
+    bool named = false;
+    for (QLineSeries *line : seriesOf(page, Chart::RequestsByModel))
+        named = named || (line->isVisible() && line->name().startsWith("claude-sonnet-4-5"));
+    QVERIFY(named);
+    // Hovering the moment of the last request tells what happened then.
+    const auto &last = m_window->requestsModel().record(m_window->requestsModel().rowCount() - 1);
+    const QString hover = page.describeBucket(page.bucketAt(last.completedAtMs()));
+    QVERIFY2(hover.contains(QStringLiteral("claude-sonnet-4-5")), qPrintable(hover));
+    QVERIFY2(hover.contains(QStringLiteral("requests")), qPrintable(hover));
+}
+
+void TestConsole::dashboardWindowsSwitch()
+{
+    using Window = ui::DashboardPage::Window;
+    ui::DashboardPage &page = m_window->dashboardPage();
+    const quint64 requests = page.shown().totals.requests;
+    for (Window window :
+         {Window::OneHour, Window::OneDay, Window::SevenDays, Window::FiveMinutes}) {
+        page.setWindow(window);
+        const auto resolution = metering::TrafficSeries::resolution(window);
+        QCOMPARE(page.shown().bucketMs, resolution.bucketMs);
+        QCOMPARE(page.shown().points.size(), resolution.buckets);
+        // Every window holds the whole test's traffic: it is younger than five minutes.
+        QVERIFY(page.shown().totals.requests >= requests);
+    }
+}
+
+void TestConsole::clickingAChartOpensThoseRequests()
+{
+    using Chart = ui::DashboardPage::Chart;
+    ui::DashboardPage &page = m_window->dashboardPage();
+    m_window->showPage(ui::MainWindow::Dashboard);
+    page.refresh();
+    QTRY_COMPARE(quint64(m_window->requestsModel().rowCount()), page.shown().totals.requests);
+    // The busiest bucket, clicked where the latency chart draws it.
+    int bucket = 0;
+    for (int i = 0; i < page.shown().points.size(); ++i) {
+        if (page.shown().points[i].requests > page.shown().points[bucket].requests)
+            bucket = i;
+    }
+    const auto point = page.shown().points[bucket];
+    QVERIFY(point.requests > 0);
+    QChart *chart = page.chart(Chart::Latency);
+    const QPointF inChart = chart->mapToPosition(
+        QPointF(double(point.startMs + point.endMs) / 2, 0), seriesOf(page, Chart::Latency)[0]);
+    ui::TimeChartView *view = page.chartView(Chart::Latency);
+    const QPoint inView = view->mapFromScene(chart->mapToScene(inChart)) - QPoint(0, 3);
+    QCOMPARE(page.bucketAt(view->timeAt(inView)), bucket);
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, inView);
+
+    QCOMPARE(m_window->currentPage(), ui::MainWindow::Requests);
+    ui::RequestsPage &requests = m_window->requestsPage();
+    QVERIFY(requests.momentText().startsWith(QStringLiteral("Completed")));
+    QCOMPARE(requests.visibleRows(), int(point.requests));
+    requests.clearMoment();
+    QCOMPARE(requests.visibleRows(), m_window->requestsModel().rowCount());
+}
+
+void TestConsole::dashboardExportsCsvAndPng()
+{
+    ui::DashboardPage &page = m_window->dashboardPage();
+    m_window->showPage(ui::MainWindow::Dashboard);
+    page.refresh();
+    const QString csvPath = m_dataDir.filePath(QStringLiteral("traffic.csv"));
+    QVERIFY(page.exportCsv(csvPath));
+    QFile csv(csvPath);
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = csv.readAll().split('\n');
+    QCOMPARE(lines.size() - 2, page.shown().points.size()); // a header, a final line break
+    quint64 requests = 0;
+    for (const QByteArray &line : lines.mid(1, lines.size() - 2))
+        requests += line.split(',').value(2).toULongLong();
+    QCOMPARE(requests, page.shown().totals.requests);
+
+    const QString pngPath = m_dataDir.filePath(QStringLiteral("charts.png"));
+    QVERIFY(page.exportPng(pngPath));
+    const QImage image(pngPath);
+    QVERIFY(image.width() > 400 && image.height() > 400);
+    QVERIFY(!page.exportCsv(m_dataDir.filePath(QStringLiteral("missing/folder/x.csv"))));
+}
+
 void TestConsole::pageAndThemePersist()
 {
     using Theme = ui::ConsoleSettings::Theme;
@@ -228,6 +356,9 @@ void TestConsole::pageAndThemePersist()
     QVERIFY2(QApplication::palette().color(QPalette::Window).lightness() < 100,
              "the dark palette is in force");
     QTRY_VERIFY(m_window->palette().color(QPalette::Base).lightness() < 100);
+    // The charts follow the palette.
+    QTRY_COMPARE(m_window->dashboardPage().chart(ui::DashboardPage::Cost)->theme(),
+                 QChart::ChartThemeDark);
     m_window->settings().sync();
     {
         // A new window (as after a restart) opens where the last one was, in the same theme.
@@ -237,17 +368,17 @@ void TestConsole::pageAndThemePersist()
     }
     m_window->setTheme(Theme::Light);
     QVERIFY(QApplication::palette().color(QPalette::Window).lightness() > 150);
+    QTRY_COMPARE(m_window->dashboardPage().chart(ui::DashboardPage::Cost)->theme(),
+                 QChart::ChartThemeLight);
     m_window->showPage(ui::MainWindow::Overview);
 }
 
 void TestConsole::menuShortcutsSwitchPages()
 {
-    QTest::keyClick(m_window.get(), Qt::Key_3, Qt::ControlModifier);
-    QCOMPARE(m_window->currentPage(), ui::MainWindow::Connect);
-    QTest::keyClick(m_window.get(), Qt::Key_2, Qt::ControlModifier);
-    QCOMPARE(m_window->currentPage(), ui::MainWindow::Requests);
-    QTest::keyClick(m_window.get(), Qt::Key_1, Qt::ControlModifier);
-    QCOMPARE(m_window->currentPage(), ui::MainWindow::Overview);
+    for (int page = ui::MainWindow::PageCount - 1; page >= 0; --page) {
+        QTest::keyClick(m_window.get(), Qt::Key(Qt::Key_1 + page), Qt::ControlModifier);
+        QCOMPARE(m_window->currentPage(), ui::MainWindow::Page(page));
+    }
 }
 
 void TestConsole::everyPageRenders()
