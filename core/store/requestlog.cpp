@@ -5,6 +5,7 @@
 
 #include <QDateTime>
 #include <QFile>
+#include <QVariant>
 
 #include <sqlite3.h>
 
@@ -70,13 +71,25 @@ constexpr const char *kInsert =
     "error, route, plan, retries, saved_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
     "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
 
-constexpr const char *kSelectFinished =
-    "SELECT id, started_at_ms, flavor, endpoint, user, requested_model, used_model, status, "
+// The columns recordOf() reads, in its order.
+constexpr const char *kRecordColumns =
+    "id, started_at_ms, flavor, endpoint, user, requested_model, used_model, status, "
     "stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, output_tokens, "
     "cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, error, route, plan, "
-    "retries, saved_usd FROM requests WHERE started_at_ms >= ?1 - 86400000 "
+    "retries, saved_usd";
+// Where a page query puts the rowid, after the record's columns.
+constexpr int kRowIdColumn = 25;
+
+constexpr const char *kSelectFinished =
+    "SELECT %1 FROM requests WHERE started_at_ms >= ?1 - 86400000 "
     "AND started_at_ms + latency_ms >= ?1 AND started_at_ms + latency_ms < ?2 "
     "ORDER BY started_at_ms";
+
+// Newest first along the start-time index, whose entries end in the rowid, so both the order and
+// the keyset condition (started_at_ms, rowid) < cursor are walks of that one index.
+constexpr const char *kSelectPage = "SELECT %1, rowid FROM requests WHERE (%2)";
+constexpr const char *kPageAfter = " AND (started_at_ms, rowid) < (?%1, ?%2)";
+constexpr const char *kPageOrder = " ORDER BY started_at_ms DESC, rowid DESC LIMIT ?%1";
 
 QString columnText(sqlite3_stmt *stmt, int column)
 {
@@ -84,7 +97,7 @@ QString columnText(sqlite3_stmt *stmt, int column)
                              sqlite3_column_bytes(stmt, column));
 }
 
-// The row of kSelectFinished as the record it was written from.
+// A row starting with kRecordColumns as the record it was written from.
 metering::RequestRecord recordOf(sqlite3_stmt *stmt)
 {
     metering::RequestRecord r;
@@ -124,6 +137,63 @@ void bindText(sqlite3_stmt *stmt, int index, const QString &text)
     else
         sqlite3_bind_text16(stmt, index, text.utf16(), int(text.size() * sizeof(char16_t)),
                             SQLITE_STATIC);
+}
+
+// A filter's values as its parameters ?1..?n. Text is copied: toString() hands out a temporary.
+void bindFilterValues(sqlite3_stmt *stmt, const QVariantList &values)
+{
+    for (int i = 0; i < values.size(); ++i) {
+        const QVariant &value = values.at(i);
+        const int index = i + 1;
+        if (value.typeId() == QMetaType::Double) {
+            sqlite3_bind_double(stmt, index, value.toDouble());
+        } else if (value.typeId() == QMetaType::QString) {
+            const QString text = value.toString();
+            // Empty, not NULL: a NULL pattern would make LIKE, and NOT around it, unknown.
+            if (text.isEmpty())
+                sqlite3_bind_text(stmt, index, "", 0, SQLITE_STATIC);
+            else
+                sqlite3_bind_text16(stmt, index, text.utf16(), int(text.size() * sizeof(char16_t)),
+                                    SQLITE_TRANSIENT);
+        } else {
+            sqlite3_bind_int64(stmt, index, value.toLongLong());
+        }
+    }
+}
+
+// One read on a connection of its own, as WAL readers use, so the writer thread is never held
+// up. `bind` sets the parameters and `row` sees each result row; returns how many rows there were.
+Expected<qint64> readRows(const QString &path, const QString &sql,
+                          const std::function<void(sqlite3_stmt *)> &bind,
+                          const std::function<void(sqlite3_stmt *)> &row)
+{
+    sqlite3 *db = nullptr;
+    const int rc = sqlite3_open_v2(QFile::encodeName(path).constData(), &db,
+                                   SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    sqlite3_stmt *stmt = nullptr;
+    auto fail = [&path, &db, &stmt](const QString &what) {
+        sqlite3_finalize(stmt);
+        sqlite3_close_v2(db);
+        return Error{QStringLiteral("cannot read request log %1: %2").arg(path, what)};
+    };
+    if (rc != SQLITE_OK)
+        return fail(db ? sqlite::lastError(db) : QString::fromUtf8(sqlite3_errstr(rc)));
+    sqlite3_busy_timeout(db, 5000);
+    const QByteArray utf8 = sql.toUtf8();
+    if (sqlite3_prepare_v2(db, utf8.constData(), int(utf8.size()), &stmt, nullptr) != SQLITE_OK)
+        return fail(sqlite::lastError(db));
+    bind(stmt);
+    qint64 rows = 0;
+    int step = SQLITE_ROW;
+    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+        row(stmt);
+        ++rows;
+    }
+    if (step != SQLITE_DONE)
+        return fail(sqlite::lastError(db));
+    sqlite3_finalize(stmt);
+    sqlite3_close_v2(db);
+    return rows;
 }
 
 void bindRecord(sqlite3_stmt *stmt, const metering::RequestRecord &r)
@@ -346,34 +416,66 @@ Expected<qint64>
 RequestLog::readFinished(qint64 fromMs, qint64 toMs,
                          const std::function<void(const metering::RequestRecord &)> &visit) const
 {
-    sqlite3 *db = nullptr;
-    // A connection of its own, as WAL readers use; the writer thread keeps its own.
-    const int rc = sqlite3_open_v2(QFile::encodeName(m_options.path).constData(), &db,
-                                   SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    sqlite3_stmt *stmt = nullptr;
-    auto fail = [this, &db, &stmt](const QString &what) {
-        sqlite3_finalize(stmt);
-        sqlite3_close_v2(db);
-        return Error{QStringLiteral("cannot read request log %1: %2").arg(m_options.path, what)};
-    };
-    if (rc != SQLITE_OK)
-        return fail(db ? sqlite::lastError(db) : QString::fromUtf8(sqlite3_errstr(rc)));
-    sqlite3_busy_timeout(db, 5000);
-    if (sqlite3_prepare_v2(db, kSelectFinished, -1, &stmt, nullptr) != SQLITE_OK)
-        return fail(sqlite::lastError(db));
-    sqlite3_bind_int64(stmt, 1, fromMs);
-    sqlite3_bind_int64(stmt, 2, toMs);
-    qint64 rows = 0;
-    int step = SQLITE_ROW;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        visit(recordOf(stmt));
-        ++rows;
-    }
-    if (step != SQLITE_DONE)
-        return fail(sqlite::lastError(db));
-    sqlite3_finalize(stmt);
-    sqlite3_close_v2(db);
-    return rows;
+    return readRows(
+        m_options.path, QString::fromLatin1(kSelectFinished).arg(QLatin1String(kRecordColumns)),
+        [&](sqlite3_stmt *stmt) {
+            sqlite3_bind_int64(stmt, 1, fromMs);
+            sqlite3_bind_int64(stmt, 2, toMs);
+        },
+        [&](sqlite3_stmt *stmt) { visit(recordOf(stmt)); });
+}
+
+Expected<RequestLog::Page> RequestLog::page(const metering::RequestFilter &filter, int limit,
+                                            const std::optional<PageCursor> &after) const
+{
+    if (limit < 1)
+        return Error{QStringLiteral("a page holds at least one request, not %1").arg(limit)};
+    const metering::RequestFilter::Sql condition = filter.toSql();
+    const int n = int(condition.values.size());
+    QString sql =
+        QString::fromLatin1(kSelectPage).arg(QLatin1String(kRecordColumns), condition.where);
+    if (after)
+        sql += QString::fromLatin1(kPageAfter).arg(n + 1).arg(n + 2);
+    sql += QString::fromLatin1(kPageOrder).arg(n + 3);
+
+    Page page;
+    PageCursor last;
+    const auto rows = readRows(
+        m_options.path, sql,
+        [&](sqlite3_stmt *stmt) {
+            bindFilterValues(stmt, condition.values);
+            if (after) {
+                sqlite3_bind_int64(stmt, n + 1, after->startedAtMs);
+                sqlite3_bind_int64(stmt, n + 2, after->rowId);
+            }
+            // One row beyond the page tells whether another page follows.
+            sqlite3_bind_int64(stmt, n + 3, qint64(limit) + 1);
+        },
+        [&](sqlite3_stmt *stmt) {
+            if (page.records.size() == limit) {
+                page.next = last;
+                return;
+            }
+            page.records.append(recordOf(stmt));
+            last = {page.records.constLast().startedAtMs, sqlite3_column_int64(stmt, kRowIdColumn)};
+        });
+    if (!rows)
+        return rows.error();
+    return page;
+}
+
+Expected<qint64> RequestLog::count(const metering::RequestFilter &filter) const
+{
+    const metering::RequestFilter::Sql condition = filter.toSql();
+    qint64 matching = 0;
+    const auto rows = readRows(
+        m_options.path,
+        QStringLiteral("SELECT COUNT(*) FROM requests WHERE (%1)").arg(condition.where),
+        [&](sqlite3_stmt *stmt) { bindFilterValues(stmt, condition.values); },
+        [&](sqlite3_stmt *stmt) { matching = sqlite3_column_int64(stmt, 0); });
+    if (!rows)
+        return rows.error();
+    return matching;
 }
 
 } // namespace tollgate::store

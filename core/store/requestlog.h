@@ -1,13 +1,16 @@
 #pragma once
 
 #include "common/expected.h"
+#include "metering/requestfilter.h"
 #include "metering/requestrecord.h"
 
+#include <QList>
 #include <QString>
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace tollgate::store {
 
@@ -45,6 +48,26 @@ public:
     Expected<qint64>
     readFinished(qint64 fromMs, qint64 toMs,
                  const std::function<void(const metering::RequestRecord &)> &visit) const;
+
+    /// A place in the log, newest first: a page continues with the rows just older than it.
+    /// Keyset, not offset, so every page costs the same however deep the console scrolls.
+    struct PageCursor {
+        qint64 startedAtMs = 0;
+        qint64 rowId = 0; ///< breaks ties between requests started in the same millisecond
+    };
+    struct Page {
+        QList<metering::RequestRecord> records; ///< newest first
+        std::optional<PageCursor> next;         ///< where the next page starts; none after the last
+    };
+
+    /// Up to `limit` requests matching `filter`, newest first, starting just older than `after`
+    /// (from the newest when none). Following `next` visits every match once, in order; rows
+    /// written meanwhile are newer than the first page and do not shift the pages that follow.
+    /// A connection of its own, like readFinished().
+    Expected<Page> page(const metering::RequestFilter &filter, int limit,
+                        const std::optional<PageCursor> &after = std::nullopt) const;
+    /// How many requests match `filter`: a scan of the whole log when the filter is not empty.
+    Expected<qint64> count(const metering::RequestFilter &filter) const;
 
     /// Records lost: queue full, or (rarely) a failed write such as a full disk.
     quint64 dropped() const { return m_dropped.load(); }

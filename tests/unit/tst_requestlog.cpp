@@ -1,8 +1,11 @@
 #include "store/requestlog.h"
 
+#include "metering/requestfilter.h"
+
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -12,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+using tollgate::metering::RequestFilter;
 using tollgate::metering::RequestRecord;
 using tollgate::store::RequestLog;
 
@@ -103,6 +107,177 @@ qint64 rowCount(const QString &path)
     return Db(path).integer("SELECT COUNT(*) FROM requests");
 }
 
+template <typename T, size_t N> const T &pick(QRandomGenerator &random, const T (&choices)[N])
+{
+    return choices[random.bounded(int(N))];
+}
+
+// Records that reach the corners of the filter: ties on start time, no first byte, status 0,
+// empty and non-ASCII text, and LIKE's own special characters in the data.
+QList<RequestRecord> generatedRecords(int count)
+{
+    static const char *const users[] = {"",    "alice",   "Bob",         "zoë",
+                                        "ZOË", "o'brien", "back\\slash", "under_score"};
+    static const char *const models[] = {"claude-sonnet-4", "gpt-4o", "claude-haiku-3.5",
+                                         "GPT-4o-mini"};
+    static const int statuses[] = {200, 200, 201, 0, 400, 404, 429, 500, 529, 503};
+    static const char *const routes[] = {"", "cheap-first", "fall back"};
+    static const char *const plans[] = {"", "free", "team pro"};
+    static const char *const caches[] = {"hit", "miss", "bypass"};
+    static const char *const errors[] = {
+        "", "", "", "upstream overloaded", "stream cut short", "timeout after 30s", "100% _busy_"};
+    QRandomGenerator random(4242);
+    const qint64 t0 = 1'760'000'000'000;
+    QList<RequestRecord> records;
+    for (int i = 0; i < count; ++i) {
+        RequestRecord r;
+        r.id = i % 10 == 3 ? QStringLiteral("r%1_x%y").arg(i) : QStringLiteral("r%1").arg(i);
+        r.startedAtMs = t0 + qint64(random.bounded(count / 2)) * 1000; // about two per stamp
+        r.flavor = QLatin1String(random.bounded(2) ? "anthropic" : "openai");
+        r.endpoint = QLatin1String(r.flavor == u"openai" ? "/v1/chat/completions" : "/v1/messages");
+        r.user = QString::fromUtf8(pick(random, users));
+        r.requestedModel = QLatin1String(pick(random, models));
+        const int served = int(random.bounded(3));
+        r.usedModel = served == 0   ? QString()
+                      : served == 1 ? r.requestedModel
+                                    : r.requestedModel + QStringLiteral("-20250514");
+        r.status = pick(random, statuses);
+        r.stream = random.bounded(2) == 1;
+        r.latencyMs = i % 17 == 0 ? 2000 : random.bounded(20000) / 4.0;
+        r.ttftMs = i % 5 == 0 ? -1 : (i % 7 == 0 ? 300 : random.bounded(4000) / 8.0);
+        r.upstreamMs = r.latencyMs * 0.9;
+        r.overheadMs = r.latencyMs - r.upstreamMs;
+        r.usage.inputTokens = random.bounded(3000);
+        r.usage.outputTokens = random.bounded(1500);
+        r.usage.cacheReadTokens = random.bounded(2) ? random.bounded(4000) : 0;
+        r.usage.cacheWriteTokens = random.bounded(4) == 0 ? random.bounded(1000) : 0;
+        r.costUsd = i % 13 == 0 ? 0.05 : random.bounded(1000) / 10000.0;
+        r.route = QLatin1String(pick(random, routes));
+        r.plan = QLatin1String(pick(random, plans));
+        r.cacheStatus = QLatin1String(pick(random, caches));
+        r.error = QLatin1String(pick(random, errors));
+        r.retries = int(random.bounded(4));
+        records.append(r);
+    }
+    return records;
+}
+
+// Filters over every field, operator and combinator, and over the corners generatedRecords()
+// reaches.
+QStringList equivalenceFilters()
+{
+    return {QString(),
+            QStringLiteral("status=5xx"),
+            QStringLiteral("status!=2xx"),
+            QStringLiteral("status=0"),
+            QStringLiteral("status<400"),
+            QStringLiteral("status>4xx"),
+            QStringLiteral("model=gpt*"),
+            QStringLiteral("model=GPT-4O"),
+            QStringLiteral("model!=claude-*"),
+            QStringLiteral("requested=*mini"),
+            QStringLiteral("used=\"\""),
+            QStringLiteral("used=*2025*"),
+            QStringLiteral("provider=openai"),
+            QStringLiteral("endpoint=/v1/messages"),
+            QStringLiteral("user=zoë"),
+            QStringLiteral("user=ZOË"),
+            QStringLiteral("user=zo?"),
+            QStringLiteral("user=*_*"),
+            QStringLiteral("user=*\\*"),
+            QStringLiteral("user=\"\""),
+            QStringLiteral("user!=\"\""),
+            QStringLiteral("id=*%*"),
+            QStringLiteral("id=*_x*"),
+            QStringLiteral("id=r1?"),
+            QStringLiteral("ttft<500"),
+            QStringLiteral("ttft>=300"),
+            QStringLiteral("ttft!=300"),
+            QStringLiteral("ttft=300ms"),
+            QStringLiteral("not(ttft<500)"),
+            QStringLiteral("latency>=2s"),
+            QStringLiteral("latency<2000"),
+            QStringLiteral("latency=2s"),
+            QStringLiteral("cost>0.05"),
+            QStringLiteral("cost<=$0.05"),
+            QStringLiteral("cost=0.05"),
+            QStringLiteral("tokens>2k"),
+            QStringLiteral("in<100"),
+            QStringLiteral("out>=1000"),
+            QStringLiteral("retries>=2"),
+            QStringLiteral("overhead>50"),
+            QStringLiteral("upstream<1s"),
+            QStringLiteral("cache=hit"),
+            QStringLiteral("cache!=bypass"),
+            QStringLiteral("stream=yes"),
+            QStringLiteral("stream=no"),
+            QStringLiteral("error=yes"),
+            QStringLiteral("error=no"),
+            QStringLiteral("error=busy"),
+            QStringLiteral("error=100%"),
+            QStringLiteral("error=*cut*short*"),
+            QStringLiteral("alice"),
+            QStringLiteral("%"),
+            QStringLiteral("_"),
+            QStringLiteral("zoë"),
+            QStringLiteral("529"),
+            QStringLiteral("\"fall back\""),
+            QStringLiteral("plan=\"team pro\""),
+            QStringLiteral("route=\"\""),
+            QStringLiteral("provider=openai status>=500 or cache=hit"),
+            QStringLiteral("not(user=alice or user=bob) latency>1s"),
+            QStringLiteral("!(cache=hit) error=no"),
+            QStringLiteral("status>=500 model=claude-* not(user=bob) cost>0.05 latency>2s")};
+}
+
+// Random compositions of the filters above with and, or, not and parentheses.
+QStringList composedFilters(int count)
+{
+    const QStringList atoms = equivalenceFilters().mid(1);
+    QRandomGenerator random(777);
+    const auto atom = [&] { return atoms.at(int(random.bounded(atoms.size()))); };
+    QStringList filters;
+    for (int i = 0; i < count; ++i) {
+        QString a = atom();
+        QString b = atom();
+        switch (random.bounded(5)) {
+        case 0: filters.append(a + u' ' + b); break;
+        case 1: filters.append(a + QStringLiteral(" or ") + b); break;
+        case 2: filters.append(QStringLiteral("not(%1 or %2) ").arg(a, b) + atom()); break;
+        case 3: filters.append(QStringLiteral("(%1 or %2) ").arg(a, b) + atom()); break;
+        default: filters.append(QStringLiteral("!(%1) or not(%2 %3)").arg(a, b, atom())); break;
+        }
+    }
+    return filters;
+}
+
+// The ids `filter` accepts, in the log's page order: newest start first, later write first.
+QStringList expectedIds(const QList<RequestRecord> &records, const RequestFilter &filter)
+{
+    QList<int> order;
+    for (int i = 0; i < records.size(); ++i) {
+        if (filter.matches(records.at(i)))
+            order.append(i);
+    }
+    std::sort(order.begin(), order.end(), [&](int a, int b) {
+        const qint64 sa = records.at(a).startedAtMs;
+        const qint64 sb = records.at(b).startedAtMs;
+        return sa != sb ? sa > sb : a > b;
+    });
+    QStringList ids;
+    for (int i : order)
+        ids.append(records.at(i).id);
+    return ids;
+}
+
+QStringList idsOf(const QList<RequestRecord> &records)
+{
+    QStringList ids;
+    for (const RequestRecord &r : records)
+        ids.append(r.id);
+    return ids;
+}
+
 } // namespace
 
 class TestRequestLog : public QObject {
@@ -128,6 +303,10 @@ private Q_SLOTS:
     void newerSchemaIsAnError();
     void migratesVersionOneKeepingRows();
     void readsBackRequestsFinishedInARange();
+    void filteredPagesAgreeWithFilterInMemory();
+    void pagingVisitsEveryMatchOnceInOrder();
+    void pagesStayPutWhenNewerRequestsArrive();
+    void pageNeedsAPositiveLimit();
 
 private:
     RequestLog::Options options(const QString &name = QStringLiteral("requests.db")) const;
@@ -643,6 +822,111 @@ void TestRequestLog::readsBackRequestsFinishedInARange()
     QCOMPARE(back.error, rich.error);
     QCOMPARE(back.route, rich.route);
     QCOMPARE(back.retries, rich.retries);
+}
+
+void TestRequestLog::filteredPagesAgreeWithFilterInMemory()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+    const QList<RequestRecord> records = generatedRecords(400);
+    for (const RequestRecord &r : records)
+        QVERIFY(log->append(r));
+    log->flush();
+
+    const QStringList filters = equivalenceFilters() + composedFilters(300);
+    int nonTrivial = 0;
+    for (const QString &text : filters) {
+        const auto filter = RequestFilter::parse(text);
+        QVERIFY2(filter, qPrintable(text + QStringLiteral(": ") +
+                                    (filter ? QString() : filter.error().message)));
+        const QStringList expected = expectedIds(records, *filter);
+        nonTrivial += !expected.isEmpty() && expected.size() < records.size();
+        const auto page = log->page(*filter, 1000);
+        QVERIFY2(page, qPrintable(text + QStringLiteral(": ") +
+                                  (page ? QString() : page.error().message)));
+        QVERIFY2(idsOf(page->records) == expected,
+                 qPrintable(QStringLiteral("%1: SQL %2 rows, in memory %3; where %4")
+                                .arg(text)
+                                .arg(page->records.size())
+                                .arg(expected.size())
+                                .arg(filter->toSql().where)));
+        QVERIFY(!page->next);
+        const auto count = log->count(*filter);
+        QVERIFY2(count, qPrintable(count ? QString() : count.error().message));
+        QCOMPARE(*count, qint64(expected.size()));
+    }
+    // The filters split the records, rather than passing all or none.
+    QVERIFY(nonTrivial > filters.size() / 2);
+}
+
+void TestRequestLog::pagingVisitsEveryMatchOnceInOrder()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+    const QList<RequestRecord> records = generatedRecords(400);
+    for (const RequestRecord &r : records)
+        QVERIFY(log->append(r));
+    log->flush();
+
+    for (const QString &text : {QString(), QStringLiteral("status=5xx or cache=hit"),
+                                QStringLiteral("user=alice"), QStringLiteral("nobody-has-this")}) {
+        const RequestFilter filter = *RequestFilter::parse(text);
+        const QStringList expected = expectedIds(records, filter);
+        for (int limit : {1, 7, 50, int(expected.size()), 1000}) {
+            if (limit < 1)
+                continue;
+            QStringList seen;
+            std::optional<RequestLog::PageCursor> cursor;
+            int pages = 0;
+            do {
+                const auto page = log->page(filter, limit, cursor);
+                QVERIFY(page);
+                QVERIFY(page->records.size() <= limit);
+                // Only the last page may be short, and no page after it is empty.
+                QVERIFY(page->records.size() == limit || !page->next);
+                QVERIFY(!page->records.isEmpty() || seen.isEmpty());
+                seen += idsOf(page->records);
+                cursor = page->next;
+                QVERIFY(++pages <= records.size() + 1);
+            } while (cursor);
+            QCOMPARE(seen, expected);
+        }
+    }
+}
+
+void TestRequestLog::pagesStayPutWhenNewerRequestsArrive()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+    const QList<RequestRecord> records = generatedRecords(100);
+    for (const RequestRecord &r : records)
+        QVERIFY(log->append(r));
+    log->flush();
+    const RequestFilter all;
+    const QStringList expected = expectedIds(records, all);
+
+    const auto first = log->page(all, 10);
+    QVERIFY(first && first->next);
+    // Newer requests, some in the very millisecond of the newest row.
+    for (int i = 0; i < 5; ++i)
+        QVERIFY(log->append(makeRecord(QStringLiteral("new-%1").arg(i),
+                                       records.constFirst().startedAtMs + 10'000'000 - i)));
+    QVERIFY(log->append(makeRecord(QStringLiteral("same-ms"), first->records.first().startedAtMs)));
+    log->flush();
+    const auto second = log->page(all, 10, first->next);
+    QVERIFY(second);
+    QCOMPARE(idsOf(first->records) + idsOf(second->records), expected.mid(0, 20));
+    // A fresh first page shows them.
+    QCOMPARE(log->page(all, 1)->records.first().id, QStringLiteral("new-0"));
+}
+
+void TestRequestLog::pageNeedsAPositiveLimit()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+    const auto page = log->page(RequestFilter(), 0);
+    QVERIFY(!page);
+    QVERIFY(page.error().message.contains(QStringLiteral("at least one")));
 }
 
 QTEST_GUILESS_MAIN(TestRequestLog)
