@@ -2,6 +2,8 @@
 
 #include "requestsmodel.h"
 
+#include "metering/requestfilter.h"
+
 #include <QAction>
 #include <QDateTime>
 #include <QHBoxLayout>
@@ -16,10 +18,16 @@
 
 namespace tollgate::ui {
 
-/// The filter bar's text in any column, and optionally a span of completion times.
+/// The filter bar's filter (docs/filter.md), and optionally a span of completion times.
 class RequestsFilterModel : public QSortFilterProxyModel {
 public:
     using QSortFilterProxyModel::QSortFilterProxyModel;
+
+    void setFilter(const metering::RequestFilter &filter)
+    {
+        m_filter = filter;
+        invalidateFilter();
+    }
 
     void setCompletedBetween(qint64 fromMs, qint64 toMs)
     {
@@ -32,16 +40,18 @@ public:
 protected:
     bool filterAcceptsRow(int row, const QModelIndex &parent) const override
     {
+        Q_UNUSED(parent);
+        const auto &record = static_cast<const RequestsModel *>(sourceModel())->record(row);
         if (hasMoment()) {
-            const auto &record = static_cast<const RequestsModel *>(sourceModel())->record(row);
             const qint64 completed = record.completedAtMs();
             if (completed < m_fromMs || completed >= m_toMs)
                 return false;
         }
-        return QSortFilterProxyModel::filterAcceptsRow(row, parent);
+        return m_filter.matches(record);
     }
 
 private:
+    metering::RequestFilter m_filter;
     qint64 m_fromMs = 0;
     qint64 m_toMs = 0;
 };
@@ -51,22 +61,27 @@ RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
     , m_model(model)
     , m_proxy(new RequestsFilterModel(this))
     , m_filter(new QLineEdit(this))
+    , m_filterProblem(new QLabel(this))
     , m_moment(new QLabel(this))
     , m_clearMoment(new QToolButton(this))
     , m_count(new QLabel(this))
     , m_table(new QTableView(this))
 {
     m_proxy->setSourceModel(&model);
-    m_proxy->setFilterCaseSensitivity(Qt::CaseInsensitive);
-    m_proxy->setFilterKeyColumn(-1); // any column
     m_proxy->setSortRole(RequestsModel::RawRole);
 
-    m_filter->setPlaceholderText(tr("Filter: text in any column"));
+    m_filter->setPlaceholderText(
+        tr("Filter: text, or status>=500 model=claude-* cost>0.05 latency>2s not(user=bob)"));
+    m_filter->setToolTip(
+        tr("Fields: %1. Terms next to each other must all hold; or, not(…) "
+           "and parentheses combine them.")
+            .arg(metering::RequestFilter::fieldNames().join(QStringLiteral(", "))));
     m_filter->setClearButtonEnabled(true);
-    connect(m_filter, &QLineEdit::textChanged, this, [this](const QString &text) {
-        m_proxy->setFilterFixedString(text);
-        updateCount();
-    });
+    m_filterProblem->setObjectName(QStringLiteral("filterProblem"));
+    m_filterProblem->setStyleSheet(QStringLiteral("color: #c62828;"));
+    m_filterProblem->setWordWrap(true);
+    m_filterProblem->hide();
+    connect(m_filter, &QLineEdit::textChanged, this, &RequestsPage::applyFilter);
     auto *find = new QAction(tr("Filter requests"), this);
     find->setShortcut(QKeySequence::Find);
     connect(find, &QAction::triggered, m_filter, [this] {
@@ -112,6 +127,7 @@ RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
     bar->addWidget(m_count);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(bar);
+    layout->addWidget(m_filterProblem);
     layout->addWidget(m_table, 1);
     updateCount();
 }
@@ -119,6 +135,24 @@ RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
 int RequestsPage::visibleRows() const
 {
     return m_proxy->rowCount();
+}
+
+void RequestsPage::applyFilter(const QString &text)
+{
+    // While the text does not parse, the last good filter stays and the problem shows.
+    const auto filter = metering::RequestFilter::parse(text);
+    m_filterProblem->setVisible(!filter);
+    if (!filter) {
+        m_filterProblem->setText(filter.error().message);
+        return;
+    }
+    m_proxy->setFilter(*filter);
+    updateCount();
+}
+
+QString RequestsPage::filterProblem() const
+{
+    return m_filterProblem->isVisibleTo(this) ? m_filterProblem->text() : QString();
 }
 
 void RequestsPage::showMoment(qint64 fromMs, qint64 toMs)

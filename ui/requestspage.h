@@ -20,6 +20,8 @@ public:
 
     QTableView *table() const { return m_table; }
     QLineEdit *filter() const { return m_filter; }
+    /// What is wrong with the filter bar's text; empty while it parses.
+    QString filterProblem() const;
     /// Rows shown after filtering.
     int visibleRows() const;
     /// Shows only the requests that completed in [fromMs, toMs) (a chart's bucket), until the
@@ -29,11 +31,13 @@ public:
     QString momentText() const;
 
 private:
+    void applyFilter(const QString &text);
     void updateCount();
 
     RequestsModel &m_model;
     RequestsFilterModel *m_proxy;
     QLineEdit *m_filter;
+    QLabel *m_filterProblem;
     QLabel *m_moment;
     QToolButton *m_clearMoment;
     QLabel *m_count;

@@ -146,7 +146,21 @@ void TestConsole::theFilterNarrowsTheLog()
     QCOMPARE(page.visibleRows(), 1);
     page.filter()->setText(QStringLiteral("sonnet"));
     QCOMPARE(page.visibleRows(), 1);
+    // The filter language: fields, globs, negation.
+    page.filter()->setText(QStringLiteral("model=claude-3-haiku* not(user=alice)"));
+    QCOMPARE(page.visibleRows(), 1);
+    page.filter()->setText(QStringLiteral("status>=500 or cost>1"));
+    QCOMPARE(page.visibleRows(), 0);
+    page.filter()->setText(QStringLiteral("status=2xx cache=miss"));
+    QCOMPARE(page.visibleRows(), 3);
+    QVERIFY(page.filterProblem().isEmpty());
+    // A mistake is named, and the last good filter stays in force meanwhile.
+    page.filter()->setText(QStringLiteral("user=bob mdl=x"));
+    QVERIFY2(page.filterProblem().contains(QStringLiteral("unknown field \"mdl\"")),
+             qPrintable(page.filterProblem()));
+    QCOMPARE(page.visibleRows(), 3);
     page.filter()->clear();
+    QVERIFY(page.filterProblem().isEmpty());
     QCOMPARE(page.visibleRows(), 3);
 }
 
