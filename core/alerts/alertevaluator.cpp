@@ -154,4 +154,32 @@ QString describeTransition(const AlertTransition &transition)
            QStringLiteral(" (over the last %1)").arg(window);
 }
 
+QList<AlertTransition> changesBetween(const QList<AlertState> &before,
+                                      const QList<AlertState> &after)
+{
+    QList<AlertTransition> changes;
+    for (const AlertState &now : after) {
+        const AlertState *then = findState(before, now.rule.name);
+        const AlertStatus from = then ? then->status : AlertStatus::Inactive;
+        if (from != now.status)
+            changes.append({now.rule, from, now.status, now.value, now.evaluatedAtMs, false});
+    }
+    const qint64 atMs = after.isEmpty() ? 0 : after.first().evaluatedAtMs;
+    for (const AlertState &then : before) {
+        if (then.status != AlertStatus::Inactive && !findState(after, then.rule.name))
+            changes.append({then.rule, then.status, AlertStatus::Inactive, then.value, atMs, true});
+    }
+    return changes;
+}
+
+QString describeState(const AlertState &state)
+{
+    const QString window = prometheusDuration(state.rule.windowSeconds);
+    if (std::isnan(state.value))
+        return QStringLiteral("no requests in the last %1").arg(window);
+    const char *op = state.status == AlertStatus::Inactive ? "<=" : ">";
+    return comparison(state.rule, state.value, op) +
+           QStringLiteral(" over the last %1").arg(window);
+}
+
 } // namespace tollgate::alerts

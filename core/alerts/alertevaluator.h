@@ -69,4 +69,15 @@ AlertEvaluation evaluateAlerts(const AlertPolicy &policy, const RequestStatsWind
 /// (critical, over the last 5m)`.
 QString describeTransition(const AlertTransition &transition);
 
+/// What changed between two readings of the states, for a watcher that polls states() rather
+/// than evaluating (the console): each rule whose status differs, and each rule that was pending
+/// or firing and is gone (ruleRemoved). Stamped with the time of `after`'s evaluation. Pure.
+QList<AlertTransition> changesBetween(const QList<AlertState> &before,
+                                      const QList<AlertState> &after);
+
+/// Where a rule stands, for a table, e.g. `error rate 0.31 > 0.05 over the last 5m` or
+/// `p95 latency 1.2 s <= 8 s over the last 5m`; `no requests in the last 5m` when nothing was
+/// measured.
+QString describeState(const AlertState &state);
+
 } // namespace tollgate::alerts

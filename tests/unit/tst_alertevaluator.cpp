@@ -98,6 +98,8 @@ private Q_SLOTS:
     void transitionsAreReportedOnce();
     void advanceIsPure();
     void descriptions();
+    void changesBetweenReadings();
+    void stateDescriptions();
 };
 
 void TestAlertEvaluator::errorRateFiresAboveItsThresholdOnly()
@@ -386,6 +388,64 @@ void TestAlertEvaluator::descriptions()
                  QStringLiteral("alert AIBudgetExceeded resolved: cost 12 USD <= 50 USD (over "
                                 "the last 1h)"),
              }));
+}
+
+void TestAlertEvaluator::changesBetweenReadings()
+{
+    const AlertRule errors = *AlertPolicy::reference().rule(QStringLiteral("HighAIErrorRate"));
+    const AlertRule latency = *AlertPolicy::reference().rule(QStringLiteral("HighAILatency"));
+    const auto state = [](const AlertRule &rule, AlertStatus status, double value, qint64 atMs) {
+        AlertState s;
+        s.rule = rule;
+        s.status = status;
+        s.value = value;
+        s.evaluatedAtMs = atMs;
+        return s;
+    };
+    const QList<AlertState> first{state(errors, AlertStatus::Inactive, 0.01, kT0),
+                                  state(latency, AlertStatus::Pending, 9, kT0)};
+    // The first reading reports what is not inactive, as from an empty past.
+    QList<AlertTransition> changes = changesBetween({}, first);
+    QCOMPARE(changes.size(), 1);
+    QCOMPARE(changes[0].rule.name, latency.name);
+    QCOMPARE(changes[0].to, AlertStatus::Pending);
+
+    const QList<AlertState> second{state(errors, AlertStatus::Firing, 0.5, kT0 + kSecond),
+                                   state(latency, AlertStatus::Pending, 9.5, kT0 + kSecond)};
+    changes = changesBetween(first, second);
+    QCOMPARE(changes.size(), 1);
+    QCOMPARE(changes[0].rule.name, errors.name);
+    QCOMPARE(changes[0].from, AlertStatus::Inactive);
+    QCOMPARE(changes[0].to, AlertStatus::Firing);
+    QCOMPARE(changes[0].value, 0.5);
+    QCOMPARE(changes[0].atMs, kT0 + kSecond);
+    QVERIFY(changesBetween(second, second).isEmpty());
+
+    // A firing rule that disappears (turned off) resolves, marked as removed.
+    const QList<AlertState> third{state(latency, AlertStatus::Inactive, 1, kT0 + 2 * kSecond)};
+    changes = changesBetween(second, third);
+    QCOMPARE(changes.size(), 2);
+    QCOMPARE(changes[0].rule.name, latency.name);
+    QCOMPARE(changes[0].to, AlertStatus::Inactive);
+    QVERIFY(!changes[0].ruleRemoved);
+    QCOMPARE(changes[1].rule.name, errors.name);
+    QCOMPARE(changes[1].from, AlertStatus::Firing);
+    QVERIFY(changes[1].ruleRemoved);
+    QCOMPARE(changes[1].atMs, kT0 + 2 * kSecond);
+}
+
+void TestAlertEvaluator::stateDescriptions()
+{
+    AlertState state;
+    state.rule = *AlertPolicy::reference().rule(QStringLiteral("HighAIErrorRate"));
+    state.status = AlertStatus::Firing;
+    state.value = 0.31;
+    QCOMPARE(describeState(state), QStringLiteral("error rate 0.31 > 0.05 over the last 5m"));
+    state.status = AlertStatus::Inactive;
+    state.value = 0.01;
+    QCOMPARE(describeState(state), QStringLiteral("error rate 0.01 <= 0.05 over the last 5m"));
+    state.value = std::nan("");
+    QCOMPARE(describeState(state), QStringLiteral("no requests in the last 5m"));
 }
 
 QTEST_GUILESS_MAIN(TestAlertEvaluator)
