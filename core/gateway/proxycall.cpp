@@ -486,12 +486,8 @@ http::UpstreamRequest ProxyCall::upstreamRequest() const
             continue;
         request.headers.append(field);
     }
-    if (sendKey) {
-        if (m_route.flavor == api::Flavor::Anthropic)
-            request.headers.append({"x-api-key", config.apiKey});
-        else
-            request.headers.append({"authorization", "Bearer " + config.apiKey});
-    }
+    if (sendKey)
+        request.headers += policy::providerKeyHeaders(m_route.flavor, config.apiKey);
     return request;
 }
 

@@ -193,12 +193,11 @@ FieldSetter providersField(QList<ProviderConfig> *providers)
     return [=](const QJsonValue &value, const QString &path) -> Problems {
         if (!value.isObject())
             return typeError(path, QStringLiteral("an object of providers by name"));
-        static const QRegularExpression validName(QStringLiteral("^[a-z0-9][a-z0-9._-]*$"));
         const QJsonObject object = value.toObject();
         Problems problems;
         for (auto it = object.begin(); it != object.end(); ++it) {
             const QString providerPath = path + QLatin1Char('.') + it.key();
-            if (!validName.match(it.key()).hasMatch()) {
+            if (!isProviderName(it.key())) {
                 problems.list.append(
                     Error(QStringLiteral("a provider name uses a-z, 0-9, '.', '_' and '-'"),
                           providerPath));

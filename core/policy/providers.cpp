@@ -2,6 +2,7 @@
 
 #include <QFile>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QStringList>
 
 namespace tollgate::policy {
@@ -115,6 +116,19 @@ QList<ProviderConfig> defaultProviders()
     openai.baseUrls = {QUrl(QStringLiteral("https://api.openai.com"))};
     openai.key = environmentKey("OPENAI_API_KEY");
     return {anthropic, openai};
+}
+
+bool isProviderName(const QString &name)
+{
+    static const QRegularExpression validName(QStringLiteral("^[a-z0-9][a-z0-9._-]*$"));
+    return validName.match(name).hasMatch();
+}
+
+http::HeaderList providerKeyHeaders(api::Flavor flavor, const QByteArray &apiKey)
+{
+    if (flavor == api::Flavor::Anthropic)
+        return {{"x-api-key", apiKey}};
+    return {{"authorization", "Bearer " + apiKey}};
 }
 
 const ProviderConfig *findProvider(const QList<ProviderConfig> &providers, const QString &name)

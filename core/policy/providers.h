@@ -61,6 +61,13 @@ struct ProviderConfig {
 /// ANTHROPIC_API_KEY and OPENAI_API_KEY.
 QList<ProviderConfig> defaultProviders();
 
+/// Whether `name` can name a provider: a-z, 0-9, '.', '_' and '-', starting with a letter or digit.
+bool isProviderName(const QString &name);
+
+/// The header fields that carry a provider key upstream: `x-api-key` for the Anthropic API,
+/// `Authorization: Bearer` for the OpenAI API.
+http::HeaderList providerKeyHeaders(api::Flavor flavor, const QByteArray &apiKey);
+
 /// The provider called `name`, or nullptr.
 const ProviderConfig *findProvider(const QList<ProviderConfig> &providers, const QString &name);
 
