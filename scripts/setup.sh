@@ -7,9 +7,14 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config clang-format
   qt6-base-dev libqt6opengl6-dev qt6-charts-dev
+  # the console's provider keys: QtKeychain, and libsecret, which it loads at run time
+  qtkeychain-qt6-dev libsecret-1-0
   libsqlite3-dev libhttp-parser-dev libssl-dev libsimdjson-dev libhiredis-dev libjemalloc-dev
   # tests: promtool, the sqlite3 CLI, Redis for the shared stores, Node.js for the official SDKs
   prometheus sqlite3 redis-server nodejs npm
+  # a real Secret Service for the console's keychain tests (tests/support/with-keyring.sh);
+  # never dbus-x11, which autolaunches buses that hang on invisible prompts
+  dbus gnome-keyring libsecret-tools
 )
 # Callers that need more (scripts/screenshot.sh: a virtual display) name it.
 packages+=("$@")

@@ -1,8 +1,9 @@
-# The core never includes a GUI header, and tollgated links no GUI library.
+# The core never includes a GUI or keychain header, and tollgated links no GUI or keychain
+# library (the console alone reads the keychain).
 file(GLOB_RECURSE core_sources ${SOURCE_DIR}/core/*.h ${SOURCE_DIR}/core/*.cpp)
 foreach(source ${core_sources})
     file(STRINGS ${source} gui_includes
-         REGEX "#include <(QtGui|QtWidgets|QtCharts|QWidget|QApplication|QGuiApplication|QChart|QPainter|QColor|QIcon)")
+         REGEX "#include <(QtGui|QtWidgets|QtCharts|QWidget|QApplication|QGuiApplication|QChart|QPainter|QColor|QIcon|qt6keychain|qt5keychain)")
     if(gui_includes)
         message(FATAL_ERROR "${source} includes a GUI header: ${gui_includes}")
     endif()
@@ -14,8 +15,8 @@ if(NOT rc EQUAL 0)
 endif()
 string(REGEX MATCHALL "Shared library: \\[[^]]+\\]" needed "${dynamic}")
 foreach(library ${needed})
-    if(library MATCHES "Qt6(Gui|Widgets|Charts|OpenGL)")
-        message(FATAL_ERROR "tollgated links a GUI library: ${library}")
+    if(library MATCHES "Qt6(Gui|Widgets|Charts|OpenGL)|qt6keychain|libsecret")
+        message(FATAL_ERROR "tollgated links a GUI or keychain library: ${library}")
     endif()
 endforeach()
 list(LENGTH core_sources count)

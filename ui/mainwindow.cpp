@@ -5,6 +5,7 @@
 #include "dashboardpage.h"
 #include "feedpoller.h"
 #include "overviewpage.h"
+#include "providerspage.h"
 #include "requestsmodel.h"
 #include "requestspage.h"
 #include "theme.h"
@@ -73,11 +74,13 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     m_requestsModel = new RequestsModel(this);
     m_requestsPage = new RequestsPage(*m_requestsModel, this);
     m_connectPage = new ConnectPage(this);
+    m_providersPage = new ProvidersPage(gateway, this);
 
     addPage(Overview, tr("Overview"), m_overviewPage);
     addPage(Dashboard, tr("Dashboard"), m_dashboardPage);
     addPage(Requests, tr("Requests"), m_requestsPage);
     addPage(Connect, tr("Connect"), m_connectPage);
+    addPage(Providers, tr("Providers"), m_providersPage);
     m_pageList->setFixedWidth(160);
     connect(m_pageList, &QListWidget::currentRowChanged, this, [this](int row) {
         m_pages->setCurrentIndex(row);

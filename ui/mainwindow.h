@@ -23,6 +23,7 @@ class ConnectPage;
 class DashboardPage;
 class FeedPoller;
 class OverviewPage;
+class ProvidersPage;
 class RequestsModel;
 class RequestsPage;
 
@@ -31,7 +32,7 @@ class RequestsPage;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { Overview, Dashboard, Requests, Connect, PageCount };
+    enum Page { Overview, Dashboard, Requests, Connect, Providers, PageCount };
 
     explicit MainWindow(gateway::GatewayThread &gateway, QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -49,6 +50,7 @@ public:
     RequestsModel &requestsModel() const { return *m_requestsModel; }
     RequestsPage &requestsPage() const { return *m_requestsPage; }
     ConnectPage &connectPage() const { return *m_connectPage; }
+    ProvidersPage &providersPage() const { return *m_providersPage; }
     QString statusText() const;
     ConsoleSettings &settings() const { return *m_settings; }
     /// Whether closing the window leaves the gateway running in the tray.
@@ -80,6 +82,7 @@ private:
     DashboardPage *m_dashboardPage;
     RequestsPage *m_requestsPage;
     ConnectPage *m_connectPage;
+    ProvidersPage *m_providersPage;
     QLabel *m_state;
     QLabel *m_totals;
     quint64 m_requests = 0;

@@ -1,6 +1,7 @@
 // tollgate: the desktop console, with the gateway running in-process.
 
 #include "gatewayoptions.h"
+#include "keychain.h"
 #include "mainwindow.h"
 #include "simulatedproviders.h"
 
@@ -76,8 +77,20 @@ int main(int argc, char *argv[])
     auto document = app::configureGateway(args);
     if (!document)
         return fail(document.error().message);
-    if (const QString problems = app::resolveKeys(*document); !problems.isEmpty())
-        return fail(problems);
+    // Keys named by keychain entries come from the OS keychain; without one, from environment
+    // variables (the Providers page says so too).
+    ui::Keychain keychain;
+    QString keychainProblem;
+    QStringList keyProblems;
+    for (const Error &problem :
+         ui::resolveConsoleKeys(document->gateway.providers, keychain, &keychainProblem))
+        keyProblems.append(problem.toString());
+    if (!keyProblems.isEmpty())
+        return fail(keyProblems.join(QLatin1Char('\n')));
+    if (!keychainProblem.isEmpty())
+        std::fprintf(stderr,
+                     "tollgate: %s; keys of keychain entries come from environment variables\n",
+                     qPrintable(keychainProblem));
     app::SimulatedProviders simulated;
     if (const QString problem = simulated.start(args, *document); !problem.isEmpty())
         return fail(problem);
