@@ -185,7 +185,8 @@ void TestProviders::theKeychainAnswers()
 
 void TestProviders::thePageListsTheRunningProviders()
 {
-    QTest::keyClick(m_window.get(), Qt::Key_4, Qt::ControlModifier);
+    QTest::keyClick(m_window.get(), Qt::Key(Qt::Key_1 + ui::MainWindow::Providers),
+                    Qt::ControlModifier);
     QCOMPARE(m_window->currentPage(), ui::MainWindow::Providers);
     QCOMPARE(page().rowCount(), 2);
     const int anthropic = page().rowOf(QStringLiteral("anthropic"));
