@@ -1,5 +1,6 @@
 #include "mainwindow.h"
 
+#include "alertspage.h"
 #include "connectpage.h"
 #include "consolesettings.h"
 #include "dashboardpage.h"
@@ -54,6 +55,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     , m_pages(new QStackedWidget(this))
     , m_state(new QLabel(this))
     , m_totals(new QLabel(this))
+    , m_alertState(new QLabel(this))
 {
     setWindowTitle(QStringLiteral("Tollgate"));
     applyTheme(m_settings->theme());
@@ -73,12 +75,14 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     m_dashboardPage = new DashboardPage(context->traffic, wallClock, this);
     m_requestsModel = new RequestsModel(this);
     m_requestsPage = new RequestsPage(*m_requestsModel, this);
+    m_alertsPage = new AlertsPage(context->alerts, context->spendLedger, wallClock, this);
     m_connectPage = new ConnectPage(this);
     m_providersPage = new ProvidersPage(gateway, this);
 
     addPage(Overview, tr("Overview"), m_overviewPage);
     addPage(Dashboard, tr("Dashboard"), m_dashboardPage);
     addPage(Requests, tr("Requests"), m_requestsPage);
+    addPage(Alerts, tr("Alerts"), m_alertsPage);
     addPage(Connect, tr("Connect"), m_connectPage);
     addPage(Providers, tr("Providers"), m_providersPage);
     m_pageList->setFixedWidth(160);
@@ -97,7 +101,12 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     setCentralWidget(central);
 
     statusBar()->addWidget(m_state);
+    statusBar()->addPermanentWidget(m_alertState);
     statusBar()->addPermanentWidget(m_totals);
+    connect(m_alertState, &QLabel::linkActivated, this, [this] { showPage(Alerts); });
+    connect(m_alertsPage, &AlertsPage::firingCountChanged, this, &MainWindow::showFiring);
+    connect(m_alertsPage, &AlertsPage::noticed, this, &MainWindow::notify);
+    showFiring(m_alertsPage->firingCount());
     buildMenus();
 
     connect(m_feed, &FeedPoller::recordsArrived, this,
@@ -277,7 +286,30 @@ void MainWindow::setSimulated(bool simulated)
 
 QString MainWindow::statusText() const
 {
-    return m_state->text() + QStringLiteral("  ") + m_totals->text();
+    QString text = m_state->text() + QStringLiteral("  ") + m_totals->text();
+    if (!m_alertState->text().isEmpty())
+        text += QStringLiteral("  ") + m_alertState->text();
+    return text;
+}
+
+void MainWindow::showFiring(int firing)
+{
+    if (firing == 0) {
+        m_alertState->clear();
+        return;
+    }
+    const QString text =
+        firing == 1 ? tr("⚠ 1 alert firing") : tr("⚠ %1 alerts firing").arg(firing);
+    m_alertState->setText(
+        QStringLiteral("<a href=\"alerts\" style=\"color:#c62828\">%1</a>").arg(text));
+}
+
+void MainWindow::notify(const QString &title, const QString &message, bool serious)
+{
+    // A notification, never a modal dialog: the status line and the Alerts page keep the rest.
+    if (m_tray && m_tray->isVisible())
+        m_tray->showMessage(title, message,
+                            serious ? QSystemTrayIcon::Warning : QSystemTrayIcon::Information);
 }
 
 void MainWindow::updateStatus()

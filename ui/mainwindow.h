@@ -19,6 +19,7 @@ class GatewayThread;
 
 namespace tollgate::ui {
 
+class AlertsPage;
 class ConnectPage;
 class DashboardPage;
 class FeedPoller;
@@ -32,7 +33,7 @@ class RequestsPage;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { Overview, Dashboard, Requests, Connect, Providers, PageCount };
+    enum Page { Overview, Dashboard, Requests, Alerts, Connect, Providers, PageCount };
 
     explicit MainWindow(gateway::GatewayThread &gateway, QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -49,6 +50,7 @@ public:
     DashboardPage &dashboardPage() const { return *m_dashboardPage; }
     RequestsModel &requestsModel() const { return *m_requestsModel; }
     RequestsPage &requestsPage() const { return *m_requestsPage; }
+    AlertsPage &alertsPage() const { return *m_alertsPage; }
     ConnectPage &connectPage() const { return *m_connectPage; }
     ProvidersPage &providersPage() const { return *m_providersPage; }
     QString statusText() const;
@@ -70,6 +72,8 @@ private:
     void addPage(Page page, const QString &title, QWidget *widget);
     void buildMenus();
     void updateStatus();
+    void showFiring(int firing);
+    void notify(const QString &title, const QString &message, bool serious);
 
     gateway::GatewayThread &m_gateway;
     ConsoleSettings *m_settings;
@@ -81,10 +85,12 @@ private:
     OverviewPage *m_overviewPage;
     DashboardPage *m_dashboardPage;
     RequestsPage *m_requestsPage;
+    AlertsPage *m_alertsPage;
     ConnectPage *m_connectPage;
     ProvidersPage *m_providersPage;
     QLabel *m_state;
     QLabel *m_totals;
+    QLabel *m_alertState; // how many rules fire; a link to the Alerts page
     quint64 m_requests = 0;
     quint64 m_errors = 0;
     double m_spentUsd = 0;

@@ -1,5 +1,6 @@
 // The console's window against a running embedded gateway and the mock upstream, offscreen.
 
+#include "alertspage.h"
 #include "connectpage.h"
 #include "dashboardpage.h"
 #include "feedpoller.h"
@@ -21,7 +22,9 @@
 #include <QLineEdit>
 #include <QLineSeries>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QStandardPaths>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -56,11 +59,14 @@ private Q_SLOTS:
     void dashboardWindowsSwitch();
     void clickingAChartOpensThoseRequests();
     void dashboardExportsCsvAndPng();
+    void alertsFireAndResolve();
+    void budgetThresholdsAreAnnounced();
     void pageAndThemePersist();
     void menuShortcutsSwitchPages();
     void everyPageRenders();
 
 private:
+    void applyPolicy(const QByteArray &json);
     testsupport::HttpTestResponse ask(const QByteArray &user, const QByteArray &model);
 
     QTemporaryDir m_dataDir;
@@ -359,6 +365,83 @@ void TestConsole::dashboardExportsCsvAndPng()
     const QImage image(pngPath);
     QVERIFY(image.width() > 400 && image.height() > 400);
     QVERIFY(!page.exportCsv(m_dataDir.filePath(QStringLiteral("missing/folder/x.csv"))));
+}
+
+void TestConsole::applyPolicy(const QByteArray &json)
+{
+    auto policy = gateway::loadPolicy(json, metering::PriceTable::builtin(), m_policy);
+    QVERIFY2(policy, qPrintable(policy ? QString() : policy.error().toString()));
+    QString error;
+    QVERIFY2(m_gateway->applyPolicy(*policy, &error), qPrintable(error));
+}
+
+void TestConsole::alertsFireAndResolve()
+{
+    ui::AlertsPage &page = m_window->alertsPage();
+    QSignalSpy noticed(&page, &ui::AlertsPage::noticed);
+    QCOMPARE(page.firingCount(), 0);
+    applyPolicy(R"({"alerts":{"rules":{"ConsoleErrors":{"kind":"error_rate","threshold":0.01,)"
+                R"("window_seconds":60,"for_seconds":0,"severity":"critical"}}}})");
+    const auto failed = HttpTestClient::send(
+        m_gateway->port(), "POST", "/v1/messages",
+        {{"content-type", "application/json"},
+         {"anthropic-version", "2023-06-01"},
+         {"x-api-key", "sk-ant-console-test"},
+         {"x-mock-scenario", "error=500"}},
+        R"({"model":"claude-3-haiku-20240307","max_tokens":8,"messages":[{"role":"user","content":"fail"}]})");
+    QCOMPARE(failed.status, 500);
+
+    // The gateway evaluates once a second; the page reads what it found.
+    QTRY_COMPARE_WITH_TIMEOUT((page.refresh(), page.firingCount()), 1, 5000);
+    const QTableWidget *rules = page.rulesTable();
+    int row = 0;
+    while (row < rules->rowCount() &&
+           rules->item(row, 1)->text() != QStringLiteral("ConsoleErrors"))
+        ++row;
+    QVERIFY(row < rules->rowCount());
+    QCOMPARE(rules->item(row, 0)->text(), QStringLiteral("● firing"));
+    QVERIFY2(rules->item(row, 3)->text().startsWith(QStringLiteral("error rate ")),
+             qPrintable(rules->item(row, 3)->text()));
+    QVERIFY2(m_window->statusText().contains(QStringLiteral("1 alert firing")),
+             qPrintable(m_window->statusText()));
+    QVERIFY(page.events().first().contains(QStringLiteral("alert ConsoleErrors firing")));
+    QCOMPARE(noticed.size(), 1);
+    QCOMPARE(noticed.first().at(0).toString(), QStringLiteral("Alert ConsoleErrors firing"));
+    QCOMPARE(noticed.first().at(2).toBool(), true);
+
+    // Turned off with the policy it came with: resolved, said once.
+    applyPolicy("{}");
+    page.refresh();
+    QCOMPARE(page.firingCount(), 0);
+    QVERIFY(!m_window->statusText().contains(QStringLiteral("firing")));
+    QVERIFY2(page.events().first().contains(QStringLiteral("resolved: the rule was turned off")),
+             qPrintable(page.events().first()));
+    QCOMPARE(noticed.size(), 2);
+    page.refresh();
+    QCOMPARE(noticed.size(), 2);
+}
+
+void TestConsole::budgetThresholdsAreAnnounced()
+{
+    ui::AlertsPage &page = m_window->alertsPage();
+    QSignalSpy noticed(&page, &ui::AlertsPage::noticed);
+    applyPolicy(R"({"budgets":[{"name":"console-daily","window":"day","limit_usd":0.0000001,)"
+                R"("actions":[{"at_percent":50,"action":"alert"}]}]})");
+    page.refresh();
+    const QTableWidget *budgets = page.budgetsTable();
+    QCOMPARE(budgets->rowCount(), 1);
+    QCOMPARE(budgets->item(0, 0)->text(), QStringLiteral("console-daily"));
+    QCOMPARE(budgets->item(0, 6)->text(), QStringLiteral("none"));
+
+    QCOMPARE(ask("gina", "claude-sonnet-4-5-20250929").status, 200); // priced: charged
+    QTRY_COMPARE((page.refresh(), budgets->item(0, 6)->text()), QStringLiteral("alert"));
+    QCOMPARE(noticed.size(), 1);
+    QVERIFY2(noticed.first().at(1).toString().startsWith(QStringLiteral("budget console-daily")),
+             qPrintable(noticed.first().at(1).toString()));
+    QVERIFY(page.events().first().contains(QStringLiteral("budget console-daily")));
+    page.refresh();
+    QCOMPARE(noticed.size(), 1); // said once
+    applyPolicy("{}");
 }
 
 void TestConsole::pageAndThemePersist()
