@@ -71,7 +71,15 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     m_historyLoader->start();
     m_feed = new FeedPoller(context->requestFeed, this);
     const auto wallClock = [] { return QDateTime::currentMSecsSinceEpoch(); };
-    m_overviewPage = new OverviewPage(context->traffic, wallClock, this);
+    m_overviewPage = new OverviewPage(context->traffic, context->spendLedger, wallClock, this);
+    if (store::RequestLog *log = context->log) {
+        m_overviewPage->setSpendReader([log](qint64 fromMs, qint64 toMs) -> Expected<double> {
+            const auto spend = log->spendBetween(fromMs, toMs);
+            if (!spend)
+                return spend.error();
+            return spend->costUsd;
+        });
+    }
     m_dashboardPage = new DashboardPage(context->traffic, wallClock, this);
     m_requestsModel = new RequestsModel(this);
     m_requestsPage = new RequestsPage(*m_requestsModel, this);

@@ -478,4 +478,25 @@ Expected<qint64> RequestLog::count(const metering::RequestFilter &filter) const
     return matching;
 }
 
+Expected<RequestLog::Spend> RequestLog::spendBetween(qint64 fromMs, qint64 toMs) const
+{
+    Spend spend;
+    const auto rows = readRows(
+        m_options.path,
+        QStringLiteral("SELECT COUNT(*), TOTAL(cost_usd), TOTAL(saved_usd) FROM requests "
+                       "WHERE started_at_ms >= ?1 AND started_at_ms < ?2"),
+        [&](sqlite3_stmt *stmt) {
+            sqlite3_bind_int64(stmt, 1, fromMs);
+            sqlite3_bind_int64(stmt, 2, toMs);
+        },
+        [&](sqlite3_stmt *stmt) {
+            spend.requests = sqlite3_column_int64(stmt, 0);
+            spend.costUsd = sqlite3_column_double(stmt, 1);
+            spend.savedUsd = sqlite3_column_double(stmt, 2);
+        });
+    if (!rows)
+        return rows.error();
+    return spend;
+}
+
 } // namespace tollgate::store

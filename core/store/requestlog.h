@@ -69,6 +69,15 @@ public:
     /// How many requests match `filter`: a scan of the whole log when the filter is not empty.
     Expected<qint64> count(const metering::RequestFilter &filter) const;
 
+    /// The requests started in [fromMs, toMs): how many, what they cost and what the cache
+    /// saved, summed by SQLite over the start-time index (a month of a busy log in one query).
+    struct Spend {
+        qint64 requests = 0;
+        double costUsd = 0;
+        double savedUsd = 0;
+    };
+    Expected<Spend> spendBetween(qint64 fromMs, qint64 toMs) const;
+
     /// Records lost: queue full, or (rarely) a failed write such as a full disk.
     quint64 dropped() const { return m_dropped.load(); }
     quint64 written() const { return m_written.load(); }

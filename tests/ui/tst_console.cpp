@@ -53,6 +53,7 @@ private Q_SLOTS:
     void connectSnippetsNameTheLiveAddress();
     void theStatusLineShowsStateAndTotals();
     void overviewCardsCountTheTraffic();
+    void monthSpendAddsTheLogsEarlierDays();
     void simulatedDataIsLabelled();
     void cardsSurviveARestart();
     void dashboardChartsTheTraffic();
@@ -202,6 +203,9 @@ void TestConsole::overviewCardsCountTheTraffic()
     QCOMPARE(overview.cardValue(Card::CacheHitRatio), QStringLiteral("0.0 %"));
     QVERIFY2(overview.cardDetail(Card::GatewayOverhead).contains(QStringLiteral("latest 3")),
              qPrintable(overview.cardDetail(Card::GatewayOverhead)));
+    // The month so far: the log holds nothing before today, so it is today's spend.
+    QTRY_COMPARE(overview.cardValue(Card::SpendMonth), overview.cardValue(Card::SpendToday));
+    QCOMPARE(overview.cardValue(Card::BudgetRemaining), QStringLiteral("No budget"));
 
     // The same question again is a cache hit: the ratio and the saved dollars move.
     QCOMPARE(ask("alice", "claude-3-haiku-20240307").status, 200);
@@ -209,6 +213,36 @@ void TestConsole::overviewCardsCountTheTraffic()
     QCOMPARE(overview.cardValue(Card::CacheHitRatio), QStringLiteral("25.0 %"));
     QVERIFY2(overview.cardValue(Card::SavedByCache) != QStringLiteral("$0.00"),
              qPrintable(overview.cardValue(Card::SavedByCache)));
+}
+
+void TestConsole::monthSpendAddsTheLogsEarlierDays()
+{
+    using Card = ui::OverviewPage::Card;
+    gateway::GatewayContext *context = m_gateway->context();
+    ui::OverviewPage overview(context->traffic, context->spendLedger,
+                              [] { return QDateTime::currentMSecsSinceEpoch(); });
+    qint64 askedFrom = 0;
+    qint64 askedTo = 0;
+    overview.setSpendReader([&](qint64 fromMs, qint64 toMs) -> Expected<double> {
+        askedFrom = fromMs;
+        askedTo = toMs;
+        return 1.5;
+    });
+    const double today =
+        context->traffic
+            .totals(QDateTime(QDate::currentDate(), QTime(0, 0)).toMSecsSinceEpoch(),
+                    QDateTime::currentMSecsSinceEpoch())
+            .costUsd;
+    QTRY_COMPARE(overview.cardValue(Card::SpendMonth),
+                 QStringLiteral("$%1").arg(1.5 + today, 0, 'f', 4));
+    const QDate date = QDate::currentDate();
+    QCOMPARE(askedFrom,
+             QDateTime(QDate(date.year(), date.month(), 1), QTime(0, 0)).toMSecsSinceEpoch());
+    QCOMPARE(askedTo, QDateTime(date, QTime(0, 0)).toMSecsSinceEpoch());
+
+    // A log that cannot be read says so, and the card falls back to today.
+    overview.setSpendReader([](qint64, qint64) -> Expected<double> { return Error("disk gone"); });
+    QTRY_VERIFY(overview.cardDetail(Card::SpendMonth).contains(QStringLiteral("disk gone")));
 }
 
 void TestConsole::simulatedDataIsLabelled()
@@ -441,6 +475,16 @@ void TestConsole::budgetThresholdsAreAnnounced()
     QVERIFY(page.events().first().contains(QStringLiteral("budget console-daily")));
     page.refresh();
     QCOMPARE(noticed.size(), 1); // said once
+    // The Overview's budget card: nothing left, what happens until the reset.
+    ui::OverviewPage &overview = m_window->overviewPage();
+    overview.refresh();
+    using Card = ui::OverviewPage::Card;
+    QCOMPARE(overview.cardValue(Card::BudgetRemaining), QStringLiteral("$0.00"));
+    QVERIFY2(overview.cardDetail(Card::BudgetRemaining).contains(QStringLiteral("console-daily")),
+             qPrintable(overview.cardDetail(Card::BudgetRemaining)));
+    QVERIFY2(
+        overview.cardDetail(Card::BudgetRemaining).contains(QStringLiteral("spent: alert until")),
+        qPrintable(overview.cardDetail(Card::BudgetRemaining)));
     applyPolicy("{}");
 }
 

@@ -307,6 +307,7 @@ private Q_SLOTS:
     void pagingVisitsEveryMatchOnceInOrder();
     void pagesStayPutWhenNewerRequestsArrive();
     void pageNeedsAPositiveLimit();
+    void sumsSpendByStartTime();
 
 private:
     RequestLog::Options options(const QString &name = QStringLiteral("requests.db")) const;
@@ -927,6 +928,36 @@ void TestRequestLog::pageNeedsAPositiveLimit()
     const auto page = log->page(RequestFilter(), 0);
     QVERIFY(!page);
     QVERIFY(page.error().message.contains(QStringLiteral("at least one")));
+}
+
+void TestRequestLog::sumsSpendByStartTime()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+    const qint64 t0 = 1'760'000'000'000;
+    const double costs[] = {0.25, 0.5, 1.0, 2.0};
+    for (int i = 0; i < 4; ++i) {
+        RequestRecord record = makeRecord(QStringLiteral("s-%1").arg(i), t0 + i * 1000);
+        record.costUsd = costs[i];
+        record.savedUsd = i == 3 ? 0.125 : 0;
+        QVERIFY(log->append(record));
+    }
+    log->flush();
+    // [t0 + 1 s, t0 + 3 s): the second and third, by when they started.
+    auto spend = log->spendBetween(t0 + 1000, t0 + 3000);
+    QVERIFY(spend);
+    QCOMPARE(spend->requests, 2);
+    QCOMPARE(spend->costUsd, 1.5);
+    QCOMPARE(spend->savedUsd, 0.0);
+    spend = log->spendBetween(t0, t0 + 4000);
+    QVERIFY(spend);
+    QCOMPARE(spend->requests, 4);
+    QCOMPARE(spend->costUsd, 3.75);
+    QCOMPARE(spend->savedUsd, 0.125);
+    spend = log->spendBetween(t0 + 5000, t0 + 9000); // nothing there: zero, not an error
+    QVERIFY(spend);
+    QCOMPARE(spend->requests, 0);
+    QCOMPARE(spend->costUsd, 0.0);
 }
 
 QTEST_GUILESS_MAIN(TestRequestLog)
