@@ -410,7 +410,8 @@ QString DashboardPage::describeBucket(int bucket) const
     lines.append(tr("%1 requests, %2 errors (%3)")
                      .arg(count(qint64(point.requests)), count(qint64(point.errors)),
                           percent(point.errorRate())));
-    lines.append(tr("cost %1, cache saved %2").arg(usd(point.costUsd), usd(point.savedUsd)));
+    lines.append(tr("cost %1, saved %2 by the cache, %3 by routing")
+                     .arg(usd(point.costUsd), usd(point.savedUsd), usd(point.routingSavedUsd)));
     lines.append(tr("latency p50 %1, p95 %2, p99 %3")
                      .arg(milliseconds(point.latencyP50Ms), milliseconds(point.latencyP95Ms),
                           milliseconds(point.latencyP99Ms)));

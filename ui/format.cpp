@@ -8,6 +8,8 @@ namespace tollgate::ui {
 
 QString usd(double value)
 {
+    if (value < 0)
+        return QStringLiteral("−") + usd(-value);
     const double magnitude = std::abs(value);
     const int decimals = value == 0 ? 2 : magnitude < 0.01 ? 6 : magnitude < 10 ? 4 : 2;
     return QStringLiteral("$%1").arg(value, 0, 'f', decimals);

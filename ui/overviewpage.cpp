@@ -79,6 +79,7 @@ OverviewPage::OverviewPage(const TrafficSeries &traffic, const limits::SpendLedg
     addCard(LatencyP95Hour, tr("Latency p95, last hour"));
     addCard(CacheHitRatio, tr("Cache hit ratio today"));
     addCard(SavedByCache, tr("Saved by the cache today"));
+    addCard(SavedByRouting, tr("Saved by routing today"));
     addCard(GatewayOverhead, tr("Gateway overhead p50 / p99"));
 
     auto *layout = new QVBoxLayout(this);
@@ -185,6 +186,8 @@ void OverviewPage::refresh()
     setCard(CacheHitRatio, percent(today.cacheHitRate()),
             tr("%1 hits of %2 requests").arg(today.cacheHits).arg(today.requests));
     setCard(SavedByCache, usd(today.savedUsd), tr("what the hits would have cost"));
+    setCard(SavedByRouting, usd(today.routingSavedUsd),
+            tr("against the requested model (the strongest, for a router model)"));
 
     const std::vector<double> overhead(m_overheadMs.begin(), m_overheadMs.end());
     setCard(GatewayOverhead,

@@ -43,6 +43,7 @@ public:
         LatencyP95Hour,
         CacheHitRatio,
         SavedByCache,
+        SavedByRouting,
         GatewayOverhead,
         CardCount
     };

@@ -766,6 +766,8 @@ void ProxyCall::complete(int status, const QString &error)
         const auto cost = m_policy->prices.cost(record.usedModel, usage);
         record.costUsd = cost.value_or(0);
         record.priced = cost.has_value();
+        record.routingSavedUsd = metering::routingSavingsUsd(
+            record.requestedModel, record.usedModel, usage, m_policy->prices);
     }
     record.cacheStatus = QLatin1String(cache::cacheOutcomeName(m_cacheOutcome));
     record.retries = m_retries;
@@ -774,7 +776,8 @@ void ProxyCall::complete(int status, const QString &error)
     if (m_cacheOutcome == cache::CacheOutcome::Hit) {
         record.savedUsd = record.costUsd;
         record.costUsd = 0;
-    } // served without a provider call; the usage says what it saved
+        record.routingSavedUsd = 0; // the cache saved it all
+    }                               // served without a provider call; the usage says what it saved
     record.error = error;
 
     settleLimits(usage);

@@ -1,5 +1,7 @@
 #include "metering/pricetable.h"
 
+#include <tuple>
+
 #include "policy/policyfields.h"
 
 #include <QFile>
@@ -317,6 +319,37 @@ std::optional<double> PriceTable::cost(const QString &model, const api::Usage &u
                                 double(usage.cacheWriteTokens) * price->cacheWritePerMTok +
                                 double(usage.cacheReadTokens) * price->cacheReadPerMTok;
     return microDollars / 1e6;
+}
+
+QString routingBaselineModel(const QString &requested, const QString &used,
+                             const PriceTable &prices)
+{
+    if (const ModelPrice *asked = prices.find(requested))
+        return asked->id;
+    const ModelPrice *served = prices.find(used);
+    if (!served)
+        return {};
+    const ModelPrice *strongest = served;
+    for (const ModelPrice &model : prices.models()) {
+        if (model.provider != served->provider)
+            continue;
+        if (std::tie(model.outputPerMTok, model.inputPerMTok) >
+            std::tie(strongest->outputPerMTok, strongest->inputPerMTok))
+            strongest = &model;
+    }
+    return strongest->id;
+}
+
+double routingSavingsUsd(const QString &requested, const QString &used, const api::Usage &usage,
+                         const PriceTable &prices)
+{
+    const QString baseline = routingBaselineModel(requested, used, prices);
+    const ModelPrice *served = prices.find(used);
+    if (baseline.isEmpty() || !served || served->id == baseline)
+        return 0;
+    const std::optional<double> wouldHave = prices.cost(baseline, usage);
+    const std::optional<double> did = prices.cost(used, usage);
+    return wouldHave && did ? *wouldHave - *did : 0;
 }
 
 } // namespace tollgate::metering

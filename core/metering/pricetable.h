@@ -61,4 +61,16 @@ private:
     QHash<QString, qsizetype> m_byAlias;
 };
 
+/// The model routing savings are measured against: the model the client asked for when the table
+/// prices it; otherwise (a router model such as "auto") the strongest model, by output price, of
+/// the provider that served the request. Empty when there is none.
+QString routingBaselineModel(const QString &requested, const QString &used,
+                             const PriceTable &prices);
+
+/// What routing saved on one provider call: the usage priced at the baseline model minus priced
+/// at the model that served it. Negative when routing chose a dearer model (an upgrade); 0 when
+/// the request kept its model or either price is unknown.
+double routingSavingsUsd(const QString &requested, const QString &used, const api::Usage &usage,
+                         const PriceTable &prices);
+
 } // namespace tollgate::metering

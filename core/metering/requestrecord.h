@@ -30,6 +30,9 @@ struct RequestRecord {
     QString route;       ///< the routing rule that chose the model, empty when none
     QString plan;        ///< the plan the request was admitted under
     double savedUsd = 0; ///< what a cache hit would have cost at the provider
+    /// What routing saved against the requested (or, for a router model, the strongest) model:
+    /// metering::routingSavingsUsd; negative for an upgrade, 0 for a cache hit.
+    double routingSavedUsd = 0;
     int retries = 0;     ///< upstream attempts beyond the first (retries and fallbacks)
     QString cacheStatus; ///< "hit" | "miss" | "bypass"
     QString error;       ///< short error text, empty on success

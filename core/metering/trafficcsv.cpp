@@ -45,6 +45,7 @@ QByteArray trafficCsv(const TrafficSeries::WindowPoints &window)
 {
     QString out = QStringLiteral(
         "start_utc,end_utc,requests,errors,error_rate,cost_usd,cumulative_cost_usd,saved_usd,"
+        "routing_saved_usd,"
         "latency_p50_ms,latency_p95_ms,latency_p99_ms,ttft_p50_ms,ttft_p95_ms,cache_hits,"
         "streams,input_tokens,output_tokens,models\r\n");
     double cumulative = 0;
@@ -58,6 +59,7 @@ QByteArray trafficCsv(const TrafficSeries::WindowPoints &window)
                               number(point.costUsd),
                               number(cumulative),
                               number(point.savedUsd),
+                              number(point.routingSavedUsd),
                               number(point.latencyP50Ms),
                               number(point.latencyP95Ms),
                               number(point.latencyP99Ms),

@@ -74,6 +74,7 @@ void fillPoint(Point &point, const Totals &totals, const Counts &latency, const 
     point.outputTokens = totals.outputTokens;
     point.costUsd = totals.costUsd;
     point.savedUsd = totals.savedUsd;
+    point.routingSavedUsd = totals.routingSavedUsd;
     point.otherModelRequests = totals.otherModelRequests;
     point.latencyP50Ms = quantileOf(latency, 0.50);
     point.latencyP95Ms = quantileOf(latency, 0.95);
@@ -152,6 +153,7 @@ public:
         m_totals.outputTokens += bucket.outputTokens;
         m_totals.costUsd += bucket.costUsd;
         m_totals.savedUsd += bucket.savedUsd;
+        m_totals.routingSavedUsd += bucket.routingSavedUsd;
         m_totals.otherModelRequests += bucket.otherModelRequests;
         for (size_t bin = 0; bin < size_t(Histogram::kBins); ++bin) {
             m_totals.latency.counts[bin] += bucket.latency[bin];
@@ -257,6 +259,9 @@ void TrafficSeries::add(const RequestRecord &record)
     const bool cacheHit = record.cacheStatus == QLatin1String("hit");
     const double costUsd = record.costUsd > 0 ? record.costUsd : 0.0;
     const double savedUsd = record.savedUsd > 0 ? record.savedUsd : 0.0;
+    // Signed: an upgrade to a dearer model is routing's cost, and the net is what it saved.
+    const double routingSavedUsd =
+        std::isfinite(record.routingSavedUsd) ? record.routingSavedUsd : 0.0;
     const QString &model = modelOf(record);
 
     for (size_t r = 0; r < m_rings.size(); ++r) {
@@ -277,6 +282,7 @@ void TrafficSeries::add(const RequestRecord &record)
         bucket->outputTokens += record.usage.outputTokens;
         bucket->costUsd += costUsd;
         bucket->savedUsd += savedUsd;
+        bucket->routingSavedUsd += routingSavedUsd;
         ++bucket->latency[latencyBin];
         if (hasTtft)
             ++bucket->ttft[ttftBin];
@@ -308,6 +314,7 @@ int TrafficSeries::restore(const Aggregate &aggregate)
         bucket->outputTokens += aggregate.outputTokens;
         bucket->costUsd += aggregate.costUsd;
         bucket->savedUsd += aggregate.savedUsd;
+        bucket->routingSavedUsd += aggregate.routingSavedUsd;
         for (size_t bin = 0; bin < size_t(Histogram::kBins); ++bin) {
             bucket->latency[bin] += quint32(aggregate.latency.counts[bin]);
             bucket->ttft[bin] += quint32(aggregate.ttft.counts[bin]);

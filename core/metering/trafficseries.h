@@ -93,6 +93,7 @@ public:
         qint64 outputTokens = 0;
         double costUsd = 0;
         double savedUsd = 0;
+        double routingSavedUsd = 0;
         Histogram latency;
         Histogram ttft;
         QList<ModelCount> models;
@@ -113,6 +114,9 @@ public:
         qint64 outputTokens = 0;
         double costUsd = 0;
         double savedUsd = 0; ///< what the cache hits would have cost at the provider
+        /// Net of what routing saved against the requested (or strongest) models; negative when
+        /// upgrades cost more than the downgrades saved.
+        double routingSavedUsd = 0;
         /// Latency quantiles in ms (Histogram's bounds); NaN without requests.
         double latencyP50Ms = kNaN;
         double latencyP95Ms = kNaN;
@@ -190,6 +194,7 @@ private:
         qint64 outputTokens = 0;
         double costUsd = 0;
         double savedUsd = 0;
+        double routingSavedUsd = 0;
         std::array<quint32, Histogram::kBins> latency{};
         std::array<quint32, Histogram::kBins> ttft{};
         std::array<ModelSlot, kModelsPerBucket> models{};

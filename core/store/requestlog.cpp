@@ -23,7 +23,7 @@ namespace {
 using Clock = SqliteWriteQueue::Clock;
 
 // Bumped whenever the schema changes; stored in PRAGMA user_version.
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 constexpr const char *kCreateSchema = R"sql(
 CREATE TABLE IF NOT EXISTS requests (
@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS requests (
     route TEXT NOT NULL DEFAULT '',
     plan TEXT NOT NULL DEFAULT '',
     retries INTEGER NOT NULL DEFAULT 0,
-    saved_usd REAL NOT NULL DEFAULT 0
+    saved_usd REAL NOT NULL DEFAULT 0,
+    routing_saved_usd REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS requests_started_at ON requests (started_at_ms);
 )sql";
@@ -64,21 +65,27 @@ ALTER TABLE requests ADD COLUMN retries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE requests ADD COLUMN saved_usd REAL NOT NULL DEFAULT 0;
 )sql";
 
+// From version 2: what routing saved against the requested or strongest model.
+constexpr const char *kMigrateFrom2 = R"sql(
+ALTER TABLE requests ADD COLUMN routing_saved_usd REAL NOT NULL DEFAULT 0;
+)sql";
+
 constexpr const char *kInsert =
     "INSERT INTO requests (id, started_at_ms, flavor, endpoint, user, requested_model, "
     "used_model, status, stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, "
     "output_tokens, cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, "
-    "error, route, plan, retries, saved_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-    "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+    "error, route, plan, retries, saved_usd, routing_saved_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+    "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+    "?25, ?26)";
 
 // The columns recordOf() reads, in its order.
 constexpr const char *kRecordColumns =
     "id, started_at_ms, flavor, endpoint, user, requested_model, used_model, status, "
     "stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, output_tokens, "
     "cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, error, route, plan, "
-    "retries, saved_usd";
+    "retries, saved_usd, routing_saved_usd";
 // Where a page query puts the rowid, after the record's columns.
-constexpr int kRowIdColumn = 25;
+constexpr int kRowIdColumn = 26;
 
 constexpr const char *kSelectFinished =
     "SELECT %1 FROM requests WHERE started_at_ms >= ?1 - 86400000 "
@@ -126,6 +133,7 @@ metering::RequestRecord recordOf(sqlite3_stmt *stmt)
     r.plan = columnText(stmt, 22);
     r.retries = sqlite3_column_int(stmt, 23);
     r.savedUsd = sqlite3_column_double(stmt, 24);
+    r.routingSavedUsd = sqlite3_column_double(stmt, 25);
     return r;
 }
 
@@ -226,6 +234,7 @@ void bindRecord(sqlite3_stmt *stmt, const metering::RequestRecord &r)
     bindText(stmt, 23, r.plan);
     sqlite3_bind_int(stmt, 24, r.retries);
     sqlite3_bind_double(stmt, 25, r.savedUsd);
+    sqlite3_bind_double(stmt, 26, r.routingSavedUsd);
 }
 
 } // namespace
@@ -361,6 +370,7 @@ Expected<std::unique_ptr<RequestLog>> RequestLog::open(const Options &options)
     writerOptions.schemaVersion = kSchemaVersion;
     writerOptions.createSchema = kCreateSchema;
     writerOptions.migrations.insert(1, kMigrateFrom1);
+    writerOptions.migrations.insert(2, kMigrateFrom2);
     writerOptions.maintenanceIntervalMs = options.retentionIntervalMs;
     auto writer = SqliteWriter::open(writerOptions);
     if (!writer)

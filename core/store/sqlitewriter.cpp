@@ -19,6 +19,21 @@ using sqlite::exec;
 using sqlite::lastError;
 using sqlite::queryText;
 
+// A new file (version 0) gets the whole schema; an older one each step from its version up.
+std::optional<QString> migrate(sqlite3 *db, const SqliteWriter::Options &options, int version)
+{
+    if (version == 0)
+        return exec(db, options.createSchema);
+    for (int step = version; step < options.schemaVersion; ++step) {
+        const char *sql = options.migrations.value(step, nullptr);
+        if (!sql)
+            return QStringLiteral("no migration from schema version %1").arg(step);
+        if (auto error = exec(db, sql))
+            return error;
+    }
+    return std::nullopt;
+}
+
 std::optional<QString> prepareSchema(sqlite3 *db, const SqliteWriter::Options &options)
 {
     // WAL: readers (the console, exports, the cache's lookups) read while the writer commits,
@@ -45,8 +60,7 @@ std::optional<QString> prepareSchema(sqlite3 *db, const SqliteWriter::Options &o
     if (version < options.schemaVersion) {
         if (auto error = exec(db, "BEGIN IMMEDIATE"))
             return error;
-        std::optional<QString> error =
-            exec(db, options.migrations.value(version, options.createSchema));
+        std::optional<QString> error = migrate(db, options, version);
         if (!error)
             error = exec(
                 db,

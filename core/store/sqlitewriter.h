@@ -35,8 +35,8 @@ public:
         QString failureEffect; ///< what a failed write means, for the warning
         int schemaVersion = 1;
         const char *createSchema = ""; ///< makes the current schema in an empty file
-        /// SQL that brings a file at an older version (the key) to schemaVersion; a version
-        /// without one (0: a new file) gets createSchema.
+        /// SQL that brings a file at version N (the key) to N + 1, applied step by step up to
+        /// schemaVersion; a new file (version 0) gets createSchema instead.
         QHash<int, const char *> migrations;
         bool fullSync = false; ///< synchronous=FULL (survives a power cut) instead of NORMAL
         int busyTimeoutMs = 5000;

@@ -62,6 +62,7 @@ private Q_SLOTS:
     void dashboardExportsCsvAndPng();
     void alertsFireAndResolve();
     void budgetThresholdsAreAnnounced();
+    void routingSavingsAreCounted();
     void pageAndThemePersist();
     void menuShortcutsSwitchPages();
     void everyPageRenders();
@@ -486,6 +487,31 @@ void TestConsole::budgetThresholdsAreAnnounced()
         overview.cardDetail(Card::BudgetRemaining).contains(QStringLiteral("spent: alert until")),
         qPrintable(overview.cardDetail(Card::BudgetRemaining)));
     applyPolicy("{}");
+}
+
+void TestConsole::routingSavingsAreCounted()
+{
+    using Card = ui::OverviewPage::Card;
+    ui::OverviewPage &overview = m_window->overviewPage();
+    overview.refresh();
+    QCOMPARE(overview.cardValue(Card::SavedByRouting), QStringLiteral("$0.00"));
+    // Sonnet asked for, Haiku sent: the difference at Sonnet's prices is saved.
+    applyPolicy(R"({"routes":[{"name":"cheaper","match":{"model":"claude-sonnet-4-5*"},)"
+                R"("targets":["claude-haiku-4-5-20251001"]}]})");
+    QCOMPARE(ask("hank", "claude-sonnet-4-5-20250929").status, 200);
+    applyPolicy("{}");
+    QTRY_VERIFY((overview.refresh(), overview.cardValue(Card::SavedByRouting) != "$0.00"));
+    ui::RequestsModel &model = m_window->requestsModel();
+    QTRY_COMPARE(model.record(model.rowCount() - 1).user, QStringLiteral("hank"));
+    const metering::RequestRecord &routed = model.record(model.rowCount() - 1);
+    QCOMPARE(routed.route, QStringLiteral("cheaper"));
+    QVERIFY(routed.usedModel.startsWith(QStringLiteral("claude-haiku-4-5")));
+    const metering::PriceTable prices = metering::PriceTable::builtin();
+    const double expected =
+        *prices.cost(QStringLiteral("claude-sonnet-4-5-20250929"), routed.usage) -
+        *prices.cost(routed.usedModel, routed.usage);
+    QVERIFY(expected > 0);
+    QCOMPARE(routed.routingSavedUsd, expected);
 }
 
 void TestConsole::pageAndThemePersist()

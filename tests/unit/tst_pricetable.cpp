@@ -48,6 +48,8 @@ private Q_SLOTS:
     void cachePricesDefaultToInput();
     void validationErrors_data();
     void validationErrors();
+    void routingSavingsAgainstTheRequestedModel();
+    void routingSavingsForARouterModel();
 };
 
 void TestPriceTable::builtinLoads()
@@ -365,6 +367,52 @@ void TestPriceTable::validationErrors()
                  qPrintable(parsed.error().message));
     else
         QCOMPARE(parsed.error().toString(), expected);
+}
+
+namespace {
+
+// Three models of one provider and one of another, with round prices per million tokens.
+PriceTable routingTable()
+{
+    const auto parsed =
+        PriceTable::fromJson(wrap(R"({"id":"big","provider":"a","input":10,"output":50},)"
+                                  R"({"id":"mid","provider":"a","input":3,"output":15},)"
+                                  R"({"id":"small","provider":"a","input":1,"output":5},)"
+                                  R"({"id":"other-big","provider":"b","input":20,"output":80})"));
+    if (!parsed)
+        qFatal("bad test table: %s", qPrintable(parsed.error().toString()));
+    return *parsed;
+}
+
+} // namespace
+
+void TestPriceTable::routingSavingsAgainstTheRequestedModel()
+{
+    using tollgate::metering::routingSavingsUsd;
+    const PriceTable table = routingTable();
+    const Usage used = usage(1'000'000, 100'000); // $10 + $5 at "big", $1 + $0.5 at "small"
+    QCOMPARE(routingSavingsUsd(QStringLiteral("big"), QStringLiteral("small"), used, table), 13.5);
+    // An upgrade costs: negative.
+    QCOMPARE(routingSavingsUsd(QStringLiteral("small"), QStringLiteral("mid"), used, table), -3.0);
+    // Kept its model, or a price unknown: nothing to count.
+    QCOMPARE(routingSavingsUsd(QStringLiteral("mid"), QStringLiteral("mid"), used, table), 0.0);
+    QCOMPARE(routingSavingsUsd(QStringLiteral("big"), QStringLiteral("unknown"), used, table), 0.0);
+}
+
+void TestPriceTable::routingSavingsForARouterModel()
+{
+    using tollgate::metering::routingBaselineModel;
+    using tollgate::metering::routingSavingsUsd;
+    const PriceTable table = routingTable();
+    // "auto" is not a priced model: the served provider's strongest model is the baseline, not
+    // another provider's.
+    QCOMPARE(routingBaselineModel(QStringLiteral("auto"), QStringLiteral("small"), table),
+             QStringLiteral("big"));
+    QCOMPARE(routingSavingsUsd(QStringLiteral("auto"), QStringLiteral("small"),
+                               usage(1'000'000, 100'000), table),
+             13.5);
+    QCOMPARE(routingBaselineModel(QStringLiteral("auto"), QStringLiteral("unknown"), table),
+             QString());
 }
 
 QTEST_GUILESS_MAIN(TestPriceTable)

@@ -443,7 +443,7 @@ void TestRequestLog::writesExactValues()
     sqlite3_finalize(stmt);
 
     // Exactly the record's fields, nothing more.
-    QCOMPARE(db.integer("SELECT COUNT(*) FROM pragma_table_info('requests')"), Q_INT64_C(25));
+    QCOMPARE(db.integer("SELECT COUNT(*) FROM pragma_table_info('requests')"), Q_INT64_C(26));
     QCOMPARE(db.integer("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
                         "tbl_name = 'requests' AND sql LIKE '%started_at_ms%'"),
              Q_INT64_C(1));
@@ -466,7 +466,7 @@ void TestRequestLog::walModeAndSchemaVersion()
     log->flush();
     Db db(log->path());
     QCOMPARE(db.text("PRAGMA journal_mode"), QStringLiteral("wal"));
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(2));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(3));
     QVERIFY(QFile::exists(log->path() + QStringLiteral("-wal")));
 }
 
@@ -645,7 +645,7 @@ void TestRequestLog::destructorDrainsAndReopenKeepsRows()
     QCOMPARE(reopened->written(), quint64(1));
     Db db(o.path);
     QCOMPARE(db.column("SELECT id FROM requests ORDER BY rowid"), (QStringList{"a", "b", "c"}));
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(2));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(3));
 }
 
 void TestRequestLog::readerDoesNotBlockWriter()
@@ -742,10 +742,13 @@ void TestRequestLog::migratesVersionOneKeepingRows()
     QVERIFY(log->append(routed));
     log->flush();
     Db db(o.path);
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(2));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(3));
     QCOMPARE(db.integer("SELECT COUNT(*) FROM requests"), Q_INT64_C(2));
     QCOMPARE(db.text("SELECT route FROM requests WHERE id = 'old'"), QString());
     QCOMPARE(db.text("SELECT route FROM requests WHERE id = 'new'"), QStringLiteral("auto-simple"));
+    // Step by step through version 2: what routing saved, 0 for the old row.
+    QCOMPARE(db.text("SELECT routing_saved_usd FROM requests WHERE id = 'old'"),
+             QStringLiteral("0.0"));
 }
 
 void TestRequestLog::newerSchemaIsAnError()
@@ -779,6 +782,7 @@ void TestRequestLog::readsBackRequestsFinishedInARange()
     rich.usage.cacheReadTokens = 8'000'000'000;
     rich.costUsd = 0.0125;
     rich.savedUsd = 0.5;
+    rich.routingSavedUsd = -0.0625;
     rich.cacheStatus = QStringLiteral("hit");
     rich.error = QStringLiteral("stream cut short");
     rich.route = QStringLiteral("cheap-first");
@@ -819,6 +823,7 @@ void TestRequestLog::readsBackRequestsFinishedInARange()
     QCOMPARE(back.usage.cacheReadTokens, rich.usage.cacheReadTokens);
     QCOMPARE(back.costUsd, rich.costUsd);
     QCOMPARE(back.savedUsd, rich.savedUsd);
+    QCOMPARE(back.routingSavedUsd, rich.routingSavedUsd);
     QCOMPARE(back.cacheStatus, rich.cacheStatus);
     QCOMPARE(back.error, rich.error);
     QCOMPARE(back.route, rich.route);
