@@ -56,6 +56,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     , m_state(new QLabel(this))
     , m_totals(new QLabel(this))
     , m_alertState(new QLabel(this))
+    , m_serving(new QAction(this))
 {
     setWindowTitle(QStringLiteral("Tollgate"));
     applyTheme(m_settings->theme());
@@ -170,6 +171,7 @@ void MainWindow::buildTray()
         raise();
         activateWindow();
     });
+    menu->addAction(m_serving);
     menu->addSeparator();
     menu->addAction(tr("Quit (stops the gateway)"), qApp, &QApplication::quit);
     m_tray->setContextMenu(menu);
@@ -223,6 +225,10 @@ void MainWindow::addPage(Page page, const QString &title, QWidget *widget)
 void MainWindow::buildMenus()
 {
     QMenu *file = menuBar()->addMenu(tr("&File"));
+    m_serving->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_S));
+    connect(m_serving, &QAction::triggered, this, [this] { setServing(!m_gateway.isServing()); });
+    file->addAction(m_serving);
+    file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), qApp, &QApplication::quit);
     quit->setShortcut(QKeySequence::Quit);
     QMenu *view = menuBar()->addMenu(tr("&View"));
@@ -320,10 +326,26 @@ void MainWindow::notify(const QString &title, const QString &message, bool serio
                             serious ? QSystemTrayIcon::Warning : QSystemTrayIcon::Information);
 }
 
+void MainWindow::setServing(bool serving)
+{
+    QString error;
+    if (!m_gateway.setServing(serving, &error))
+        notify(tr("Tollgate could not start"), error, true);
+    if (!error.isEmpty())
+        statusBar()->showMessage(error, 10000);
+    updateStatus();
+}
+
 void MainWindow::updateStatus()
 {
     const QString url = baseUrl(m_gateway);
-    QString state = url.isEmpty() ? tr("● Stopped") : tr("● Running  %1").arg(url);
+    const bool serving = m_gateway.isServing();
+    m_serving->setText(serving ? tr("&Stop the gateway") : tr("&Start the gateway"));
+    if (m_tray)
+        m_tray->setToolTip(serving ? tr("Tollgate: serving %1").arg(url) : tr("Tollgate: stopped"));
+    QString state = url.isEmpty() ? tr("● Stopped")
+                    : serving     ? tr("● Running  %1").arg(url)
+                                  : tr("● Stopped  (serves %1 when started)").arg(url);
     if (m_simulated)
         state += tr("  (simulated provider)");
     m_state->setText(state);

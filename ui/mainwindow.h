@@ -7,6 +7,7 @@
 
 #include <memory>
 
+class QAction;
 class QLabel;
 class QSystemTrayIcon;
 class QThread;
@@ -55,6 +56,8 @@ public:
     ProvidersPage &providersPage() const { return *m_providersPage; }
     QString statusText() const;
     ConsoleSettings &settings() const { return *m_settings; }
+    /// Stops or starts serving (the console and its data stay); says why when it cannot.
+    void setServing(bool serving);
     /// Whether closing the window leaves the gateway running in the tray.
     bool keepsRunningInTray() const;
 
@@ -91,6 +94,7 @@ private:
     QLabel *m_state;
     QLabel *m_totals;
     QLabel *m_alertState; // how many rules fire; a link to the Alerts page
+    QAction *m_serving;   // Stop / Start the gateway, in the File menu and the tray's
     quint64 m_requests = 0;
     quint64 m_errors = 0;
     double m_spentUsd = 0;

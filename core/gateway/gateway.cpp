@@ -296,13 +296,38 @@ void Gateway::finishDrain()
         std::exchange(m_drained, nullptr)();
 }
 
+void Gateway::pause()
+{
+    if (!m_server || isPaused())
+        return;
+    m_address = address();
+    m_port = port();
+    m_context->paused.store(true);
+    m_server->stopListening();
+    m_server->closeIdleConnections();
+}
+
+bool Gateway::resume(QString *error)
+{
+    if (!m_server || !isPaused())
+        return m_server != nullptr;
+    if (!m_server->resumeListening(m_address, m_port, error))
+        return false;
+    m_context->paused.store(false);
+    return true;
+}
+
 QHostAddress Gateway::address() const
 {
+    if (isPaused())
+        return m_address;
     return m_server ? m_server->serverAddress() : QHostAddress();
 }
 
 quint16 Gateway::port() const
 {
+    if (isPaused())
+        return m_port;
     return m_server ? m_server->serverPort() : 0;
 }
 

@@ -36,6 +36,14 @@ public:
     /// closes every connection, writes the log and calls `done`.
     void drain(std::function<void()> done);
 
+    /// Stops serving without ending: stops listening, closes idle connections and answers 503
+    /// to requests on those still open, while the state (log, spend, cache, charts) stays. Requests
+    /// in flight finish.
+    void pause();
+    /// Serves again on the address it had; false with a reason when the port was taken meanwhile.
+    bool resume(QString *error);
+    bool isPaused() const { return m_context->paused.load(); }
+
     QHostAddress address() const;
     quint16 port() const;
     GatewayContext &context() { return *m_context; }
@@ -58,6 +66,8 @@ private:
     std::unique_ptr<cache::RedisCacheStore> m_redisCache;
     std::unique_ptr<limits::RedisSpendStore> m_redisSpend;
     std::unique_ptr<http::HttpServer> m_server;
+    QHostAddress m_address; // where it listens, kept for resume()
+    quint16 m_port = 0;
     QTimer m_drainPoll;
     qint64 m_drainDeadline = 0;
     std::function<void()> m_drained;

@@ -60,6 +60,8 @@ struct GatewayContext {
     metering::TrafficSeries traffic;
     std::atomic<int> inflight{0};
     std::atomic<bool> draining{false};
+    /// Stopped from the console: not listening, and requests on connections still open get 503.
+    std::atomic<bool> paused{false};
 
 private:
     std::shared_ptr<const PolicyDocument> m_policy = std::make_shared<PolicyDocument>();

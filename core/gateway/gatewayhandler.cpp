@@ -60,6 +60,8 @@ void GatewayHandler::handle(http::HttpExchange *exchange)
     if (path == "/health" && get)
         return respondJson(exchange, 200, R"({"status":"ok"})");
     if (path == "/ready" && get) {
+        if (m_context.paused.load())
+            return respondJson(exchange, 503, R"({"status":"stopped"})");
         const bool draining = m_context.draining.load();
         return respondJson(exchange, draining ? 503 : 200,
                            draining ? R"({"status":"draining"})" : R"({"status":"ready"})");
@@ -95,6 +97,14 @@ void GatewayHandler::handle(http::HttpExchange *exchange)
             exchange->respond(405,
                               {{"content-type", "application/json"}, {"allow", endpoint.method}},
                               errorBody(path, 405, message));
+            return;
+        }
+        if (m_context.paused.load()) {
+            // A connection opened before the console stopped the gateway.
+            respondJson(exchange, 503,
+                        errorBody(path, 503,
+                                  QStringLiteral("Tollgate is stopped; start it again from "
+                                                 "the console")));
             return;
         }
         const api::Flavor flavor = endpoint.kind == ProxyRoute::Kind::Models

@@ -70,6 +70,22 @@ void GatewayThread::stop()
     m_anchor.reset();
 }
 
+bool GatewayThread::setServing(bool serving, QString *error)
+{
+    if (!m_gateway) {
+        *error = QStringLiteral("the gateway is not running");
+        return false;
+    }
+    bool done = true;
+    runThere([&] {
+        if (serving)
+            done = m_gateway->resume(error);
+        else
+            m_gateway->pause();
+    });
+    return done;
+}
+
 bool GatewayThread::applyPolicy(PolicyDocument policy, QString *error)
 {
     if (!m_gateway) {

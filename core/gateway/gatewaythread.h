@@ -23,6 +23,10 @@ public:
     void stop();
     bool isRunning() const { return m_gateway != nullptr; }
 
+    /// Gateway::pause() or resume() on the gateway's thread; the state stays either way.
+    bool setServing(bool serving, QString *error);
+    bool isServing() const { return m_gateway && !m_gateway->isPaused(); }
+
     /// Same as Gateway::applyPolicy, run on the gateway's thread.
     bool applyPolicy(PolicyDocument policy, QString *error);
 

@@ -135,6 +135,20 @@ void HttpServer::stopListening()
         m_acceptor->close();
 }
 
+bool HttpServer::resumeListening(const QHostAddress &address, quint16 port, QString *error)
+{
+    if (!m_acceptor || m_acceptor->isListening())
+        return m_acceptor != nullptr;
+    if (m_acceptor->listen(address, port))
+        return true;
+    if (error)
+        *error = QStringLiteral("cannot listen on %1:%2: %3")
+                     .arg(address.toString())
+                     .arg(port)
+                     .arg(m_acceptor->errorString());
+    return false;
+}
+
 void HttpServer::closeIdleConnections()
 {
     for (ServerWorker *worker : m_workers)

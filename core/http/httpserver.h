@@ -41,6 +41,8 @@ public:
     quint16 serverPort() const;
     /// Stops accepting; open connections go on.
     void stopListening();
+    /// Listens again after stopListening(), with the same workers.
+    bool resumeListening(const QHostAddress &address, quint16 port, QString *error);
     /// Closes keep-alive connections that wait for a request (used while draining).
     void closeIdleConnections();
     /// Closes every connection and joins the worker threads.

@@ -63,6 +63,7 @@ private Q_SLOTS:
     void alertsFireAndResolve();
     void budgetThresholdsAreAnnounced();
     void routingSavingsAreCounted();
+    void stopAndStartKeepTheAddressAndTheData();
     void pageAndThemePersist();
     void menuShortcutsSwitchPages();
     void everyPageRenders();
@@ -512,6 +513,27 @@ void TestConsole::routingSavingsAreCounted()
         *prices.cost(routed.usedModel, routed.usage);
     QVERIFY(expected > 0);
     QCOMPARE(routed.routingSavedUsd, expected);
+}
+
+void TestConsole::stopAndStartKeepTheAddressAndTheData()
+{
+    const quint16 port = m_gateway->port();
+    const int rows = m_window->requestsModel().rowCount();
+    m_window->setServing(false);
+    QVERIFY(!m_gateway->isServing());
+    QVERIFY2(m_window->statusText().contains(QStringLiteral("Stopped")),
+             qPrintable(m_window->statusText()));
+    // Nobody listens: the connection is refused, not answered.
+    QCOMPARE(ask("ivy", "claude-3-haiku-20240307").status, 0);
+
+    m_window->setServing(true);
+    QVERIFY(m_gateway->isServing());
+    QCOMPARE(m_gateway->port(), port);
+    QVERIFY2(m_window->statusText().contains(QStringLiteral("Running")),
+             qPrintable(m_window->statusText()));
+    QCOMPARE(ask("ivy", "claude-3-haiku-20240307").status, 200);
+    // The log kept what it had and goes on.
+    QTRY_COMPARE(m_window->requestsModel().rowCount(), rows + 1);
 }
 
 void TestConsole::pageAndThemePersist()
