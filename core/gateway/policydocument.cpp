@@ -89,13 +89,16 @@ QJsonObject gatewayJson(const policy::GatewayConfig &config)
 } // namespace
 
 Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::PriceTable &prices,
-                                    PolicyDocument base)
+                                    PolicyDocument base, QList<Error> *found)
 {
     QList<Error> problems;
     auto gateway = policy::applyPolicy(json, base.gateway, kPartSections, &problems);
     // Not JSON, or not an object: nothing else can be read.
-    if (!gateway && problems.isEmpty())
+    if (!gateway && problems.isEmpty()) {
+        if (found)
+            *found = {gateway.error()};
         return gateway.error();
+    }
     const QJsonObject document = QJsonDocument::fromJson(json).object();
     metering::PriceTable table = prices;
     if (document.contains(u"models")) {
@@ -113,6 +116,8 @@ Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::Pric
     problems += alerts::AlertPolicy::validate(document);
     if (document.contains(u"cache"))
         problems += cache::CachePolicy::validate(document.value(u"cache"), QStringLiteral("cache"));
+    if (found)
+        *found = problems;
     if (problems.size() == 1)
         return problems.first();
     if (!problems.isEmpty())

@@ -30,10 +30,11 @@ struct PolicyDocument {
 
 /// Reads a policy document on top of `base` (whose gateway settings come from flags and the
 /// environment). One problem comes back with its path; several as one `path: message` line
-/// each.
+/// each, and every one with its own path in `problems` (for an editor that shows each problem
+/// by its field).
 /// `prices` is the table the document's `models` section adds to (normally the built-in one).
 Expected<PolicyDocument> loadPolicy(const QByteArray &json, const metering::PriceTable &prices,
-                                    PolicyDocument base = {});
+                                    PolicyDocument base = {}, QList<Error> *problems = nullptr);
 
 /// The effective document with every default filled in (what `tollgated check-config` prints).
 /// Never contains a secret: provider keys are not part of the document.
