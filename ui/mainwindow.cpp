@@ -6,6 +6,7 @@
 #include "dashboardpage.h"
 #include "feedpoller.h"
 #include "overviewpage.h"
+#include "policyeditorpage.h"
 #include "providerspage.h"
 #include "requestsmodel.h"
 #include "requestspage.h"
@@ -87,13 +88,15 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     m_alertsPage = new AlertsPage(context->alerts, context->spendLedger, wallClock, this);
     m_connectPage = new ConnectPage(this);
     m_providersPage = new ProvidersPage(gateway, this);
+    m_policyEditorPage = new PolicyEditorPage(gateway, this);
 
     addPage(Overview, tr("Overview"), m_overviewPage);
     addPage(Dashboard, tr("Dashboard"), m_dashboardPage);
     addPage(Requests, tr("Requests"), m_requestsPage);
     addPage(Alerts, tr("Alerts"), m_alertsPage);
-    addPage(Connect, tr("Connect"), m_connectPage);
+    addPage(PolicyEditor, tr("Policy"), m_policyEditorPage);
     addPage(Providers, tr("Providers"), m_providersPage);
+    addPage(Connect, tr("Connect"), m_connectPage);
     m_pageList->setFixedWidth(160);
     connect(m_pageList, &QListWidget::currentRowChanged, this, [this](int row) {
         m_pages->setCurrentIndex(row);

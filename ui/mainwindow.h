@@ -25,6 +25,7 @@ class ConnectPage;
 class DashboardPage;
 class FeedPoller;
 class OverviewPage;
+class PolicyEditorPage;
 class ProvidersPage;
 class RequestsModel;
 class RequestsPage;
@@ -34,7 +35,16 @@ class RequestsPage;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Page { Overview, Dashboard, Requests, Alerts, Connect, Providers, PageCount };
+    enum Page {
+        Overview,
+        Dashboard,
+        Requests,
+        Alerts,
+        PolicyEditor,
+        Providers,
+        Connect,
+        PageCount
+    };
 
     explicit MainWindow(gateway::GatewayThread &gateway, QWidget *parent = nullptr);
     ~MainWindow() override;
@@ -54,6 +64,7 @@ public:
     AlertsPage &alertsPage() const { return *m_alertsPage; }
     ConnectPage &connectPage() const { return *m_connectPage; }
     ProvidersPage &providersPage() const { return *m_providersPage; }
+    PolicyEditorPage &policyEditorPage() const { return *m_policyEditorPage; }
     QString statusText() const;
     ConsoleSettings &settings() const { return *m_settings; }
     /// Stops or starts serving (the console and its data stay); says why when it cannot.
@@ -91,6 +102,7 @@ private:
     AlertsPage *m_alertsPage;
     ConnectPage *m_connectPage;
     ProvidersPage *m_providersPage;
+    PolicyEditorPage *m_policyEditorPage;
     QLabel *m_state;
     QLabel *m_totals;
     QLabel *m_alertState; // how many rules fire; a link to the Alerts page

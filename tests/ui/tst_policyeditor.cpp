@@ -1,0 +1,406 @@
+// The console's Policy page against a running embedded gateway and the mock upstream, offscreen:
+// an edit applied live changes how the next request is routed, undo takes it back, problems
+// show by their fields and keep Apply off, the diff names the change, files round-trip, and the
+// order of the rules decides which one wins.
+
+#include "mainwindow.h"
+#include "policyeditorpage.h"
+#include "policysectionmodel.h"
+
+#include "gateway/gatewaythread.h"
+#include "httptestclient.h"
+#include "mockupstream.h"
+#include "policy/gatewayconfig.h"
+#include "policy/jsonpath.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QFile>
+#include <QJsonArray>
+#include <QMimeData>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QUndoStack>
+
+using namespace tollgate;
+using testsupport::HttpTestClient;
+using Page = ui::PolicyEditorPage;
+
+namespace {
+
+const QByteArray kHaiku = "claude-3-haiku-20240307";
+const QByteArray kSonnet = "claude-sonnet-4-20250514";
+
+} // namespace
+
+class TestPolicyEditor : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanupTestCase();
+    void thePageOpensWithItsShortcut();
+    void anEditAppliedLiveRoutesTheNextRequest();
+    void undoRestoresTheRuleAndApplyPutsItBack();
+    void anInvalidEditIsShownInlineAndApplyIsRefused();
+    void theDiffListsTheChange();
+    void saveThenOpenRoundTrips();
+    void reorderingChangesWhichRuleWins();
+    void thePageRenders();
+
+private:
+    /// The model that answered a request for `model` (the mock answers with what it was asked).
+    QByteArray servedModel(const QByteArray &model, const testsupport::HttpHeaders &hints = {});
+    Page &page() const { return m_window->policyEditorPage(); }
+    ui::PolicySectionModel &routes() const { return *page().model(Page::Routes); }
+    /// Types `text` into a cell as the table's editor would, and lets the page take it.
+    void typeInto(Page::Section section, int row, int column, const QString &text);
+    int columnOf(Page::Section section, const QString &title) const;
+
+    QTemporaryDir m_dataDir;
+    testsupport::MockUpstream m_mock;
+    std::unique_ptr<gateway::GatewayThread> m_gateway;
+    std::unique_ptr<ui::MainWindow> m_window;
+    QJsonObject m_original;
+    int m_asked = 0;
+};
+
+void TestPolicyEditor::initTestCase()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings(QStringLiteral("tollgate"), QStringLiteral("console")).clear();
+    QVERIFY(m_dataDir.isValid());
+    m_mock.setThreads(1);
+    QVERIFY2(m_mock.listen(), qPrintable(m_mock.errorString()));
+    gateway::PolicyDocument policy;
+    policy.gateway.listenPort = 0;
+    policy.gateway.dataDir = m_dataDir.path();
+    policy.gateway.workers = 1;
+    for (const char *name : {"anthropic", "openai"}) {
+        auto url = policy::parseBaseUrl(m_mock.baseUrl().toString());
+        QVERIFY(url);
+        policy::findProvider(policy.gateway, QLatin1String(name))->baseUrls = {*url};
+    }
+    m_gateway = std::make_unique<gateway::GatewayThread>(policy);
+    QString error;
+    QVERIFY2(m_gateway->start(&error), qPrintable(error));
+    m_window = std::make_unique<ui::MainWindow>(*m_gateway);
+    m_window->show();
+    // Shortcuts act in the active window only.
+    m_window->activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
+    m_window->showPage(ui::MainWindow::PolicyEditor);
+    m_original = page().running();
+    QVERIFY(!m_original.isEmpty());
+}
+
+void TestPolicyEditor::init()
+{
+    // Every test starts from the reference policy, in force and in the editor.
+    page().setValue(QString(), m_original);
+    if (!page().changes().isEmpty())
+        QVERIFY(page().apply());
+    page().undoStack()->clear();
+    QCOMPARE(page().document(), m_original);
+}
+
+void TestPolicyEditor::cleanupTestCase()
+{
+    m_window.reset();
+    m_gateway.reset();
+}
+
+QByteArray TestPolicyEditor::servedModel(const QByteArray &model,
+                                         const testsupport::HttpHeaders &hints)
+{
+    // A question of its own each time: never a cache hit from an earlier routing.
+    const QByteArray body = R"({"model":")" + model +
+                            R"(","max_tokens":16,"messages":[{"role":"user","content":"question )" +
+                            QByteArray::number(++m_asked) + R"("}]})";
+    testsupport::HttpHeaders headers = {{"content-type", "application/json"},
+                                        {"anthropic-version", "2023-06-01"},
+                                        {"x-api-key", "sk-ant-policy-test"}};
+    headers += hints;
+    const auto response =
+        HttpTestClient::send(m_gateway->port(), "POST", "/v1/messages", headers, body);
+    if (response.status != 200)
+        return "status " + QByteArray::number(response.status) + ": " + response.body;
+    // The header names the model used; the mock's answer says which model it was asked for.
+    const QByteArray used = response.header("x-tollgate-model");
+    const QByteArray answered = response.json().value(u"model").toString().toUtf8();
+    return used == answered ? used : used + " != " + answered;
+}
+
+int TestPolicyEditor::columnOf(Page::Section section, const QString &title) const
+{
+    const ui::PolicySectionModel &model = *page().model(section);
+    for (int column = 0; column < model.columnCount(); ++column) {
+        if (model.headerData(column, Qt::Horizontal).toString() == title)
+            return column;
+    }
+    return -1;
+}
+
+void TestPolicyEditor::typeInto(Page::Section section, int row, int column, const QString &text)
+{
+    ui::PolicySectionModel &model = *page().model(section);
+    QVERIFY(column >= 0);
+    QVERIFY(model.flags(model.index(row, column)) & Qt::ItemIsEditable);
+    QVERIFY(model.setData(model.index(row, column), text));
+    QCoreApplication::processEvents(); // the page takes the edit once the view is done with it
+}
+
+void TestPolicyEditor::thePageOpensWithItsShortcut()
+{
+    m_window->showPage(ui::MainWindow::Overview);
+    QTest::keyClick(m_window.get(), Qt::Key(Qt::Key_1 + ui::MainWindow::PolicyEditor),
+                    Qt::ControlModifier);
+    QCOMPARE(m_window->currentPage(), ui::MainWindow::PolicyEditor);
+    // The reference rules, in order, as views over the running policy.
+    QCOMPARE(routes().index(0, 0).data().toString(), QStringLiteral("priority-high"));
+    QCOMPARE(routes().index(routes().rowCount() - 1, 0).data().toString(),
+             QStringLiteral("requested"));
+    QCOMPARE(routes()
+                 .index(0, columnOf(Page::Routes, QStringLiteral("Targets (in order)")))
+                 .data()
+                 .toString(),
+             QString::fromLatin1(kSonnet));
+    const ui::PolicySectionModel &plans = *page().model(Page::Plans);
+    const int free = plans.rowOf(QStringLiteral("plans.free"));
+    QVERIFY(free >= 0);
+    QCOMPARE(plans.index(free, columnOf(Page::Plans, QStringLiteral("Requests/hour"))).data(),
+             QVariant(QStringLiteral("100")));
+    QVERIFY(page().changes().isEmpty());
+    QVERIFY(!page().applyAction()->isEnabled());
+    QCOMPARE(page().undoAction()->shortcut(), QKeySequence(QKeySequence::Undo));
+    QCOMPARE(page().redoAction()->shortcut(), QKeySequence(QStringLiteral("Ctrl+Shift+Z")));
+}
+
+void TestPolicyEditor::anEditAppliedLiveRoutesTheNextRequest()
+{
+    QCOMPARE(servedModel(kHaiku), kHaiku);
+    // The first rule now catches requests for haiku and sends them to sonnet.
+    typeInto(Page::Routes, 0, columnOf(Page::Routes, QStringLiteral("Match")),
+             QStringLiteral(R"({"api": "anthropic", "model": "claude-3-haiku-20240307"})"));
+    QVERIFY2(page().problems().isEmpty(), qPrintable(page().statusText()));
+    QCOMPARE(page().undoStack()->count(), 1);
+    // Not in force until applied.
+    QCOMPARE(servedModel(kHaiku), kHaiku);
+    QVERIFY(page().applyAction()->isEnabled());
+    page().applyAction()->trigger();
+    QVERIFY2(page().outcomeText().startsWith(QStringLiteral("Applied")),
+             qPrintable(page().outcomeText()));
+    QVERIFY(page().changes().isEmpty());
+    QCOMPARE(servedModel(kHaiku), kSonnet);
+    // The rest of the routing is as it was.
+    QCOMPARE(servedModel("claude-3-5-haiku-20241022"), QByteArray("claude-3-5-haiku-20241022"));
+}
+
+void TestPolicyEditor::undoRestoresTheRuleAndApplyPutsItBack()
+{
+    const int targets = columnOf(Page::Routes, QStringLiteral("Targets (in order)"));
+    typeInto(Page::Routes, 0, columnOf(Page::Routes, QStringLiteral("Match")),
+             QStringLiteral(R"({"model": "claude-3-haiku-20240307"})"));
+    typeInto(Page::Routes, 0, targets, QStringLiteral("claude-3-5-haiku-20241022, ") + kSonnet);
+    QCOMPARE(page().undoStack()->count(), 2);
+    QVERIFY(page().apply());
+    QCOMPARE(servedModel(kHaiku), QByteArray("claude-3-5-haiku-20241022"));
+
+    // Ctrl+Z on the table takes the last edit back, then the one before.
+    QTableView *table = page().view(Page::Routes);
+    table->setFocus();
+    QTest::keyClick(table, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(routes().index(0, targets).data().toString(), QString::fromLatin1(kSonnet));
+    page().undoAction()->trigger();
+    QCOMPARE(page().document(), m_original);
+    QVERIFY(!page().undoAction()->isEnabled());
+    // Undone is not yet in force: the diff says so, and Apply puts the old rule back.
+    QCOMPARE(servedModel(kHaiku), QByteArray("claude-3-5-haiku-20241022"));
+    QVERIFY(!page().changes().isEmpty());
+    QVERIFY(page().apply());
+    QCOMPARE(servedModel(kHaiku), kHaiku);
+
+    // Redo comes back as well.
+    page().redoAction()->trigger();
+    QCOMPARE(routes().index(0, columnOf(Page::Routes, QStringLiteral("Match"))).data().toString(),
+             QStringLiteral(R"({"model":"claude-3-haiku-20240307"})"));
+    QTest::keyClick(table, Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);
+    QCOMPARE(routes().index(0, targets).data().toString(),
+             QStringLiteral("claude-3-5-haiku-20241022, ") + kSonnet);
+}
+
+void TestPolicyEditor::anInvalidEditIsShownInlineAndApplyIsRefused()
+{
+    const int targets = columnOf(Page::Routes, QStringLiteral("Targets (in order)"));
+    typeInto(Page::Routes, 1, targets, QStringLiteral("no-such-model"));
+    QCOMPARE(page().problems().size(), 1);
+    QCOMPARE(page().problems().first().path, QStringLiteral("routes[1].targets[0]"));
+    // By the cell, under the table, on the tab and in the status line.
+    const QModelIndex cell = routes().index(1, targets);
+    QVERIFY(cell.data(Qt::BackgroundRole).isValid());
+    QVERIFY2(cell.data(Qt::ToolTipRole).toString().contains(QStringLiteral("unknown model")),
+             qPrintable(cell.data(Qt::ToolTipRole).toString()));
+    QVERIFY(!routes().index(0, targets).data(Qt::BackgroundRole).isValid());
+    QVERIFY2(
+        page()
+            .problemText(Page::Routes)
+            .startsWith(QStringLiteral("routes[1].targets[0]: unknown model \"no-such-model\"")),
+        qPrintable(page().problemText(Page::Routes)));
+    QCOMPARE(page().tabs()->tabText(Page::RoutingTab), QStringLiteral("Routing (1)"));
+    QVERIFY(page().statusText().contains(QStringLiteral("Apply is off")));
+    QVERIFY(!page().applyAction()->isEnabled());
+    QVERIFY(!page().apply());
+    QVERIFY(page().outcomeText().startsWith(QStringLiteral("Not applied")));
+    QCOMPARE(page().running(), m_original);
+
+    // A number field that gets words: that field's problem, on the plans tab.
+    const ui::PolicySectionModel &plans = *page().model(Page::Plans);
+    const int free = plans.rowOf(QStringLiteral("plans.free"));
+    typeInto(Page::Plans, free, columnOf(Page::Plans, QStringLiteral("Requests/hour")),
+             QStringLiteral("lots"));
+    QVERIFY2(page()
+                 .problemText(Page::Plans)
+                 .startsWith(QStringLiteral("plans.free.requests_per_hour: expected")),
+             qPrintable(page().problemText(Page::Plans)));
+    QCOMPARE(page().problems().size(), 2);
+
+    // Fixing both clears them.
+    page().undoAction()->trigger();
+    page().undoAction()->trigger();
+    QVERIFY(page().problems().isEmpty());
+    QVERIFY(page().problemText(Page::Routes).isEmpty());
+    QCOMPARE(page().tabs()->tabText(Page::RoutingTab), QStringLiteral("Routing"));
+}
+
+void TestPolicyEditor::theDiffListsTheChange()
+{
+    QVERIFY(page().diffText().startsWith(QStringLiteral("No changes")));
+    const ui::PolicySectionModel &cache = *page().model(Page::Cache);
+    typeInto(Page::Cache, cache.rowOf(QStringLiteral("cache.ttl_seconds")), 1,
+             QStringLiteral("60"));
+    typeInto(Page::Routes, 0, 0, QStringLiteral("urgent"));
+    const QList<policy::JsonChange> changes = page().changes();
+    QCOMPARE(changes.size(), 2);
+    QCOMPARE(changes.at(0).path, QStringLiteral("cache.ttl_seconds"));
+    QCOMPARE(changes.at(0).before.toInt(), 3600);
+    QCOMPARE(changes.at(0).after.toInt(), 60);
+    QVERIFY2(page().diffText().contains(QStringLiteral("cache.ttl_seconds: 3600 → 60")),
+             qPrintable(page().diffText()));
+    QVERIFY(page().diffText().contains(
+        QStringLiteral("routes[0].name: \"priority-high\" → \"urgent\"")));
+    QCOMPARE(page().tabs()->tabText(Page::ChangesTab), QStringLiteral("Changes (2)"));
+    QVERIFY(page().statusText().startsWith(QStringLiteral("2 changes not applied")));
+    // Revert is one more step in the history.
+    page().revert();
+    QVERIFY(page().changes().isEmpty());
+    page().undoAction()->trigger();
+    QCOMPARE(page().changes().size(), 2);
+}
+
+void TestPolicyEditor::saveThenOpenRoundTrips()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("team.json"));
+    const ui::PolicySectionModel &plans = *page().model(Page::Plans);
+    typeInto(Page::Plans, plans.rowOf(QStringLiteral("plans.pro")),
+             columnOf(Page::Plans, QStringLiteral("Requests/minute")), QStringLiteral("30"));
+    page().addRow(Page::Budgets);
+    QCoreApplication::processEvents();
+    const QJsonObject edited = page().document();
+    QCOMPARE(edited.value(u"budgets").toArray().size(), 1);
+    QVERIFY(page().saveTo(path));
+
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray text = file.readAll();
+    QVERIFY(text.contains("\"requests_per_minute\": 30"));
+    QVERIFY(!text.contains("\"providers\"") && !text.contains("\"gateway\""));
+    QVERIFY(!text.contains("sk-ant"));
+
+    page().revert();
+    QCOMPARE(page().document(), m_original);
+    QVERIFY(page().openFrom(path));
+    QCOMPARE(page().document(), edited);
+    // Opening is one undoable step.
+    page().undoAction()->trigger();
+    QCOMPARE(page().document(), m_original);
+
+    // A full policy file: the server's sections stay the server's, and the page says so.
+    const QString full = dir.filePath(QStringLiteral("full.json"));
+    QFile out(full);
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(R"({"version":1,"gateway":{"listen":"0.0.0.0:80"},"cache":{"ttl_seconds":5}})");
+    out.close();
+    QVERIFY(page().openFrom(full));
+    QVERIFY2(page().outcomeText().contains(QStringLiteral("Left out, as the server's own: "
+                                                          "gateway")),
+             qPrintable(page().outcomeText()));
+    QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("cache.ttl_seconds")).toInt(),
+             5);
+    QVERIFY(page().apply());
+    QVERIFY(m_gateway->address().isLoopback());
+
+    // Not a policy: nothing changes.
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write("{\"routes\": [");
+    out.close();
+    const QJsonObject before = page().document();
+    QVERIFY(!page().openFrom(full));
+    QVERIFY(page().outcomeText().contains(QStringLiteral("not valid JSON")));
+    QCOMPARE(page().document(), before);
+}
+
+void TestPolicyEditor::reorderingChangesWhichRuleWins()
+{
+    // priority-high (sonnet) comes before budget-strict (haiku): a caller sending both hints
+    // gets sonnet.
+    const testsupport::HttpHeaders both = {{"x-tollgate-priority", "high"},
+                                           {"x-tollgate-budget", "strict"}};
+    QCOMPARE(servedModel("claude-3-5-haiku-20241022", both), kSonnet);
+
+    // Dragging budget-strict above priority-high, as the table's drag and drop does.
+    QMimeData *dragged = routes().mimeData({routes().index(1, 0)});
+    QVERIFY(dragged);
+    QVERIFY(!routes().dropMimeData(dragged, Qt::MoveAction, 0, 0, QModelIndex()));
+    delete dragged;
+    QCoreApplication::processEvents();
+    QCOMPARE(routes().index(0, 0).data().toString(), QStringLiteral("budget-strict"));
+    QCOMPARE(routes().index(1, 0).data().toString(), QStringLiteral("priority-high"));
+    QCOMPARE(page().view(Page::Routes)->currentIndex().row(), 0);
+    QVERIFY(page().apply());
+    QCOMPARE(servedModel("claude-3-5-haiku-20241022", both), kHaiku);
+
+    // Move down puts it back; one undo step each.
+    page().moveRow(Page::Routes, 0, 2);
+    QCOMPARE(routes().index(0, 0).data().toString(), QStringLiteral("priority-high"));
+    QCOMPARE(page().document(), m_original);
+    page().undoAction()->trigger();
+    QCOMPARE(routes().index(0, 0).data().toString(), QStringLiteral("budget-strict"));
+
+    // A new rule goes above the selected one, and can be removed again.
+    page().view(Page::Routes)->selectRow(1);
+    page().addRow(Page::Routes);
+    QCOMPARE(routes().index(1, 0).data().toString(), QStringLiteral("rule-1"));
+    QVERIFY(page().problems().isEmpty());
+    page().removeRow(Page::Routes, 1);
+    QCOMPARE(routes().index(1, 0).data().toString(), QStringLiteral("priority-high"));
+}
+
+void TestPolicyEditor::thePageRenders()
+{
+    typeInto(Page::Routes, 1, columnOf(Page::Routes, QStringLiteral("Targets (in order)")),
+             QStringLiteral("no-such-model"));
+    for (int tab = 0; tab < page().tabs()->count(); ++tab) {
+        page().tabs()->setCurrentIndex(tab);
+        const QImage image = m_window->grab().toImage();
+        QVERIFY(!image.isNull());
+    }
+}
+
+QTEST_MAIN(TestPolicyEditor)
+#include "tst_policyeditor.moc"
