@@ -62,6 +62,9 @@ struct GatewayContext {
     std::atomic<bool> draining{false};
     /// Stopped from the console: not listening, and requests on connections still open get 503.
     std::atomic<bool> paused{false};
+    /// Bytes of each request and response body the request log keeps beside the request, for
+    /// the console's detail; 0 (tollgated) keeps none. Headers are kept without credentials.
+    std::atomic<qint64> captureBodyLimit{0};
 
 private:
     std::shared_ptr<const PolicyDocument> m_policy = std::make_shared<PolicyDocument>();

@@ -1,5 +1,7 @@
 #include "gateway/proxycall.h"
 
+#include "store/capturedexchange.h"
+
 #include "api/errorshape.h"
 #include "api/promptstats.h"
 #include "cache/cachekey.h"
@@ -75,6 +77,22 @@ ProxyCall::ProxyCall(GatewayContext &context, http::UpstreamPool &pool,
         if (m_call && m_call->isPaused() && m_exchange->pendingBytes() < kResumeBelowBytes)
             m_call->resume();
     });
+    captureExchange();
+}
+
+void ProxyCall::captureExchange()
+{
+    const qint64 limit = m_context.captureBodyLimit.load(std::memory_order_relaxed);
+    if (limit <= 0 || !m_context.log)
+        return;
+    // Kept when the exchange ends, whichever way: its response is complete only then.
+    m_exchange->keepResponseCopy(limit);
+    m_exchange->setEndHook(
+        [log = m_context.log, id = m_requestId, limit,
+         startedAtMs = QDateTime::currentMSecsSinceEpoch()](const http::HttpExchange &exchange) {
+            log->appendExchange(store::captureExchange(exchange.request(), exchange.responseCopy(),
+                                                       id, startedAtMs, limit));
+        });
 }
 
 ProxyCall::~ProxyCall()

@@ -43,6 +43,8 @@ public:
 private:
     enum class Mode { Pending, Stream, Buffer, UpstreamError, Done };
 
+    /// Keeps the exchange for the console's detail when capture is on.
+    void captureExchange();
     bool authenticate();
     bool parseBody();
     /// Rate limits of the principal's plan; answers 429 when over.

@@ -2,8 +2,10 @@
 
 #include "http/serverconnection.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 namespace tollgate::http {
 
@@ -65,6 +67,10 @@ void HttpExchange::respond(int status, const HeaderList &headers, QByteArrayView
     // The head and the body leave in one system call, and the body is not copied.
     m_connection->write(statusHead(status, headers, QByteArrayView(length, end + 2 - length)),
                         body);
+    if (m_copy) {
+        copyHead(status, headers, false);
+        copyBody(body);
+    }
     finish();
 }
 
@@ -74,6 +80,8 @@ void HttpExchange::beginStream(int status, const HeaderList &headers)
         return;
     m_connection->write(statusHead(status, headers, "transfer-encoding: chunked\r\n"));
     m_state = State::Streaming;
+    if (m_copy)
+        copyHead(status, headers, true);
 }
 
 void HttpExchange::writeChunk(QByteArrayView data)
@@ -91,6 +99,30 @@ void HttpExchange::writeChunk(QByteArrayView data)
     out.append(data);
     out.append("\r\n");
     m_connection->write(out);
+    if (m_copy)
+        copyBody(data);
+}
+
+void HttpExchange::keepResponseCopy(qint64 limit)
+{
+    m_copyLimit = std::max<qint64>(limit, 0);
+    if (!m_copy)
+        m_copy = std::make_unique<ResponseCopy>();
+}
+
+void HttpExchange::copyHead(int status, const HeaderList &headers, bool streamed)
+{
+    m_copy->status = status;
+    m_copy->headers = headers;
+    m_copy->streamed = streamed;
+}
+
+void HttpExchange::copyBody(QByteArrayView data)
+{
+    m_copy->bytes += data.size();
+    const qint64 room = m_copyLimit - m_copy->body.size();
+    if (room > 0)
+        m_copy->body.append(data.first(std::min<qint64>(room, data.size())));
 }
 
 void HttpExchange::endStream()
@@ -107,6 +139,7 @@ void HttpExchange::abort()
         return;
     m_state = State::Finished;
     m_connection->close();
+    ended();
 }
 
 qint64 HttpExchange::pendingBytes() const
@@ -117,7 +150,14 @@ qint64 HttpExchange::pendingBytes() const
 void HttpExchange::finish()
 {
     m_state = State::Finished;
+    ended();
     m_connection->exchangeFinished(m_request.keepAlive);
+}
+
+void HttpExchange::ended()
+{
+    if (m_endHook)
+        std::exchange(m_endHook, nullptr)(*this);
 }
 
 void HttpExchange::detach()
@@ -125,8 +165,10 @@ void HttpExchange::detach()
     if (!m_connection)
         return;
     m_connection = nullptr;
-    if (m_state != State::Finished)
+    if (m_state != State::Finished) {
         Q_EMIT clientGone();
+        ended();
+    }
 }
 
 } // namespace tollgate::http

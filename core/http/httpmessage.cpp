@@ -11,6 +11,23 @@ QByteArray headerValue(const HeaderList &headers, QByteArrayView name)
     return {};
 }
 
+HeaderList redactCredentials(HeaderList headers)
+{
+    static const char *const kExact[] = {"cookie", "set-cookie"};
+    static const char *const kParts[] = {"key", "token", "secret", "auth", "password", "session"};
+    for (auto &field : headers) {
+        const QByteArray name = field.first.toLower();
+        bool secret = false;
+        for (const char *exact : kExact)
+            secret = secret || name == exact;
+        for (const char *part : kParts)
+            secret = secret || name.contains(part);
+        if (secret)
+            field.second = QByteArrayLiteral("[redacted]");
+    }
+    return headers;
+}
+
 void appendLowerCase(QByteArray &out, QByteArrayView text)
 {
     const qsizetype start = out.size();

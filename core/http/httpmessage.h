@@ -13,6 +13,11 @@ using HeaderList = QList<QPair<QByteArray, QByteArray>>;
 /// Value of the first header called `name` (lower-case), empty when absent.
 QByteArray headerValue(const HeaderList &headers, QByteArrayView name);
 
+/// `headers` with the value of every header that can carry a credential replaced by
+/// "[redacted]": authorization, proxy-authorization, cookie, set-cookie, and any name holding
+/// "key", "token", "secret", "auth", "password" or "session". For what is shown or stored.
+HeaderList redactCredentials(HeaderList headers);
+
 /// A parsed HTTP/1.1 request.
 struct HttpRequest {
     QByteArray method;

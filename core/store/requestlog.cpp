@@ -14,6 +14,7 @@
 #include <deque>
 #include <optional>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace tollgate::store {
@@ -23,7 +24,7 @@ namespace {
 using Clock = SqliteWriteQueue::Clock;
 
 // Bumped whenever the schema changes; stored in PRAGMA user_version.
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 constexpr const char *kCreateSchema = R"sql(
 CREATE TABLE IF NOT EXISTS requests (
@@ -69,6 +70,35 @@ ALTER TABLE requests ADD COLUMN saved_usd REAL NOT NULL DEFAULT 0;
 constexpr const char *kMigrateFrom2 = R"sql(
 ALTER TABLE requests ADD COLUMN routing_saved_usd REAL NOT NULL DEFAULT 0;
 )sql";
+
+// From version 3: the captured requests and responses behind the console's request detail.
+constexpr const char *kMigrateFrom3 = R"sql(
+CREATE TABLE IF NOT EXISTS exchanges (
+    id TEXT NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    target TEXT NOT NULL,
+    request_headers TEXT NOT NULL,
+    request_body BLOB NOT NULL,
+    request_bytes INTEGER NOT NULL,
+    status INTEGER NOT NULL,
+    response_headers TEXT NOT NULL,
+    response_body BLOB NOT NULL,
+    response_bytes INTEGER NOT NULL,
+    streamed INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exchanges_id ON exchanges (id);
+CREATE INDEX IF NOT EXISTS exchanges_started_at ON exchanges (started_at_ms);
+)sql";
+
+constexpr const char *kInsertExchange =
+    "INSERT INTO exchanges (id, started_at_ms, method, target, request_headers, request_body, "
+    "request_bytes, status, response_headers, response_body, response_bytes, streamed) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+constexpr const char *kSelectExchange =
+    "SELECT id, started_at_ms, method, target, request_headers, request_body, request_bytes, "
+    "status, response_headers, response_body, response_bytes, streamed FROM exchanges "
+    "WHERE id = ?1 ORDER BY rowid DESC LIMIT 1";
 
 constexpr const char *kInsert =
     "INSERT INTO requests (id, started_at_ms, flavor, endpoint, user, requested_model, "
@@ -237,15 +267,93 @@ void bindRecord(sqlite3_stmt *stmt, const metering::RequestRecord &r)
     sqlite3_bind_double(stmt, 26, r.routingSavedUsd);
 }
 
+void bindBytes(sqlite3_stmt *stmt, int index, const QByteArray &bytes)
+{
+    // Bound as a blob even when empty: the columns are NOT NULL.
+    sqlite3_bind_blob64(stmt, index, bytes.isEmpty() ? "" : bytes.constData(),
+                        sqlite3_uint64(bytes.size()), SQLITE_STATIC);
+}
+
+// The JSON of the headers must outlive sqlite3_step: the caller keeps it.
+struct ExchangeHeads {
+    QByteArray request;
+    QByteArray response;
+};
+
+void bindExchange(sqlite3_stmt *stmt, const CapturedExchange &e, const ExchangeHeads &heads)
+{
+    bindText(stmt, 1, e.id);
+    sqlite3_bind_int64(stmt, 2, e.startedAtMs);
+    bindBytes(stmt, 3, e.method);
+    bindBytes(stmt, 4, e.target);
+    bindBytes(stmt, 5, heads.request);
+    bindBytes(stmt, 6, e.requestBody);
+    sqlite3_bind_int64(stmt, 7, e.requestBytes);
+    sqlite3_bind_int(stmt, 8, e.status);
+    bindBytes(stmt, 9, heads.response);
+    bindBytes(stmt, 10, e.responseBody);
+    sqlite3_bind_int64(stmt, 11, e.responseBytes);
+    sqlite3_bind_int(stmt, 12, e.streamed ? 1 : 0);
+}
+
+QByteArray columnBytes(sqlite3_stmt *stmt, int column)
+{
+    return QByteArray(static_cast<const char *>(sqlite3_column_blob(stmt, column)),
+                      sqlite3_column_bytes(stmt, column));
+}
+
+CapturedExchange exchangeOf(sqlite3_stmt *stmt)
+{
+    CapturedExchange e;
+    e.id = columnText(stmt, 0);
+    e.startedAtMs = sqlite3_column_int64(stmt, 1);
+    e.method = columnBytes(stmt, 2);
+    e.target = columnBytes(stmt, 3);
+    e.requestHeaders = headersFromJson(columnBytes(stmt, 4));
+    e.requestBody = columnBytes(stmt, 5);
+    e.requestBytes = sqlite3_column_int64(stmt, 6);
+    e.status = sqlite3_column_int(stmt, 7);
+    e.responseHeaders = headersFromJson(columnBytes(stmt, 8));
+    e.responseBody = columnBytes(stmt, 9);
+    e.responseBytes = sqlite3_column_int64(stmt, 10);
+    e.streamed = sqlite3_column_int(stmt, 11) != 0;
+    return e;
+}
+
+// Deletes the oldest exchanges until their bodies hold at most maxBytes (<= 0: no cap).
+std::optional<QString> trimExchanges(SqliteWriter &writer, qint64 maxBytes)
+{
+    if (maxBytes <= 0)
+        return std::nullopt;
+    qint64 total = 0;
+    if (auto failure = sqlite::queryInt(
+            writer.db(),
+            "SELECT COALESCE(SUM(length(request_body) + length(response_body)), 0) FROM exchanges",
+            total))
+        return failure;
+    if (total <= maxBytes)
+        return std::nullopt;
+    // Newest first, a running total: what lies beyond the cap goes.
+    return writer.run("DELETE FROM exchanges WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
+                      "SUM(length(request_body) + length(response_body)) OVER (ORDER BY "
+                      "started_at_ms DESC, rowid DESC) AS kept FROM exchanges) WHERE kept > ?1)",
+                      maxBytes);
+}
+
 } // namespace
 
-// The records waiting for the writer: a FIFO under the writer's lock, written in batches of at
-// most maxBatch once the oldest has waited flushIntervalMs (or a batch is full, or a flush waits).
+// The records and captured exchanges waiting for the writer: one FIFO under the writer's lock, so
+// a batch completes the oldest accepted writes; written in batches of at most maxBatch once the
+// oldest has waited flushIntervalMs (or a batch is full, or a flush waits).
 struct RequestLog::Queue final : SqliteWriteQueue {
-    Queue(RequestLog &log, sqlite3_stmt *statement)
+    using Entry = std::variant<metering::RequestRecord, CapturedExchange>;
+
+    Queue(RequestLog &log, sqlite3_stmt *records, sqlite3_stmt *exchanges)
         : owner(log)
-        , insert(statement)
+        , insert(records)
+        , insertExchange(exchanges)
         , capacity(size_t(std::max(1, log.m_options.queueCapacity)))
+        , exchangeCapacity(size_t(std::max(1, log.m_options.exchangeQueueCapacity)))
         , maxBatch(size_t(std::max(1, log.m_options.maxBatch)))
         , flushInterval(std::max(0, log.m_options.flushIntervalMs))
     {
@@ -253,10 +361,10 @@ struct RequestLog::Queue final : SqliteWriteQueue {
 
     bool batchDue(Clock::time_point now, bool urgent, Clock::time_point &wakeAt) override
     {
-        if (records.empty())
+        if (entries.empty())
             return false;
         const Clock::time_point deadline = oldestQueuedAt + flushInterval;
-        if (urgent || records.size() >= maxBatch || now >= deadline)
+        if (urgent || entries.size() >= maxBatch || now >= deadline)
             return true;
         wakeAt = std::min(wakeAt, deadline);
         return false;
@@ -264,13 +372,17 @@ struct RequestLog::Queue final : SqliteWriteQueue {
 
     quint64 takeBatch() override
     {
-        const size_t count = std::min(records.size(), maxBatch);
+        const size_t count = std::min(entries.size(), maxBatch);
         batch.reserve(count);
         for (size_t i = 0; i < count; ++i) {
-            batch.push_back(std::move(records.front()));
-            records.pop_front();
+            if (std::holds_alternative<CapturedExchange>(entries.front()))
+                --queuedExchanges;
+            else
+                --queuedRecords;
+            batch.push_back(std::move(entries.front()));
+            entries.pop_front();
         }
-        // Records left behind are younger than oldestQueuedAt, so keeping that stamp writes
+        // Entries left behind are younger than oldestQueuedAt, so keeping that stamp writes
         // them no later than their own deadline.
         return count;
     }
@@ -278,16 +390,38 @@ struct RequestLog::Queue final : SqliteWriteQueue {
     bool writeBatch(SqliteWriter &writer) override;
     void batchDone(bool, bool) override { batch.clear(); }
     qint64 maintain(SqliteWriter &writer, std::optional<qint64>) override;
+    // Writes one entry; false when SQLite refused it.
+    bool write(const Entry &entry);
 
     RequestLog &owner;
     sqlite3_stmt *insert;
+    sqlite3_stmt *insertExchange;
     const size_t capacity;
+    const size_t exchangeCapacity;
     const size_t maxBatch;
     const std::chrono::milliseconds flushInterval;
-    std::deque<metering::RequestRecord> records; // under the writer's lock
+    std::deque<Entry> entries; // under the writer's lock
+    size_t queuedRecords = 0;
+    size_t queuedExchanges = 0;
     Clock::time_point oldestQueuedAt;
-    std::vector<metering::RequestRecord> batch; // writer thread only
+    std::vector<Entry> batch; // writer thread only
 };
+
+bool RequestLog::Queue::write(const Entry &entry)
+{
+    sqlite3_stmt *statement = insert;
+    ExchangeHeads heads;
+    if (const auto *exchange = std::get_if<CapturedExchange>(&entry)) {
+        statement = insertExchange;
+        heads = {headersToJson(exchange->requestHeaders), headersToJson(exchange->responseHeaders)};
+        bindExchange(statement, *exchange, heads);
+    } else {
+        bindRecord(statement, std::get<metering::RequestRecord>(entry));
+    }
+    const bool done = sqlite3_step(statement) == SQLITE_DONE;
+    sqlite3_reset(statement);
+    return done;
+}
 
 bool RequestLog::Queue::writeBatch(SqliteWriter &writer)
 {
@@ -296,11 +430,9 @@ bool RequestLog::Queue::writeBatch(SqliteWriter &writer)
     QString firstError;
     // A row that fails (a constraint, say) is counted and the rest of the batch still commits.
     const std::optional<QString> error = writer.transaction([&]() -> std::optional<QString> {
-        for (const metering::RequestRecord &record : batch) {
-            bindRecord(insert, record);
-            if (sqlite3_step(insert) != SQLITE_DONE && failed++ == 0)
+        for (const Entry &entry : batch) {
+            if (!write(entry) && failed++ == 0)
                 firstError = sqlite::lastError(writer.db());
-            sqlite3_reset(insert);
         }
         return std::nullopt;
     });
@@ -322,7 +454,7 @@ bool RequestLog::Queue::writeBatch(SqliteWriter &writer)
 qint64 RequestLog::Queue::maintain(SqliteWriter &writer, std::optional<qint64>)
 {
     const RequestLog::Options &options = owner.m_options;
-    if (options.retentionDays <= 0 && options.maxRows <= 0)
+    if (options.retentionDays <= 0 && options.maxRows <= 0 && options.maxExchangeBytes <= 0)
         return 0;
     const std::optional<QString> error = writer.transaction([&]() -> std::optional<QString> {
         if (options.retentionDays > 0) {
@@ -330,7 +462,11 @@ qint64 RequestLog::Queue::maintain(SqliteWriter &writer, std::optional<qint64>)
                                   qint64(options.retentionDays) * 24 * 60 * 60 * 1000;
             if (auto failure = writer.run("DELETE FROM requests WHERE started_at_ms < ?1", cutoff))
                 return failure;
+            if (auto failure = writer.run("DELETE FROM exchanges WHERE started_at_ms < ?1", cutoff))
+                return failure;
         }
+        if (auto failure = trimExchanges(writer, options.maxExchangeBytes))
+            return failure;
         if (options.maxRows <= 0)
             return std::nullopt;
         qint64 rows = 0;
@@ -338,11 +474,17 @@ qint64 RequestLog::Queue::maintain(SqliteWriter &writer, std::optional<qint64>)
             return failure;
         const qint64 excess = rows - options.maxRows;
         // Oldest by start time, not by insertion order: batches from workers interleave.
-        if (excess > 0)
-            return writer.run("DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests "
-                              "ORDER BY started_at_ms, rowid LIMIT ?1)",
-                              excess);
-        return std::nullopt;
+        if (excess <= 0)
+            return std::nullopt;
+        if (auto failure =
+                writer.run("DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests "
+                           "ORDER BY started_at_ms, rowid LIMIT ?1)",
+                           excess))
+            return failure;
+        // The exchanges of requests that left go with them.
+        return writer.run("DELETE FROM exchanges WHERE started_at_ms < "
+                          "(SELECT COALESCE(MIN(started_at_ms), 0) FROM requests)",
+                          qint64(0));
     });
     if (error)
         writer.reportFailure(*error);
@@ -369,8 +511,10 @@ Expected<std::unique_ptr<RequestLog>> RequestLog::open(const Options &options)
     writerOptions.failureEffect = QStringLiteral("records are being dropped");
     writerOptions.schemaVersion = kSchemaVersion;
     writerOptions.createSchema = kCreateSchema;
+    writerOptions.createdVersion = 3; // then kMigrateFrom3 adds the exchanges
     writerOptions.migrations.insert(1, kMigrateFrom1);
     writerOptions.migrations.insert(2, kMigrateFrom2);
+    writerOptions.migrations.insert(3, kMigrateFrom3);
     writerOptions.maintenanceIntervalMs = options.retentionIntervalMs;
     auto writer = SqliteWriter::open(writerOptions);
     if (!writer)
@@ -378,9 +522,12 @@ Expected<std::unique_ptr<RequestLog>> RequestLog::open(const Options &options)
     auto insert = (*writer)->prepare(kInsert);
     if (!insert)
         return insert.error();
+    auto insertExchange = (*writer)->prepare(kInsertExchange);
+    if (!insertExchange)
+        return insertExchange.error();
 
     std::unique_ptr<RequestLog> log(new RequestLog(options));
-    log->m_queue = std::make_unique<Queue>(*log, *insert);
+    log->m_queue = std::make_unique<Queue>(*log, *insert, *insertExchange);
     log->m_writer = std::move(*writer);
     log->m_writer->start(*log->m_queue);
     Expected<std::unique_ptr<RequestLog>> result(std::move(log));
@@ -389,22 +536,35 @@ Expected<std::unique_ptr<RequestLog>> RequestLog::open(const Options &options)
 
 bool RequestLog::append(metering::RequestRecord record)
 {
+    return enqueue(std::move(record));
+}
+
+bool RequestLog::appendExchange(CapturedExchange exchange)
+{
+    return enqueue(std::move(exchange));
+}
+
+bool RequestLog::enqueue(std::variant<metering::RequestRecord, CapturedExchange> entry)
+{
     Queue &queue = *m_queue;
+    const bool isExchange = std::holds_alternative<CapturedExchange>(entry);
     bool notify = false;
     {
         const auto lock = m_writer->lock();
-        if (queue.records.size() >= queue.capacity) {
+        if (isExchange ? queue.queuedExchanges >= queue.exchangeCapacity
+                       : queue.queuedRecords >= queue.capacity) {
             ++m_dropped;
             return false;
         }
-        if (queue.records.empty()) {
+        if (queue.entries.empty()) {
             queue.oldestQueuedAt = Clock::now();
             notify = true; // the writer sleeps until retention; tell it about the new deadline
         }
-        queue.records.push_back(std::move(record));
+        queue.entries.push_back(std::move(entry));
+        ++(isExchange ? queue.queuedExchanges : queue.queuedRecords);
         m_writer->accepted();
         // Only the append that fills a batch wakes it again; appends in between stay cheap.
-        notify = notify || queue.records.size() == queue.maxBatch;
+        notify = notify || queue.entries.size() == queue.maxBatch;
     }
     if (notify)
         m_writer->wake();
@@ -507,6 +667,21 @@ Expected<RequestLog::Spend> RequestLog::spendBetween(qint64 fromMs, qint64 toMs)
     if (!rows)
         return rows.error();
     return spend;
+}
+
+Expected<std::optional<CapturedExchange>> RequestLog::exchange(const QString &id) const
+{
+    std::optional<CapturedExchange> found;
+    const QByteArray key = id.toUtf8();
+    const auto rows = readRows(
+        m_options.path, QString::fromLatin1(kSelectExchange),
+        [&](sqlite3_stmt *stmt) {
+            sqlite3_bind_text(stmt, 1, key.constData(), int(key.size()), SQLITE_STATIC);
+        },
+        [&](sqlite3_stmt *stmt) { found = exchangeOf(stmt); });
+    if (!rows)
+        return rows.error();
+    return found;
 }
 
 } // namespace tollgate::store

@@ -3,6 +3,7 @@
 #include "common/expected.h"
 #include "metering/requestfilter.h"
 #include "metering/requestrecord.h"
+#include "store/capturedexchange.h"
 
 #include <QList>
 #include <QString>
@@ -11,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <variant>
 
 namespace tollgate::store {
 
@@ -29,6 +31,12 @@ public:
         int retentionDays = 30;     ///< rows older than this are deleted (<= 0: keep all ages)
         qint64 maxRows = 2'000'000; ///< oldest rows beyond this count are deleted (<= 0: no cap)
         int retentionIntervalMs = 60000; ///< how often retention runs
+        /// Captured exchanges waiting to be written (each holds bodies); beyond it they are
+        /// dropped and counted.
+        int exchangeQueueCapacity = 2000;
+        /// The captured bodies kept at most, in bytes; the oldest exchanges go first. Exchanges
+        /// also leave with their requests (retention by age and row count).
+        qint64 maxExchangeBytes = 256ll * 1024 * 1024;
     };
 
     static Expected<std::unique_ptr<RequestLog>> open(const Options &options);
@@ -36,6 +44,13 @@ public:
 
     /// Queues a record; returns false (and counts it as dropped) when the queue is full.
     bool append(metering::RequestRecord record);
+    /// Queues a captured exchange, written with the records; returns false (and counts it as
+    /// dropped) when its queue is full.
+    bool appendExchange(CapturedExchange exchange);
+    /// The exchange captured for request `id`, if any (capture off, or dropped by retention:
+    /// none). A connection of its own, like readFinished().
+    Expected<std::optional<CapturedExchange>> exchange(const QString &id) const;
+
     /// Blocks until every record queued before the call is committed.
     void flush();
     /// Runs retention now (also runs on its own timer); blocks until done.
@@ -87,6 +102,7 @@ public:
 
 private:
     explicit RequestLog(const Options &options);
+    bool enqueue(std::variant<metering::RequestRecord, CapturedExchange> entry);
     struct Queue; // the records waiting for the writer
     Options m_options;
     std::unique_ptr<Queue> m_queue;

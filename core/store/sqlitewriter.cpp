@@ -19,11 +19,15 @@ using sqlite::exec;
 using sqlite::lastError;
 using sqlite::queryText;
 
-// A new file (version 0) gets the whole schema; an older one each step from its version up.
+// A new file (version 0) gets createSchema, which makes it createdVersion; a file from there or
+// older takes each migration step up to schemaVersion.
 std::optional<QString> migrate(sqlite3 *db, const SqliteWriter::Options &options, int version)
 {
-    if (version == 0)
-        return exec(db, options.createSchema);
+    if (version == 0) {
+        if (auto error = exec(db, options.createSchema))
+            return error;
+        version = options.createdVersion > 0 ? options.createdVersion : options.schemaVersion;
+    }
     for (int step = version; step < options.schemaVersion; ++step) {
         const char *sql = options.migrations.value(step, nullptr);
         if (!sql)

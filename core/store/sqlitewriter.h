@@ -38,6 +38,8 @@ public:
         /// SQL that brings a file at version N (the key) to N + 1, applied step by step up to
         /// schemaVersion; a new file (version 0) gets createSchema instead.
         QHash<int, const char *> migrations;
+        /// The version createSchema makes (0: schemaVersion); the migrations from it on follow.
+        int createdVersion = 0;
         bool fullSync = false; ///< synchronous=FULL (survives a power cut) instead of NORMAL
         int busyTimeoutMs = 5000;
         int maintenanceIntervalMs = 60000; ///< upkeep runs at start, then this often

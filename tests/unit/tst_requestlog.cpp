@@ -308,6 +308,8 @@ private Q_SLOTS:
     void pagesStayPutWhenNewerRequestsArrive();
     void pageNeedsAPositiveLimit();
     void sumsSpendByStartTime();
+    void keepsCapturedExchanges();
+    void capturedBodiesStayUnderTheirCap();
 
 private:
     RequestLog::Options options(const QString &name = QStringLiteral("requests.db")) const;
@@ -466,7 +468,7 @@ void TestRequestLog::walModeAndSchemaVersion()
     log->flush();
     Db db(log->path());
     QCOMPARE(db.text("PRAGMA journal_mode"), QStringLiteral("wal"));
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(3));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(4));
     QVERIFY(QFile::exists(log->path() + QStringLiteral("-wal")));
 }
 
@@ -645,7 +647,7 @@ void TestRequestLog::destructorDrainsAndReopenKeepsRows()
     QCOMPARE(reopened->written(), quint64(1));
     Db db(o.path);
     QCOMPARE(db.column("SELECT id FROM requests ORDER BY rowid"), (QStringList{"a", "b", "c"}));
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(3));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(4));
 }
 
 void TestRequestLog::readerDoesNotBlockWriter()
@@ -742,7 +744,7 @@ void TestRequestLog::migratesVersionOneKeepingRows()
     QVERIFY(log->append(routed));
     log->flush();
     Db db(o.path);
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(3));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(4));
     QCOMPARE(db.integer("SELECT COUNT(*) FROM requests"), Q_INT64_C(2));
     QCOMPARE(db.text("SELECT route FROM requests WHERE id = 'old'"), QString());
     QCOMPARE(db.text("SELECT route FROM requests WHERE id = 'new'"), QStringLiteral("auto-simple"));
@@ -963,6 +965,77 @@ void TestRequestLog::sumsSpendByStartTime()
     QVERIFY(spend);
     QCOMPARE(spend->requests, 0);
     QCOMPARE(spend->costUsd, 0.0);
+}
+
+namespace {
+
+tollgate::store::CapturedExchange exchangeOf(const QString &id, qint64 startedAtMs,
+                                             const QByteArray &body)
+{
+    tollgate::store::CapturedExchange e;
+    e.id = id;
+    e.startedAtMs = startedAtMs;
+    e.method = "POST";
+    e.target = "/v1/messages?beta=true";
+    e.requestHeaders = {{"content-type", "application/json"}, {"x-api-key", "[redacted]"}};
+    e.requestBody = body;
+    e.requestBytes = body.size();
+    e.status = 200;
+    e.responseHeaders = {{"content-type", "text/event-stream"}};
+    e.responseBody = "event: message_start\ndata: {}\n\n";
+    e.responseBytes = 9000; // more than was kept
+    e.streamed = true;
+    return e;
+}
+
+} // namespace
+
+void TestRequestLog::keepsCapturedExchanges()
+{
+    auto log = openLog(options());
+    QVERIFY(log);
+    const QByteArray binary("{\"a\":1}\0\xff tail", 14);
+    QVERIFY(log->appendExchange(exchangeOf(QStringLiteral("x-1"), 1000, binary)));
+    QVERIFY(log->append(makeRecord(QStringLiteral("x-1"), 1000)));
+    log->flush();
+
+    const auto found = log->exchange(QStringLiteral("x-1"));
+    QVERIFY(found);
+    QVERIFY(found->has_value());
+    const tollgate::store::CapturedExchange &e = **found;
+    QCOMPARE(e.method, QByteArray("POST"));
+    QCOMPARE(e.target, QByteArray("/v1/messages?beta=true"));
+    QCOMPARE(e.requestHeaders.size(), 2);
+    QCOMPARE(e.requestHeaders[1].second, QByteArray("[redacted]"));
+    QCOMPARE(e.requestBody, binary); // bytes as sent, NUL and all
+    QCOMPARE(e.status, 200);
+    QVERIFY(e.streamed);
+    QVERIFY(e.responseTruncated());
+    QVERIFY(!e.requestTruncated());
+    QCOMPARE(e.responseHeaders.first().first, QByteArray("content-type"));
+
+    const auto missing = log->exchange(QStringLiteral("nope"));
+    QVERIFY(missing);
+    QVERIFY(!missing->has_value());
+}
+
+void TestRequestLog::capturedBodiesStayUnderTheirCap()
+{
+    auto o = options();
+    o.maxExchangeBytes = 10'000;
+    auto log = openLog(o);
+    QVERIFY(log);
+    // Ten exchanges of about 3 KB: only the newest three fit.
+    for (int i = 0; i < 10; ++i)
+        QVERIFY(log->appendExchange(
+            exchangeOf(QStringLiteral("c-%1").arg(i), 1000 + i, QByteArray(3000, 'x'))));
+    log->flush();
+    log->enforceRetention();
+    for (int i = 0; i < 10; ++i) {
+        const auto found = log->exchange(QStringLiteral("c-%1").arg(i));
+        QVERIFY(found);
+        QCOMPARE(found->has_value(), i >= 7);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestRequestLog)

@@ -8,6 +8,7 @@ class TestRequestParser : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
+    void credentialsAreRedacted();
     void parsesWholeRequest();
     void parsesByteAtATime();
     void keepsPipelinedRequestsForLater();
@@ -136,6 +137,25 @@ void TestRequestParser::reportsPartialRequest()
     parser.append("GET /hea");
     QCOMPARE(parser.parse(), RequestParser::State::NeedMore);
     QVERIFY(parser.inRequest());
+}
+
+void TestRequestParser::credentialsAreRedacted()
+{
+    using tollgate::http::HeaderList;
+    const HeaderList headers{{"authorization", "Bearer sk-1"},
+                             {"x-api-key", "sk-ant-2"},
+                             {"Cookie", "session=3"},
+                             {"x-goog-api-key", "g-4"},
+                             {"x-tollgate-key", "tg-5"},
+                             {"openai-session-token", "t-6"},
+                             {"content-type", "application/json"},
+                             {"anthropic-version", "2023-06-01"}};
+    const HeaderList redacted = tollgate::http::redactCredentials(headers);
+    QCOMPARE(redacted.size(), headers.size());
+    for (int i = 0; i < 6; ++i)
+        QCOMPARE(redacted[i].second, QByteArray("[redacted]"));
+    QCOMPARE(redacted[6], headers[6]);
+    QCOMPARE(redacted[7], headers[7]);
 }
 
 QTEST_GUILESS_MAIN(TestRequestParser)
