@@ -7,6 +7,7 @@ namespace {
 const QString kTheme = QStringLiteral("appearance/theme");
 const QString kGeometry = QStringLiteral("window/geometry");
 const QString kPage = QStringLiteral("window/page");
+const QString kHiddenRequestColumns = QStringLiteral("requests/hiddenColumns");
 
 } // namespace
 
@@ -62,6 +63,19 @@ int ConsoleSettings::page() const
 void ConsoleSettings::setPage(int page)
 {
     set(kPage, page);
+}
+
+QStringList ConsoleSettings::hiddenRequestColumns() const
+{
+    if (!m_settings.contains(kHiddenRequestColumns))
+        return {QStringLiteral("plan"), QStringLiteral("retries"), QStringLiteral("endpoint"),
+                QStringLiteral("id")};
+    return m_settings.value(kHiddenRequestColumns).toStringList();
+}
+
+void ConsoleSettings::setHiddenRequestColumns(const QStringList &keys)
+{
+    set(kHiddenRequestColumns, keys);
 }
 
 void ConsoleSettings::sync()

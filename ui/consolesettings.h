@@ -3,6 +3,7 @@
 #include <QByteArray>
 #include <QObject>
 #include <QSettings>
+#include <QStringList>
 #include <QTimer>
 
 namespace tollgate::ui {
@@ -24,6 +25,11 @@ public:
     void setWindowGeometry(const QByteArray &geometry);
     int page() const; ///< -1 when none was saved
     void setPage(int page);
+
+    /// The request log's hidden columns, by RequestsModel::columnKey(); the rarer ones by
+    /// default.
+    QStringList hiddenRequestColumns() const;
+    void setHiddenRequestColumns(const QStringList &keys);
 
     /// Writes pending changes now.
     void sync();

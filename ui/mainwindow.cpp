@@ -83,8 +83,9 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
         });
     }
     m_dashboardPage = new DashboardPage(context->traffic, wallClock, this);
-    m_requestsModel = new RequestsModel(this);
-    m_requestsPage = new RequestsPage(*m_requestsModel, this);
+    m_requestsModel = new RequestsModel(
+        context->log ? std::optional(context->log->reader()) : std::nullopt, this);
+    m_requestsPage = new RequestsPage(*m_requestsModel, *m_settings, this);
     m_alertsPage = new AlertsPage(context->alerts, context->spendLedger, wallClock, this);
     m_connectPage = new ConnectPage(this);
     m_providersPage = new ProvidersPage(gateway, this);

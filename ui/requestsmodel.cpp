@@ -5,12 +5,19 @@
 #include <QDateTime>
 
 #include <algorithm>
+#include <iterator>
 
 namespace tollgate::ui {
 
 namespace {
 
-QString milliseconds(double ms)
+// The newest ids of a snapshot that a feed record may still repeat: a record reaches the feed
+// and the log within a second of each other, far fewer rows apart than this.
+constexpr qint64 kRecentIds = 20000;
+// Blocks asked for and not read yet; while the scroll bar is dragged only the latest matter.
+constexpr size_t kMaxWanted = 12;
+
+QString millisecondsText(double ms)
 {
     if (ms < 0)
         return QStringLiteral("–");
@@ -19,44 +26,419 @@ QString milliseconds(double ms)
 
 } // namespace
 
-RequestsModel::RequestsModel(QObject *parent)
+RequestsModel::RequestsModel(std::optional<store::RequestLogReader> log, QObject *parent)
     : QAbstractTableModel(parent)
+    , m_log(std::move(log))
 {
+    // Reads run on two threads of the model's own: a block read (1–7 ms) never waits behind a
+    // count (up to 0.4 s over 1,000,000 rows), and the GUI thread waits on neither.
+    m_pool.setMaxThreadCount(2);
+    takeSnapshot();
 }
 
-void RequestsModel::setMaxRows(int maxRows)
+RequestsModel::~RequestsModel()
 {
-    m_maxRows = std::max(1, maxRows);
-    const int excess = int(m_rows.size()) - m_maxRows;
-    if (excess <= 0)
-        return;
-    beginRemoveRows({}, 0, excess - 1);
-    m_rows.erase(m_rows.begin(), m_rows.begin() + excess);
-    endRemoveRows();
+    // Reads post their answers to this object: let the running ones finish while it exists.
+    m_pool.clear();
+    m_pool.waitForDone();
+}
+
+bool RequestsModel::accepts(const metering::RequestRecord &record) const
+{
+    if (m_toMs > m_fromMs) {
+        const qint64 completed = record.completedAtMs();
+        if (completed < m_fromMs || completed >= m_toMs)
+            return false;
+    }
+    return m_filter.matches(record);
+}
+
+store::RequestLogReader::Scope RequestsModel::scope() const
+{
+    store::RequestLogReader::Scope scope;
+    scope.upToRowId = m_upToRowId;
+    scope.completedFromMs = m_fromMs;
+    scope.completedToMs = m_toMs;
+    return scope;
 }
 
 void RequestsModel::append(const QList<metering::RequestRecord> &records)
 {
     if (records.isEmpty())
         return;
-    // Only the newest m_maxRows of a huge batch could stay anyway.
-    const qsizetype skip = std::max<qsizetype>(0, records.size() - m_maxRows);
-    const int incoming = int(records.size() - skip);
-    const int excess = int(m_rows.size()) + incoming - m_maxRows;
-    if (excess > 0) {
-        beginRemoveRows({}, 0, excess - 1);
-        m_rows.erase(m_rows.begin(), m_rows.begin() + excess);
+    int added = 0;
+    for (const metering::RequestRecord &record : records) {
+        if (m_snapshotIds.contains(record.id))
+            continue; // the snapshot has it already
+        m_unwritten.push_front(record);
+        if (accepts(record)) {
+            m_tail.push_front(record);
+            ++added;
+        }
+    }
+    // Beyond the cap the oldest unwritten rows leave (with a log they are in SQLite by now and
+    // the next snapshot brings them back).
+    int removedFromTail = 0;
+    while (m_unwritten.size() > size_t(kMaxTailRows)) {
+        if (!m_tail.empty() && m_tail.back().id == m_unwritten.back().id) {
+            m_tail.pop_back();
+            ++removedFromTail;
+        }
+        m_unwritten.pop_back();
+    }
+    if (added > 0 || removedFromTail > 0) {
+        // Rows arrive at the top; the ones that left were at the bottom of the tail, which
+        // without a log is the bottom of the model.
+        if (removedFromTail > 0 && !m_log) {
+            beginResetModel();
+            endResetModel();
+        } else if (added > 0) {
+            beginInsertRows({}, 0, added - 1);
+            endInsertRows();
+            Q_EMIT rowsPrepended(added);
+        }
+        Q_EMIT countsChanged();
+    }
+    if (m_log && m_unwritten.size() >= size_t(kSnapshotAfterTailRows) && !m_snapshotting)
+        takeSnapshot();
+}
+
+void RequestsModel::setFilter(const metering::RequestFilter &filter, qint64 completedFromMs,
+                              qint64 completedToMs)
+{
+    m_filter = filter;
+    m_fromMs = completedFromMs;
+    m_toMs = completedToMs;
+    takeSnapshot();
+}
+
+void RequestsModel::refresh()
+{
+    takeSnapshot();
+}
+
+void RequestsModel::rebuildTail()
+{
+    m_tail.clear();
+    for (const metering::RequestRecord &record : m_unwritten) {
+        if (accepts(record))
+            m_tail.push_back(record);
+    }
+}
+
+void RequestsModel::takeSnapshot()
+{
+    // Until the snapshot is read the model shows the tail alone; the blocks of the old snapshot
+    // mean nothing under the new one.
+    beginResetModel();
+    ++m_generation;
+    m_blocks.clear();
+    m_cursors.clear();
+    m_wanted.clear();
+    m_storedCount = -1;
+    m_storedTotal = -1;
+    m_storedShown = 0;
+    m_snapshotReady = false;
+    rebuildTail();
+    endResetModel();
+    Q_EMIT countsChanged();
+    if (!m_log) {
+        m_storedCount = 0;
+        m_storedTotal = 0;
+        m_snapshotReady = true;
+        Q_EMIT countsChanged();
+        return;
+    }
+    m_snapshotting = true;
+    const quint64 generation = m_generation;
+    const store::RequestLogReader log = *m_log;
+    const metering::RequestFilter filter = m_filter;
+    store::RequestLogReader::Scope scope = this->scope();
+    m_pool.start([this, generation, log, filter, scope]() mutable {
+        Snapshot snapshot;
+        const auto last = log.lastRowId();
+        if (!last) {
+            snapshot.error = last.error().message;
+        } else {
+            snapshot.upToRowId = *last;
+            scope.upToRowId = *last;
+            const auto ids = log.idsWritten(std::max<qint64>(0, *last - kRecentIds), *last);
+            const auto first = log.page(filter, scope, kBlockRows);
+            if (ids && first) {
+                snapshot.recentIds = *ids;
+                snapshot.first = *first;
+            } else {
+                snapshot.error = ids ? first.error().message : ids.error().message;
+            }
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, generation, snapshot = std::move(snapshot)]() mutable {
+                applySnapshot(generation, std::move(snapshot));
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void RequestsModel::applySnapshot(quint64 generation, Snapshot snapshot)
+{
+    if (generation != m_generation)
+        return;
+    m_snapshotting = false;
+    if (!snapshot.error.isEmpty()) {
+        m_lastError = snapshot.error;
+        m_storedCount = 0;
+        m_storedTotal = 0;
+        m_snapshotReady = true;
+        Q_EMIT countsChanged();
+        return;
+    }
+    m_upToRowId = snapshot.upToRowId;
+    m_snapshotIds = QSet<QString>(snapshot.recentIds.begin(), snapshot.recentIds.end());
+    m_snapshotReady = true;
+    beginResetModel();
+    // The feed's records that are in the snapshot now come from it.
+    m_unwritten.erase(std::remove_if(m_unwritten.begin(), m_unwritten.end(),
+                                     [this](const metering::RequestRecord &r) {
+                                         return m_snapshotIds.contains(r.id);
+                                     }),
+                      m_unwritten.end());
+    rebuildTail();
+    storeBlock(0, snapshot.first, false);
+    // Until counted, the rows shown are those read, and a block more when there are more.
+    const qint64 read = snapshot.first.records.size();
+    if (!snapshot.first.next) {
+        m_storedCount = read;
+        m_storedShown = read;
+    } else {
+        m_storedShown = read;
+    }
+    endResetModel();
+    Q_EMIT countsChanged();
+    startCount();
+    readNextBlock();
+}
+
+void RequestsModel::storeBlock(qint64 block, const store::RequestLogReader::Page &page,
+                               bool reversed)
+{
+    Block stored;
+    stored.records = page.records;
+    stored.rowIds = page.rowIds;
+    if (reversed) {
+        std::reverse(stored.records.begin(), stored.records.end());
+        std::reverse(stored.rowIds.begin(), stored.rowIds.end());
+    }
+    stored.usedAt = ++m_useClock;
+    // A full block tells where the next one starts: the cheap keyset read for scrolling on.
+    if (stored.records.size() == kBlockRows)
+        m_cursors[block + 1] = {stored.records.constLast().startedAtMs, stored.rowIds.constLast()};
+    m_blocks.insert(block, std::move(stored));
+    if (m_blocks.size() > kCachedBlocks) {
+        auto oldest = m_blocks.begin();
+        for (auto it = m_blocks.begin(); it != m_blocks.end(); ++it) {
+            if (it->usedAt < oldest->usedAt)
+                oldest = it;
+        }
+        m_blocks.erase(oldest);
+    }
+}
+
+void RequestsModel::want(qint64 block) const
+{
+    auto found = std::find(m_wanted.begin(), m_wanted.end(), block);
+    if (found != m_wanted.end())
+        m_wanted.erase(found);
+    m_wanted.push_back(block);
+    if (m_wanted.size() > kMaxWanted)
+        m_wanted.erase(m_wanted.begin());
+    if (!m_reading) {
+        // From a const data(): the read starts on the next turn of the event loop.
+        auto *self = const_cast<RequestsModel *>(this);
+        self->m_reading = true;
+        QMetaObject::invokeMethod(
+            self,
+            [self] {
+                self->m_reading = false;
+                self->readNextBlock();
+            },
+            Qt::QueuedConnection);
+    }
+}
+
+void RequestsModel::readNextBlock()
+{
+    if (m_reading || !m_log || !m_snapshotReady)
+        return;
+    qint64 block = -1;
+    while (!m_wanted.empty() && block < 0) {
+        const qint64 candidate = m_wanted.back();
+        m_wanted.pop_back();
+        if (!m_blocks.contains(candidate) && candidate * kBlockRows < m_storedShown)
+            block = candidate;
+    }
+    if (block < 0)
+        return;
+
+    // The nearest start known at or before the block, or a walk from the older end when that is
+    // shorter (only once the count tells where the end is).
+    std::optional<store::RequestLogReader::PageCursor> after;
+    qint64 skip = block * kBlockRows;
+    auto known = m_cursors.upper_bound(block);
+    if (known != m_cursors.begin()) {
+        --known;
+        after = known->second;
+        skip = (block - known->first) * kBlockRows;
+    }
+    bool oldestFirst = false;
+    int limit = kBlockRows;
+    if (m_storedCount >= 0) {
+        const qint64 fromEnd = m_storedCount - (block + 1) * kBlockRows;
+        if (std::max<qint64>(0, fromEnd) < skip) {
+            oldestFirst = true;
+            after.reset();
+            skip = std::max<qint64>(0, fromEnd);
+            limit = int(std::min<qint64>(kBlockRows, m_storedCount - block * kBlockRows));
+        }
+    }
+    m_reading = true;
+    const quint64 generation = m_generation;
+    const store::RequestLogReader log = *m_log;
+    const metering::RequestFilter filter = m_filter;
+    const store::RequestLogReader::Scope scope = this->scope();
+    m_pool.start([=] {
+        BlockRead read;
+        read.block = block;
+        read.reversed = oldestFirst;
+        const auto page = log.page(filter, scope, std::max(1, limit), after, skip, oldestFirst);
+        if (page)
+            read.page = *page;
+        else
+            read.error = page.error().message;
+        QMetaObject::invokeMethod(
+            this,
+            [this, generation, read = std::move(read)]() mutable {
+                applyBlock(generation, std::move(read));
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void RequestsModel::applyBlock(quint64 generation, BlockRead read)
+{
+    m_reading = false;
+    if (generation == m_generation) {
+        if (!read.error.isEmpty()) {
+            m_lastError = read.error;
+        } else {
+            storeBlock(read.block, read.page, read.reversed);
+            const int first = tailSize() + int(read.block * kBlockRows);
+            const int last = std::min(rowCount() - 1, first + int(read.page.records.size()) - 1);
+            if (last >= first)
+                Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
+        }
+    }
+    readNextBlock();
+}
+
+void RequestsModel::startCount()
+{
+    if (m_counting) {
+        m_countAgain = true;
+        return;
+    }
+    m_counting = true;
+    m_countAgain = false;
+    const quint64 generation = m_generation;
+    const store::RequestLogReader log = *m_log;
+    const metering::RequestFilter filter = m_filter;
+    const store::RequestLogReader::Scope scope = this->scope();
+    m_pool.start([=] {
+        Counts counts;
+        const bool narrowed = !filter.matchesAll() || scope.completedToMs > scope.completedFromMs;
+        store::RequestLogReader::Scope all;
+        all.upToRowId = scope.upToRowId;
+        const auto total = log.count(metering::RequestFilter(), all);
+        const auto matching = narrowed ? log.count(filter, scope) : total;
+        if (total && matching) {
+            counts.total = *total;
+            counts.matching = *matching;
+        } else {
+            counts.error = total ? matching.error().message : total.error().message;
+        }
+        QMetaObject::invokeMethod(
+            this, [this, generation, counts] { applyCounts(generation, counts); },
+            Qt::QueuedConnection);
+    });
+}
+
+void RequestsModel::applyCounts(quint64 generation, Counts counts)
+{
+    m_counting = false;
+    if (generation != m_generation) {
+        // A newer snapshot wants its own count; only the latest one runs.
+        if (m_countAgain)
+            startCount();
+        return;
+    }
+    if (!counts.error.isEmpty()) {
+        m_lastError = counts.error;
+        return;
+    }
+    m_storedTotal = counts.total;
+    setStoredCount(counts.matching);
+    readNextBlock();
+}
+
+void RequestsModel::setStoredCount(qint64 count)
+{
+    m_storedCount = count;
+    if (count > m_storedShown) {
+        const int first = tailSize() + int(m_storedShown);
+        beginInsertRows({}, first, tailSize() + int(count) - 1);
+        m_storedShown = count;
+        endInsertRows();
+    } else if (count < m_storedShown) {
+        beginRemoveRows({}, tailSize() + int(count), tailSize() + int(m_storedShown) - 1);
+        m_storedShown = count;
         endRemoveRows();
     }
-    const int first = int(m_rows.size());
-    beginInsertRows({}, first, first + incoming - 1);
-    m_rows.insert(m_rows.end(), records.begin() + skip, records.end());
-    endInsertRows();
+    Q_EMIT countsChanged();
+}
+
+qint64 RequestsModel::totalCount() const
+{
+    return m_storedTotal < 0 ? -1 : m_storedTotal + qint64(m_unwritten.size());
+}
+
+bool RequestsModel::isIdle() const
+{
+    return m_snapshotReady && !m_snapshotting && !m_reading && !m_counting && m_wanted.empty();
+}
+
+const metering::RequestRecord *RequestsModel::record(int row) const
+{
+    if (row < 0 || row >= rowCount())
+        return nullptr;
+    if (row < tailSize())
+        return &m_tail[size_t(row)];
+    const qint64 stored = row - tailSize();
+    const qint64 blockIndex = stored / kBlockRows;
+    auto found = m_blocks.find(blockIndex);
+    if (found == m_blocks.end()) {
+        want(blockIndex);
+        return nullptr;
+    }
+    const int offset = int(stored % kBlockRows);
+    if (offset >= found->records.size())
+        return nullptr;
+    found->usedAt = ++m_useClock;
+    return &found->records[offset];
 }
 
 int RequestsModel::rowCount(const QModelIndex &parent) const
 {
-    return parent.isValid() ? 0 : int(m_rows.size());
+    return parent.isValid() ? 0 : int(tailSize() + m_storedShown);
 }
 
 int RequestsModel::columnCount(const QModelIndex &parent) const
@@ -64,7 +446,7 @@ int RequestsModel::columnCount(const QModelIndex &parent) const
     return parent.isValid() ? 0 : ColumnCount;
 }
 
-QVariant RequestsModel::raw(const metering::RequestRecord &r, int column) const
+QVariant RequestsModel::raw(const metering::RequestRecord &r, int column)
 {
     switch (column) {
     case Time: return r.startedAtMs;
@@ -78,11 +460,15 @@ QVariant RequestsModel::raw(const metering::RequestRecord &r, int column) const
     case CostUsd: return r.costUsd;
     case Cache: return r.cacheStatus;
     case Route: return r.route;
+    case Plan: return r.plan;
+    case Retries: return r.retries;
+    case Endpoint: return r.endpoint;
+    case Id: return r.id;
     default: return {};
     }
 }
 
-QString RequestsModel::text(const metering::RequestRecord &r, int column) const
+QString RequestsModel::text(const metering::RequestRecord &r, int column)
 {
     switch (column) {
     case Time:
@@ -95,13 +481,17 @@ QString RequestsModel::text(const metering::RequestRecord &r, int column) const
             return r.requestedModel + QStringLiteral(" → ") + r.usedModel;
         return r.requestedModel;
     case Status: return r.status == 0 ? QStringLiteral("–") : QString::number(r.status);
-    case LatencyMs: return milliseconds(r.latencyMs);
-    case TtftMs: return milliseconds(r.ttftMs);
+    case LatencyMs: return millisecondsText(r.latencyMs);
+    case TtftMs: return millisecondsText(r.ttftMs);
     case InputTokens: return QString::number(r.usage.inputTokens);
     case OutputTokens: return QString::number(r.usage.outputTokens);
     case CostUsd: return QStringLiteral("$") + QString::number(r.costUsd, 'f', 5);
     case Cache: return r.cacheStatus;
     case Route: return r.route;
+    case Plan: return r.plan;
+    case Retries: return QString::number(r.retries);
+    case Endpoint: return r.endpoint;
+    case Id: return r.id;
     default: return {};
     }
 }
@@ -110,28 +500,25 @@ QVariant RequestsModel::data(const QModelIndex &index, int role) const
 {
     if (!index.isValid() || index.row() >= rowCount())
         return {};
-    const metering::RequestRecord &r = m_rows.at(size_t(index.row()));
+    const metering::RequestRecord *r = record(index.row());
+    if (!r)
+        return role == Qt::DisplayRole && index.column() == 0 ? QVariant(QStringLiteral("…"))
+                                                              : QVariant();
     switch (role) {
-    case Qt::DisplayRole: return text(r, index.column());
-    case RawRole: return raw(r, index.column());
-    case Qt::ToolTipRole: return r.error.isEmpty() ? QVariant() : QVariant(r.error);
+    case Qt::DisplayRole: return text(*r, index.column());
+    case RawRole: return raw(*r, index.column());
+    case Qt::ToolTipRole: return r->error.isEmpty() ? QVariant() : QVariant(r->error);
     case Qt::TextAlignmentRole:
-        if (index.column() >= LatencyMs && index.column() <= CostUsd)
+        if ((index.column() >= LatencyMs && index.column() <= CostUsd) || index.column() == Retries)
             return int(Qt::AlignRight | Qt::AlignVCenter);
-        return {};
-    case Qt::ForegroundRole:
-        if (index.column() == Status && r.failed())
-            return QBrush(QColor(0xc6, 0x28, 0x28));
         return {};
     default: return {};
     }
 }
 
-QVariant RequestsModel::headerData(int section, Qt::Orientation orientation, int role) const
+QString RequestsModel::columnName(int column)
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return {};
-    switch (section) {
+    switch (column) {
     case Time: return tr("Time");
     case User: return tr("User");
     case Model: return tr("Model");
@@ -143,8 +530,28 @@ QVariant RequestsModel::headerData(int section, Qt::Orientation orientation, int
     case CostUsd: return tr("Cost");
     case Cache: return tr("Cache");
     case Route: return tr("Route");
+    case Plan: return tr("Plan");
+    case Retries: return tr("Retries");
+    case Endpoint: return tr("Endpoint");
+    case Id: return tr("Request id");
     default: return {};
     }
+}
+
+QString RequestsModel::columnKey(int column)
+{
+    static const char *const keys[] = {"time",  "user", "model",   "status",   "latency",
+                                       "ttft",  "in",   "out",     "cost",     "cache",
+                                       "route", "plan", "retries", "endpoint", "id"};
+    static_assert(std::size(keys) == ColumnCount);
+    return column >= 0 && column < ColumnCount ? QLatin1String(keys[column]) : QString();
+}
+
+QVariant RequestsModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return {};
+    return columnName(section);
 }
 
 } // namespace tollgate::ui

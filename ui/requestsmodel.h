@@ -1,16 +1,34 @@
 #pragma once
 
+#include "metering/requestfilter.h"
 #include "metering/requestrecord.h"
+#include "store/requestlogreader.h"
 
 #include <QAbstractTableModel>
+#include <QHash>
+#include <QSet>
+#include <QThreadPool>
 
 #include <deque>
+#include <map>
+#include <optional>
+#include <vector>
 
 namespace tollgate::ui {
 
-/// The request log's rows: the newest finished requests, appended in batches and capped (the
-/// oldest rows leave first). Display text under DisplayRole, the raw value under RawRole for
-/// sorting, filtering and copy.
+/// The request log, newest first: the SQLite log read a page at a time on demand, under the
+/// requests that finished since and are not written yet (the live tail, from the feed). Display
+/// text under DisplayRole, the raw value under RawRole for copy and the detail pane.
+///
+/// A windowed model rather than canFetchMore()/fetchMore(): fetchMore only grows the model at
+/// its end, so reaching the oldest of 1,000,000 rows would load all of them, and the scroll bar
+/// would not tell how long the log is. Here rowCount() is the count of matching rows (counted off
+/// the GUI thread), rows are read in blocks as the view asks for them, jumps deep into the log
+/// read with an offset from the nearer end, and a bounded cache keeps the blocks last shown.
+///
+/// The SQLite part is a snapshot: the rows written up to a rowid when the filter was set. Rows
+/// written later never shift its row numbers; until the next snapshot they show from the tail,
+/// which drops every request the snapshot already holds (by id), so none shows twice.
 class RequestsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
@@ -26,29 +44,130 @@ public:
         CostUsd,
         Cache,
         Route,
+        Plan,
+        Retries,
+        Endpoint,
+        Id,
         ColumnCount
     };
     static constexpr int RawRole = Qt::UserRole + 1;
-    static constexpr int kDefaultMaxRows = 100000;
+    /// Rows read from SQLite at a time, and blocks kept.
+    static constexpr int kBlockRows = 200;
+    static constexpr int kCachedBlocks = 64;
+    /// Unwritten rows kept in memory at most (without a log they are all there is).
+    static constexpr int kMaxTailRows = 50000;
+    /// Tail size at which a new snapshot takes the written ones into the SQLite part.
+    static constexpr int kSnapshotAfterTailRows = 5000;
 
-    explicit RequestsModel(QObject *parent = nullptr);
+    /// `log` reads the SQLite request log; without one only the live tail shows.
+    explicit RequestsModel(std::optional<store::RequestLogReader> log, QObject *parent = nullptr);
+    ~RequestsModel() override;
 
-    void setMaxRows(int maxRows);
-    /// Appends a batch (oldest first); one insert, and one removal when over the cap.
+    /// Adds finished requests from the feed (oldest first) to the top.
     void append(const QList<metering::RequestRecord> &records);
-    const metering::RequestRecord &record(int row) const { return m_rows.at(size_t(row)); }
+    /// Shows only the requests matching `filter` (and completed in [fromMs, toMs) when toMs >
+    /// fromMs): a new snapshot.
+    void setFilter(const metering::RequestFilter &filter, qint64 completedFromMs = 0,
+                   qint64 completedToMs = 0);
+    /// Takes a new snapshot with the same filter.
+    void refresh();
+
+    /// The row's request, or none while its block is being read.
+    const metering::RequestRecord *record(int row) const;
+    /// Matching rows; -1 while they are being counted.
+    qint64 matchingCount() const { return m_storedCount < 0 ? -1 : m_storedCount + tailSize(); }
+    /// All rows of the snapshot and the tail; -1 while being counted.
+    qint64 totalCount() const;
+    /// Whether every read asked for has been answered (tests and the benchmark wait on it).
+    bool isIdle() const;
+    /// Whether `row` is in memory.
+    bool isLoaded(int row) const { return record(row) != nullptr; }
+    QString lastError() const { return m_lastError; }
+    bool hasLog() const { return m_log.has_value(); }
+
+    static QVariant raw(const metering::RequestRecord &record, int column);
+    static QString text(const metering::RequestRecord &record, int column);
+    static QString columnName(int column);
+    /// The column's name in settings, which stays when columns are added or moved.
+    static QString columnKey(int column);
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role) const override;
     QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
 
-private:
-    QVariant raw(const metering::RequestRecord &record, int column) const;
-    QString text(const metering::RequestRecord &record, int column) const;
+Q_SIGNALS:
+    /// matchingCount() or totalCount() changed.
+    void countsChanged();
+    /// Rows arrived from the feed at the top; a view scrolled down keeps its place with it.
+    void rowsPrepended(int rows);
 
-    std::deque<metering::RequestRecord> m_rows;
-    int m_maxRows = kDefaultMaxRows;
+private:
+    struct Block {
+        QList<metering::RequestRecord> records;
+        QList<qint64> rowIds;
+        quint64 usedAt = 0;
+    };
+    struct Snapshot {
+        qint64 upToRowId = 0;
+        QStringList recentIds;
+        store::RequestLogReader::Page first;
+        QString error;
+    };
+    struct Counts {
+        qint64 matching = -1;
+        qint64 total = -1;
+        QString error;
+    };
+    struct BlockRead {
+        qint64 block = 0;
+        store::RequestLogReader::Page page;
+        bool reversed = false;
+        QString error;
+    };
+
+    int tailSize() const { return int(m_tail.size()); }
+    bool accepts(const metering::RequestRecord &record) const;
+    store::RequestLogReader::Scope scope() const;
+    void rebuildTail();
+    void takeSnapshot();
+    void applySnapshot(quint64 generation, Snapshot snapshot);
+    void storeBlock(qint64 block, const store::RequestLogReader::Page &page, bool reversed);
+    void want(qint64 block) const;
+    void readNextBlock();
+    void applyBlock(quint64 generation, BlockRead read);
+    void startCount();
+    void applyCounts(quint64 generation, Counts counts);
+    void setStoredCount(qint64 count);
+
+    std::optional<store::RequestLogReader> m_log;
+    metering::RequestFilter m_filter;
+    qint64 m_fromMs = 0;
+    qint64 m_toMs = 0;
+    quint64 m_generation = 0;
+
+    // Requests from the feed that the snapshot does not hold, newest first: all of them, and
+    // those the filter accepts (the rows on top).
+    std::deque<metering::RequestRecord> m_unwritten;
+    std::deque<metering::RequestRecord> m_tail;
+    QSet<QString> m_snapshotIds; // the snapshot's newest ids: feed records to leave out
+
+    // The snapshot.
+    bool m_snapshotReady = false;
+    qint64 m_upToRowId = 0;
+    qint64 m_storedCount = -1; // matching rows in the snapshot; -1 until counted
+    qint64 m_storedTotal = -1; // all rows in the snapshot
+    qint64 m_storedShown = 0;  // rows below the tail that rowCount() includes
+    mutable QHash<qint64, Block> m_blocks;
+    std::map<qint64, store::RequestLogReader::PageCursor> m_cursors; // where block k starts
+    mutable quint64 m_useClock = 0;
+    mutable std::vector<qint64> m_wanted; // blocks asked for, most recent last
+    bool m_reading = false;
+    bool m_snapshotting = false;
+    bool m_counting = false;
+    bool m_countAgain = false;
+    QString m_lastError;
+    QThreadPool m_pool;
 };
 
 } // namespace tollgate::ui

@@ -1,5 +1,7 @@
 #include "requestspage.h"
 
+#include "consolesettings.h"
+#include "format.h"
 #include "requestsmodel.h"
 
 #include "metering/requestfilter.h"
@@ -10,56 +12,18 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QScrollBar>
-#include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QToolButton>
 #include <QVBoxLayout>
 
 namespace tollgate::ui {
 
-/// The filter bar's filter (docs/filter.md), and optionally a span of completion times.
-class RequestsFilterModel : public QSortFilterProxyModel {
-public:
-    using QSortFilterProxyModel::QSortFilterProxyModel;
-
-    void setFilter(const metering::RequestFilter &filter)
-    {
-        m_filter = filter;
-        invalidateFilter();
-    }
-
-    void setCompletedBetween(qint64 fromMs, qint64 toMs)
-    {
-        m_fromMs = fromMs;
-        m_toMs = toMs;
-        invalidateFilter();
-    }
-    bool hasMoment() const { return m_toMs > m_fromMs; }
-
-protected:
-    bool filterAcceptsRow(int row, const QModelIndex &parent) const override
-    {
-        Q_UNUSED(parent);
-        const auto &record = static_cast<const RequestsModel *>(sourceModel())->record(row);
-        if (hasMoment()) {
-            const qint64 completed = record.completedAtMs();
-            if (completed < m_fromMs || completed >= m_toMs)
-                return false;
-        }
-        return m_filter.matches(record);
-    }
-
-private:
-    metering::RequestFilter m_filter;
-    qint64 m_fromMs = 0;
-    qint64 m_toMs = 0;
-};
-
-RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
+RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWidget *parent)
     : QWidget(parent)
     , m_model(model)
-    , m_proxy(new RequestsFilterModel(this))
+    , m_settings(settings)
     , m_filter(new QLineEdit(this))
     , m_filterProblem(new QLabel(this))
     , m_moment(new QLabel(this))
@@ -67,9 +31,6 @@ RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
     , m_count(new QLabel(this))
     , m_table(new QTableView(this))
 {
-    m_proxy->setSourceModel(&model);
-    m_proxy->setSortRole(RequestsModel::RawRole);
-
     m_filter->setPlaceholderText(
         tr("Filter: text, or status>=500 model=claude-* cost>0.05 latency>2s not(user=bob)"));
     m_filter->setToolTip(
@@ -90,35 +51,43 @@ RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
     });
     addAction(find);
 
-    m_table->setModel(m_proxy);
-    m_table->setSortingEnabled(true);
-    m_table->sortByColumn(RequestsModel::Time, Qt::AscendingOrder);
+    // Newest first, in the log's order: a column sort would have to read the whole log.
+    m_table->setModel(&model);
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::SingleSelection);
     m_table->setAlternatingRowColors(true);
     m_table->verticalHeader()->hide();
+    // Fixed row heights: the view never asks a million rows for their size.
+    m_table->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 6);
-    m_table->horizontalHeader()->setStretchLastSection(true);
-    m_table->horizontalHeader()->setSectionResizeMode(QHeaderView::Interactive);
+    QHeaderView *header = m_table->horizontalHeader();
+    header->setStretchLastSection(true);
+    header->setSectionResizeMode(QHeaderView::Interactive);
     // Narrow numeric columns, room for the names: the whole row fits a 1100-pixel window.
-    m_table->horizontalHeader()->setDefaultSectionSize(72);
+    header->setDefaultSectionSize(72);
     m_table->setColumnWidth(RequestsModel::Time, 100);
     m_table->setColumnWidth(RequestsModel::User, 90);
     m_table->setColumnWidth(RequestsModel::Model, 210);
+    m_table->setColumnWidth(RequestsModel::Id, 160);
+    header->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(header, &QHeaderView::customContextMenuRequested, this, &RequestsPage::showColumnMenu);
+    const QStringList hidden = m_settings.hiddenRequestColumns();
+    for (int column = 0; column < RequestsModel::ColumnCount; ++column)
+        m_table->setColumnHidden(column, hidden.contains(RequestsModel::columnKey(column)));
 
-    // A live tail: while the view is at the bottom, new rows keep it there.
-    connect(&model, &QAbstractItemModel::rowsInserted, this, [this] {
+    // A live tail: new rows arrive on top; a view scrolled down keeps showing the same rows.
+    connect(&model, &RequestsModel::rowsPrepended, this, [this](int rows) {
         QScrollBar *bar = m_table->verticalScrollBar();
-        const bool atBottom = bar->value() >= bar->maximum() - 2;
-        updateCount();
-        if (atBottom)
-            m_table->scrollToBottom();
+        if (bar->value() > 0)
+            bar->setValue(bar->value() + rows);
     });
-    connect(&model, &QAbstractItemModel::rowsRemoved, this, &RequestsPage::updateCount);
+    connect(&model, &RequestsModel::countsChanged, this, &RequestsPage::updateCount);
 
     m_clearMoment->setText(tr("Show all times"));
     connect(m_clearMoment, &QToolButton::clicked, this, &RequestsPage::clearMoment);
     m_moment->hide();
     m_clearMoment->hide();
+    m_count->setObjectName(QStringLiteral("requestCount"));
 
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_filter, 1);
@@ -134,7 +103,7 @@ RequestsPage::RequestsPage(RequestsModel &model, QWidget *parent)
 
 int RequestsPage::visibleRows() const
 {
-    return m_proxy->rowCount();
+    return m_model.rowCount();
 }
 
 void RequestsPage::applyFilter(const QString &text)
@@ -146,7 +115,14 @@ void RequestsPage::applyFilter(const QString &text)
         m_filterProblem->setText(filter.error().message);
         return;
     }
-    m_proxy->setFilter(*filter);
+    m_filterText = filter->text();
+    applyMoment();
+}
+
+void RequestsPage::applyMoment()
+{
+    m_model.setFilter(*metering::RequestFilter::parse(m_filterText), m_fromMs, m_toMs);
+    m_table->scrollToTop();
     updateCount();
 }
 
@@ -157,7 +133,8 @@ QString RequestsPage::filterProblem() const
 
 void RequestsPage::showMoment(qint64 fromMs, qint64 toMs)
 {
-    m_proxy->setCompletedBetween(fromMs, toMs);
+    m_fromMs = fromMs;
+    m_toMs = toMs;
     const QString format =
         toMs - fromMs < 60000 ? QStringLiteral("HH:mm:ss") : QStringLiteral("HH:mm");
     m_moment->setText(tr("Completed %1–%2")
@@ -165,31 +142,67 @@ void RequestsPage::showMoment(qint64 fromMs, qint64 toMs)
                                QDateTime::fromMSecsSinceEpoch(toMs).toString(format)));
     m_moment->show();
     m_clearMoment->show();
-    updateCount();
-    m_table->scrollToTop();
+    applyMoment();
 }
 
 void RequestsPage::clearMoment()
 {
-    m_proxy->setCompletedBetween(0, 0);
+    m_fromMs = 0;
+    m_toMs = 0;
     m_moment->hide();
     m_clearMoment->hide();
-    updateCount();
+    applyMoment();
 }
 
 QString RequestsPage::momentText() const
 {
-    return m_proxy->hasMoment() ? m_moment->text() : QString();
+    return m_toMs > m_fromMs ? m_moment->text() : QString();
+}
+
+QString RequestsPage::countText() const
+{
+    return m_count->text();
 }
 
 void RequestsPage::updateCount()
 {
-    const int total = m_model.rowCount();
-    const int shown = m_proxy->rowCount();
-    if (shown != total)
-        m_count->setText(tr("%1 of %2").arg(shown).arg(total));
+    const qint64 shown = m_model.matchingCount();
+    const qint64 total = m_model.totalCount();
+    if (shown < 0 || total < 0)
+        m_count->setText(tr("counting…"));
+    else if (shown != total)
+        m_count->setText(tr("%1 of %2").arg(count(shown), count(total)));
     else
-        m_count->setText(total == 1 ? tr("1 request") : tr("%1 requests").arg(total));
+        m_count->setText(total == 1 ? tr("1 request") : tr("%1 requests").arg(count(total)));
+}
+
+void RequestsPage::setColumnShown(int column, bool shown)
+{
+    m_table->setColumnHidden(column, !shown);
+    QStringList hidden;
+    for (int c = 0; c < RequestsModel::ColumnCount; ++c) {
+        if (m_table->isColumnHidden(c))
+            hidden.append(RequestsModel::columnKey(c));
+    }
+    m_settings.setHiddenRequestColumns(hidden);
+}
+
+void RequestsPage::showColumnMenu(const QPoint &at)
+{
+    QMenu menu(this);
+    int shown = 0;
+    for (int column = 0; column < RequestsModel::ColumnCount; ++column)
+        shown += !m_table->isColumnHidden(column);
+    for (int column = 0; column < RequestsModel::ColumnCount; ++column) {
+        QAction *action = menu.addAction(RequestsModel::columnName(column));
+        action->setCheckable(true);
+        action->setChecked(!m_table->isColumnHidden(column));
+        // The last column shown stays: a table without columns cannot be right-clicked again.
+        action->setEnabled(m_table->isColumnHidden(column) || shown > 1);
+        connect(action, &QAction::toggled, this,
+                [this, column](bool checked) { setColumnShown(column, checked); });
+    }
+    menu.exec(m_table->horizontalHeader()->mapToGlobal(at));
 }
 
 } // namespace tollgate::ui

@@ -4,44 +4,56 @@
 
 class QLabel;
 class QLineEdit;
+class QPlainTextEdit;
+class QSplitter;
 class QTableView;
 class QToolButton;
 
 namespace tollgate::ui {
 
+class ConsoleSettings;
 class RequestsModel;
-class RequestsFilterModel;
 
-/// The request log: a table of the latest requests with a filter bar (Ctrl+F).
+/// The request log: the whole SQLite log with the live tail on top, a filter bar (Ctrl+F),
+/// columns the user picks (the header's context menu), and the selected request's details below.
 class RequestsPage : public QWidget {
     Q_OBJECT
 public:
-    explicit RequestsPage(RequestsModel &model, QWidget *parent = nullptr);
+    RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWidget *parent = nullptr);
 
     QTableView *table() const { return m_table; }
     QLineEdit *filter() const { return m_filter; }
     /// What is wrong with the filter bar's text; empty while it parses.
     QString filterProblem() const;
-    /// Rows shown after filtering.
+    /// Rows shown after filtering (those not counted yet excluded).
     int visibleRows() const;
+    /// The count line, e.g. "12 345 of 1 000 000".
+    QString countText() const;
     /// Shows only the requests that completed in [fromMs, toMs) (a chart's bucket), until the
     /// user clears it.
     void showMoment(qint64 fromMs, qint64 toMs);
     void clearMoment();
     QString momentText() const;
+    /// Shows or hides a column, and remembers it.
+    void setColumnShown(int column, bool shown);
 
 private:
     void applyFilter(const QString &text);
+    void applyMoment();
     void updateCount();
+    void showColumnMenu(const QPoint &at);
 
     RequestsModel &m_model;
-    RequestsFilterModel *m_proxy;
+    ConsoleSettings &m_settings;
     QLineEdit *m_filter;
     QLabel *m_filterProblem;
     QLabel *m_moment;
     QToolButton *m_clearMoment;
     QLabel *m_count;
     QTableView *m_table;
+    QString m_filterText;
+    qint64 m_fromMs = 0;
+    qint64 m_toMs = 0;
 };
 
 } // namespace tollgate::ui

@@ -95,11 +95,6 @@ constexpr const char *kInsertExchange =
     "INSERT INTO exchanges (id, started_at_ms, method, target, request_headers, request_body, "
     "request_bytes, status, response_headers, response_body, response_bytes, streamed) VALUES "
     "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
-constexpr const char *kSelectExchange =
-    "SELECT id, started_at_ms, method, target, request_headers, request_body, request_bytes, "
-    "status, response_headers, response_body, response_bytes, streamed FROM exchanges "
-    "WHERE id = ?1 ORDER BY rowid DESC LIMIT 1";
-
 constexpr const char *kInsert =
     "INSERT INTO requests (id, started_at_ms, flavor, endpoint, user, requested_model, "
     "used_model, status, stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, "
@@ -107,65 +102,6 @@ constexpr const char *kInsert =
     "error, route, plan, retries, saved_usd, routing_saved_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
     "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
     "?25, ?26)";
-
-// The columns recordOf() reads, in its order.
-constexpr const char *kRecordColumns =
-    "id, started_at_ms, flavor, endpoint, user, requested_model, used_model, status, "
-    "stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, output_tokens, "
-    "cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, error, route, plan, "
-    "retries, saved_usd, routing_saved_usd";
-// Where a page query puts the rowid, after the record's columns.
-constexpr int kRowIdColumn = 26;
-
-constexpr const char *kSelectFinished =
-    "SELECT %1 FROM requests WHERE started_at_ms >= ?1 - 86400000 "
-    "AND started_at_ms + latency_ms >= ?1 AND started_at_ms + latency_ms < ?2 "
-    "ORDER BY started_at_ms";
-
-// Newest first along the start-time index, whose entries end in the rowid, so both the order and
-// the keyset condition (started_at_ms, rowid) < cursor are walks of that one index.
-constexpr const char *kSelectPage = "SELECT %1, rowid FROM requests WHERE (%2)";
-constexpr const char *kPageAfter = " AND (started_at_ms, rowid) < (?%1, ?%2)";
-constexpr const char *kPageOrder = " ORDER BY started_at_ms DESC, rowid DESC LIMIT ?%1";
-
-QString columnText(sqlite3_stmt *stmt, int column)
-{
-    return QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(stmt, column)),
-                             sqlite3_column_bytes(stmt, column));
-}
-
-// A row starting with kRecordColumns as the record it was written from.
-metering::RequestRecord recordOf(sqlite3_stmt *stmt)
-{
-    metering::RequestRecord r;
-    r.id = columnText(stmt, 0);
-    r.startedAtMs = sqlite3_column_int64(stmt, 1);
-    r.flavor = columnText(stmt, 2);
-    r.endpoint = columnText(stmt, 3);
-    r.user = columnText(stmt, 4);
-    r.requestedModel = columnText(stmt, 5);
-    r.usedModel = columnText(stmt, 6);
-    r.status = sqlite3_column_int(stmt, 7);
-    r.stream = sqlite3_column_int(stmt, 8) != 0;
-    r.latencyMs = sqlite3_column_double(stmt, 9);
-    r.ttftMs = sqlite3_column_type(stmt, 10) == SQLITE_NULL ? -1 : sqlite3_column_double(stmt, 10);
-    r.upstreamMs = sqlite3_column_double(stmt, 11);
-    r.overheadMs = sqlite3_column_double(stmt, 12);
-    r.usage.inputTokens = sqlite3_column_int64(stmt, 13);
-    r.usage.outputTokens = sqlite3_column_int64(stmt, 14);
-    r.usage.cacheWriteTokens = sqlite3_column_int64(stmt, 15);
-    r.usage.cacheReadTokens = sqlite3_column_int64(stmt, 16);
-    r.costUsd = sqlite3_column_double(stmt, 17);
-    r.priced = sqlite3_column_int(stmt, 18) != 0;
-    r.cacheStatus = columnText(stmt, 19);
-    r.error = columnText(stmt, 20);
-    r.route = columnText(stmt, 21);
-    r.plan = columnText(stmt, 22);
-    r.retries = sqlite3_column_int(stmt, 23);
-    r.savedUsd = sqlite3_column_double(stmt, 24);
-    r.routingSavedUsd = sqlite3_column_double(stmt, 25);
-    return r;
-}
 
 void bindText(sqlite3_stmt *stmt, int index, const QString &text)
 {
@@ -175,63 +111,6 @@ void bindText(sqlite3_stmt *stmt, int index, const QString &text)
     else
         sqlite3_bind_text16(stmt, index, text.utf16(), int(text.size() * sizeof(char16_t)),
                             SQLITE_STATIC);
-}
-
-// A filter's values as its parameters ?1..?n. Text is copied: toString() hands out a temporary.
-void bindFilterValues(sqlite3_stmt *stmt, const QVariantList &values)
-{
-    for (int i = 0; i < values.size(); ++i) {
-        const QVariant &value = values.at(i);
-        const int index = i + 1;
-        if (value.typeId() == QMetaType::Double) {
-            sqlite3_bind_double(stmt, index, value.toDouble());
-        } else if (value.typeId() == QMetaType::QString) {
-            const QString text = value.toString();
-            // Empty, not NULL: a NULL pattern would make LIKE, and NOT around it, unknown.
-            if (text.isEmpty())
-                sqlite3_bind_text(stmt, index, "", 0, SQLITE_STATIC);
-            else
-                sqlite3_bind_text16(stmt, index, text.utf16(), int(text.size() * sizeof(char16_t)),
-                                    SQLITE_TRANSIENT);
-        } else {
-            sqlite3_bind_int64(stmt, index, value.toLongLong());
-        }
-    }
-}
-
-// One read on a connection of its own, as WAL readers use, so the writer thread is never held
-// up. `bind` sets the parameters and `row` sees each result row; returns how many rows there were.
-Expected<qint64> readRows(const QString &path, const QString &sql,
-                          const std::function<void(sqlite3_stmt *)> &bind,
-                          const std::function<void(sqlite3_stmt *)> &row)
-{
-    sqlite3 *db = nullptr;
-    const int rc = sqlite3_open_v2(QFile::encodeName(path).constData(), &db,
-                                   SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    sqlite3_stmt *stmt = nullptr;
-    auto fail = [&path, &db, &stmt](const QString &what) {
-        sqlite3_finalize(stmt);
-        sqlite3_close_v2(db);
-        return Error{QStringLiteral("cannot read request log %1: %2").arg(path, what)};
-    };
-    if (rc != SQLITE_OK)
-        return fail(db ? sqlite::lastError(db) : QString::fromUtf8(sqlite3_errstr(rc)));
-    sqlite3_busy_timeout(db, 5000);
-    const QByteArray utf8 = sql.toUtf8();
-    if (sqlite3_prepare_v2(db, utf8.constData(), int(utf8.size()), &stmt, nullptr) != SQLITE_OK)
-        return fail(sqlite::lastError(db));
-    bind(stmt);
-    qint64 rows = 0;
-    int step = SQLITE_ROW;
-    while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
-        row(stmt);
-        ++rows;
-    }
-    if (step != SQLITE_DONE)
-        return fail(sqlite::lastError(db));
-    sqlite3_finalize(stmt);
-    sqlite3_close_v2(db);
-    return rows;
 }
 
 void bindRecord(sqlite3_stmt *stmt, const metering::RequestRecord &r)
@@ -294,30 +173,6 @@ void bindExchange(sqlite3_stmt *stmt, const CapturedExchange &e, const ExchangeH
     bindBytes(stmt, 10, e.responseBody);
     sqlite3_bind_int64(stmt, 11, e.responseBytes);
     sqlite3_bind_int(stmt, 12, e.streamed ? 1 : 0);
-}
-
-QByteArray columnBytes(sqlite3_stmt *stmt, int column)
-{
-    return QByteArray(static_cast<const char *>(sqlite3_column_blob(stmt, column)),
-                      sqlite3_column_bytes(stmt, column));
-}
-
-CapturedExchange exchangeOf(sqlite3_stmt *stmt)
-{
-    CapturedExchange e;
-    e.id = columnText(stmt, 0);
-    e.startedAtMs = sqlite3_column_int64(stmt, 1);
-    e.method = columnBytes(stmt, 2);
-    e.target = columnBytes(stmt, 3);
-    e.requestHeaders = headersFromJson(columnBytes(stmt, 4));
-    e.requestBody = columnBytes(stmt, 5);
-    e.requestBytes = sqlite3_column_int64(stmt, 6);
-    e.status = sqlite3_column_int(stmt, 7);
-    e.responseHeaders = headersFromJson(columnBytes(stmt, 8));
-    e.responseBody = columnBytes(stmt, 9);
-    e.responseBytes = sqlite3_column_int64(stmt, 10);
-    e.streamed = sqlite3_column_int(stmt, 11) != 0;
-    return e;
 }
 
 // Deletes the oldest exchanges until their bodies hold at most maxBytes (<= 0: no cap).
@@ -582,106 +437,37 @@ void RequestLog::enforceRetention()
     m_writer->maintain(0, true);
 }
 
+RequestLogReader RequestLog::reader() const
+{
+    return RequestLogReader(m_options.path);
+}
+
 Expected<qint64>
 RequestLog::readFinished(qint64 fromMs, qint64 toMs,
                          const std::function<void(const metering::RequestRecord &)> &visit) const
 {
-    return readRows(
-        m_options.path, QString::fromLatin1(kSelectFinished).arg(QLatin1String(kRecordColumns)),
-        [&](sqlite3_stmt *stmt) {
-            sqlite3_bind_int64(stmt, 1, fromMs);
-            sqlite3_bind_int64(stmt, 2, toMs);
-        },
-        [&](sqlite3_stmt *stmt) { visit(recordOf(stmt)); });
+    return reader().readFinished(fromMs, toMs, visit);
 }
 
 Expected<RequestLog::Page> RequestLog::page(const metering::RequestFilter &filter, int limit,
                                             const std::optional<PageCursor> &after) const
 {
-    if (limit < 1)
-        return Error{QStringLiteral("a page holds at least one request, not %1").arg(limit)};
-    const metering::RequestFilter::Sql condition = filter.toSql();
-    const int n = int(condition.values.size());
-    QString sql =
-        QString::fromLatin1(kSelectPage).arg(QLatin1String(kRecordColumns), condition.where);
-    if (after)
-        sql += QString::fromLatin1(kPageAfter).arg(n + 1).arg(n + 2);
-    sql += QString::fromLatin1(kPageOrder).arg(n + 3);
-
-    Page page;
-    PageCursor last;
-    const auto rows = readRows(
-        m_options.path, sql,
-        [&](sqlite3_stmt *stmt) {
-            bindFilterValues(stmt, condition.values);
-            if (after) {
-                sqlite3_bind_int64(stmt, n + 1, after->startedAtMs);
-                sqlite3_bind_int64(stmt, n + 2, after->rowId);
-            }
-            // One row beyond the page tells whether another page follows.
-            sqlite3_bind_int64(stmt, n + 3, qint64(limit) + 1);
-        },
-        [&](sqlite3_stmt *stmt) {
-            if (page.records.size() == limit) {
-                page.next = last;
-                return;
-            }
-            page.records.append(recordOf(stmt));
-            last = {page.records.constLast().startedAtMs, sqlite3_column_int64(stmt, kRowIdColumn)};
-        });
-    if (!rows)
-        return rows.error();
-    return page;
+    return reader().page(filter, {}, limit, after);
 }
 
 Expected<qint64> RequestLog::count(const metering::RequestFilter &filter) const
 {
-    const metering::RequestFilter::Sql condition = filter.toSql();
-    qint64 matching = 0;
-    const auto rows = readRows(
-        m_options.path,
-        QStringLiteral("SELECT COUNT(*) FROM requests WHERE (%1)").arg(condition.where),
-        [&](sqlite3_stmt *stmt) { bindFilterValues(stmt, condition.values); },
-        [&](sqlite3_stmt *stmt) { matching = sqlite3_column_int64(stmt, 0); });
-    if (!rows)
-        return rows.error();
-    return matching;
+    return reader().count(filter);
 }
 
 Expected<RequestLog::Spend> RequestLog::spendBetween(qint64 fromMs, qint64 toMs) const
 {
-    Spend spend;
-    const auto rows = readRows(
-        m_options.path,
-        QStringLiteral("SELECT COUNT(*), TOTAL(cost_usd), TOTAL(saved_usd) FROM requests "
-                       "WHERE started_at_ms >= ?1 AND started_at_ms < ?2"),
-        [&](sqlite3_stmt *stmt) {
-            sqlite3_bind_int64(stmt, 1, fromMs);
-            sqlite3_bind_int64(stmt, 2, toMs);
-        },
-        [&](sqlite3_stmt *stmt) {
-            spend.requests = sqlite3_column_int64(stmt, 0);
-            spend.costUsd = sqlite3_column_double(stmt, 1);
-            spend.savedUsd = sqlite3_column_double(stmt, 2);
-        });
-    if (!rows)
-        return rows.error();
-    return spend;
+    return reader().spendBetween(fromMs, toMs);
 }
 
 Expected<std::optional<CapturedExchange>> RequestLog::exchange(const QString &id) const
 {
-    std::optional<CapturedExchange> found;
-    const QByteArray key = id.toUtf8();
-    const auto rows = readRows(
-        m_options.path, QString::fromLatin1(kSelectExchange),
-        [&](sqlite3_stmt *stmt) {
-            sqlite3_bind_text(stmt, 1, key.constData(), int(key.size()), SQLITE_STATIC);
-        },
-        [&](sqlite3_stmt *stmt) { found = exchangeOf(stmt); });
-    if (!rows)
-        return rows.error();
-    return found;
+    return reader().exchange(id);
 }
 
 } // namespace tollgate::store

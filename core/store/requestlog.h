@@ -4,6 +4,7 @@
 #include "metering/requestfilter.h"
 #include "metering/requestrecord.h"
 #include "store/capturedexchange.h"
+#include "store/requestlogreader.h"
 
 #include <QList>
 #include <QString>
@@ -47,8 +48,7 @@ public:
     /// Queues a captured exchange, written with the records; returns false (and counts it as
     /// dropped) when its queue is full.
     bool appendExchange(CapturedExchange exchange);
-    /// The exchange captured for request `id`, if any (capture off, or dropped by retention:
-    /// none). A connection of its own, like readFinished().
+    /// RequestLogReader::exchange().
     Expected<std::optional<CapturedExchange>> exchange(const QString &id) const;
 
     /// Blocks until every record queued before the call is committed.
@@ -56,41 +56,24 @@ public:
     /// Runs retention now (also runs on its own timer); blocks until done.
     void enforceRetention();
 
-    /// Reads back the requests that finished (start + latency) in [fromMs, toMs), oldest first,
-    /// handing each to `visit`; returns how many. Uses a connection of its own, so the writer is
-    /// not held up; call flush() first to include what is still queued. Requests that ran longer
-    /// than a day are not found (the start-time index bounds the scan).
+    /// Reads the file this log writes, on connections of its own; the reader stays valid after
+    /// the log is closed, so a view may keep it on another thread.
+    RequestLogReader reader() const;
+
+    using PageCursor = RequestLogReader::PageCursor;
+    using Page = RequestLogReader::Page;
+    /// RequestLogReader::readFinished() on this log's file.
     Expected<qint64>
     readFinished(qint64 fromMs, qint64 toMs,
                  const std::function<void(const metering::RequestRecord &)> &visit) const;
-
-    /// A place in the log, newest first: a page continues with the rows just older than it.
-    /// Keyset, not offset, so every page costs the same however deep the console scrolls.
-    struct PageCursor {
-        qint64 startedAtMs = 0;
-        qint64 rowId = 0; ///< breaks ties between requests started in the same millisecond
-    };
-    struct Page {
-        QList<metering::RequestRecord> records; ///< newest first
-        std::optional<PageCursor> next;         ///< where the next page starts; none after the last
-    };
-
-    /// Up to `limit` requests matching `filter`, newest first, starting just older than `after`
-    /// (from the newest when none). Following `next` visits every match once, in order; rows
-    /// written meanwhile are newer than the first page and do not shift the pages that follow.
-    /// A connection of its own, like readFinished().
+    /// RequestLogReader::page() over the whole log.
     Expected<Page> page(const metering::RequestFilter &filter, int limit,
                         const std::optional<PageCursor> &after = std::nullopt) const;
-    /// How many requests match `filter`: a scan of the whole log when the filter is not empty.
+    /// RequestLogReader::count() over the whole log.
     Expected<qint64> count(const metering::RequestFilter &filter) const;
 
-    /// The requests started in [fromMs, toMs): how many, what they cost and what the cache
-    /// saved, summed by SQLite over the start-time index (a month of a busy log in one query).
-    struct Spend {
-        qint64 requests = 0;
-        double costUsd = 0;
-        double savedUsd = 0;
-    };
+    using Spend = RequestLogReader::Spend;
+    /// RequestLogReader::spendBetween() over the whole log.
     Expected<Spend> spendBetween(qint64 fromMs, qint64 toMs) const;
 
     /// Records lost: queue full, or (rarely) a failed write such as a full disk.

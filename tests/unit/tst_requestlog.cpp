@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -310,6 +311,8 @@ private Q_SLOTS:
     void sumsSpendByStartTime();
     void keepsCapturedExchanges();
     void capturedBodiesStayUnderTheirCap();
+    void snapshotsSkipsAndBackwardPages();
+    void completedRangeAgreesWithCompletedAt();
 
 private:
     RequestLog::Options options(const QString &name = QStringLiteral("requests.db")) const;
@@ -935,6 +938,92 @@ void TestRequestLog::pageNeedsAPositiveLimit()
     const auto page = log->page(RequestFilter(), 0);
     QVERIFY(!page);
     QVERIFY(page.error().message.contains(QStringLiteral("at least one")));
+}
+
+void TestRequestLog::snapshotsSkipsAndBackwardPages()
+{
+    using tollgate::store::RequestLogReader;
+    auto log = openLog(options());
+    QVERIFY(log);
+    const RequestLogReader reader = log->reader();
+    QCOMPARE(*reader.lastRowId(), 0);
+    const QList<RequestRecord> records = generatedRecords(400);
+    for (const RequestRecord &r : records)
+        QVERIFY(log->append(r));
+    log->flush();
+    const qint64 snapshot = *reader.lastRowId();
+    QCOMPARE(snapshot, 400);
+    // Written after the snapshot, some newer and some older than everything in it.
+    QStringList later;
+    for (int i = 0; i < 10; ++i) {
+        later.append(QStringLiteral("later-%1").arg(i));
+        QVERIFY(log->append(makeRecord(later.last(), i % 2 ? 1'000 : 9'000'000'000'000)));
+    }
+    log->flush();
+    QCOMPARE(*reader.idsWritten(snapshot, snapshot + 10), later);
+    QCOMPARE(reader.idsWritten(snapshot - 2, snapshot)->size(), 2);
+
+    RequestLogReader::Scope scope;
+    scope.upToRowId = snapshot;
+    for (const QString &text : {QString(), QStringLiteral("status=5xx or cache=hit")}) {
+        const RequestFilter filter = *RequestFilter::parse(text);
+        const QStringList expected = expectedIds(records, filter);
+        QStringList backwards = expected;
+        std::reverse(backwards.begin(), backwards.end());
+        QCOMPARE(*reader.count(filter, scope), qint64(expected.size()));
+        QCOMPARE(idsOf(reader.page(filter, scope, 1000)->records), expected);
+        // A jump by offset, from the newest end and from the oldest.
+        QCOMPARE(idsOf(reader.page(filter, scope, 7, std::nullopt, 13)->records),
+                 expected.mid(13, 7));
+        const auto oldest = reader.page(filter, scope, 7, std::nullopt, 5, true);
+        QCOMPARE(idsOf(oldest->records), backwards.mid(5, 7));
+        QCOMPARE(oldest->rowIds.size(), oldest->records.size());
+        // Backwards pages continue from their cursor too.
+        const auto next = reader.page(filter, scope, 7, oldest->next, 0, true);
+        QCOMPARE(idsOf(next->records), backwards.mid(12, 7));
+        // A cursor and an offset together.
+        const auto first = reader.page(filter, scope, 10);
+        QCOMPARE(idsOf(reader.page(filter, scope, 5, first->next, 20)->records),
+                 expected.mid(30, 5));
+    }
+    // Without a snapshot the later rows are there.
+    QCOMPARE(*reader.count(RequestFilter()), 410);
+    QVERIFY(!reader.page(RequestFilter(), scope, 1, std::nullopt, -1));
+}
+
+void TestRequestLog::completedRangeAgreesWithCompletedAt()
+{
+    using tollgate::store::RequestLogReader;
+    auto log = openLog(options());
+    QVERIFY(log);
+    QList<RequestRecord> records = generatedRecords(400);
+    // Latencies that round either way, and ones counted as instant.
+    records[1].latencyMs = -5;
+    records[2].latencyMs = std::numeric_limits<double>::infinity();
+    records[3].latencyMs = 0.5;
+    records[4].latencyMs = 2.5;
+    for (const RequestRecord &r : records)
+        QVERIFY(log->append(r));
+    log->flush();
+    const RequestLogReader reader = log->reader();
+    const qint64 t0 = records.first().startedAtMs;
+    QRandomGenerator random(7);
+    for (int round = 0; round < 40; ++round) {
+        RequestLogReader::Scope scope;
+        scope.completedFromMs = t0 - 100'000 + qint64(random.bounded(300'000));
+        scope.completedToMs = scope.completedFromMs + 1 + qint64(random.bounded(60'000));
+        QList<RequestRecord> inRange;
+        for (const RequestRecord &r : records) {
+            if (r.completedAtMs() >= scope.completedFromMs &&
+                r.completedAtMs() < scope.completedToMs)
+                inRange.append(r);
+        }
+        const QStringList expected = expectedIds(inRange, RequestFilter());
+        const auto page = reader.page(RequestFilter(), scope, 1000);
+        QVERIFY(page);
+        QCOMPARE(idsOf(page->records), expected);
+        QCOMPARE(*reader.count(RequestFilter(), scope), qint64(expected.size()));
+    }
 }
 
 void TestRequestLog::sumsSpendByStartTime()

@@ -1,0 +1,291 @@
+// The Requests page over a large SQLite request log written before the console opened, with the
+// embedded gateway and the mock upstream adding live requests, offscreen.
+
+#include "consolesettings.h"
+#include "feedpoller.h"
+#include "mainwindow.h"
+#include "requestsmodel.h"
+#include "requestspage.h"
+
+#include "gateway/gatewaythread.h"
+#include "httptestclient.h"
+#include "mockupstream.h"
+#include "policy/gatewayconfig.h"
+#include "store/requestlog.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QHeaderView>
+#include <QLineEdit>
+#include <QScrollBar>
+#include <QSet>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace tollgate;
+using testsupport::HttpTestClient;
+
+namespace {
+
+constexpr int kRows = 200000;
+constexpr int kUsers = 100;
+
+// Row i of the generated log: newer for smaller i, 20 ms apart, ending a minute ago.
+metering::RequestRecord generated(int i, qint64 newestMs)
+{
+    metering::RequestRecord r;
+    r.id = QStringLiteral("gen-%1").arg(i, 6, 10, QLatin1Char('0'));
+    r.startedAtMs = newestMs - qint64(i) * 20;
+    r.flavor = QStringLiteral("anthropic");
+    r.endpoint = QStringLiteral("/v1/messages");
+    r.user = QStringLiteral("u%1").arg(i % kUsers);
+    r.requestedModel = QStringLiteral("claude-3-haiku-20240307");
+    r.usedModel = r.requestedModel;
+    r.status = i % 50 == 0 ? 529 : 200;
+    r.latencyMs = 100 + i % 400;
+    r.ttftMs = 40;
+    r.upstreamMs = r.latencyMs - 1;
+    r.overheadMs = 1;
+    r.usage.inputTokens = 10 + i % 90;
+    r.usage.outputTokens = 20;
+    r.costUsd = 0.0001;
+    r.cacheStatus = QStringLiteral("miss");
+    r.plan = QStringLiteral("free");
+    return r;
+}
+
+// Waits until every read the model asked for is answered, asking again for the rows the view
+// shows (a paint asks for them).
+bool settle(QTableView *table, ui::RequestsModel &model, int timeoutMs = 10000)
+{
+    QElapsedTimer timer;
+    timer.start();
+    while (timer.elapsed() < timeoutMs) {
+        table->viewport()->repaint();
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        const int top = table->rowAt(0);
+        const int bottom = table->rowAt(table->viewport()->height() - 1);
+        bool loaded = model.isIdle() && model.matchingCount() >= 0;
+        for (int row = std::max(0, top); loaded && row <= bottom && row >= 0; ++row)
+            loaded = model.isLoaded(row);
+        if (loaded)
+            return true;
+        QTest::qWait(2);
+    }
+    return false;
+}
+
+} // namespace
+
+class TestRequestLogView : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void cleanupTestCase();
+    void opensOnTheLogWrittenBefore();
+    void scrollsToTheOldestRow();
+    void filterAppliesToStoredRows();
+    void liveRowsMergeWithoutDuplicates();
+    void columnChoicePersists();
+
+private:
+    testsupport::HttpTestResponse ask(const QByteArray &user);
+
+    QTemporaryDir m_dataDir;
+    qint64 m_newestMs = 0;
+    testsupport::MockUpstream m_mock;
+    std::unique_ptr<gateway::GatewayThread> m_gateway;
+    std::unique_ptr<ui::MainWindow> m_window;
+};
+
+void TestRequestLogView::initTestCase()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QSettings(QStringLiteral("tollgate"), QStringLiteral("console")).clear();
+    QVERIFY(m_dataDir.isValid());
+    // A log from an earlier run, written straight into the data folder.
+    m_newestMs = QDateTime::currentMSecsSinceEpoch() - 60000;
+    {
+        store::RequestLog::Options options;
+        options.path = QDir(m_dataDir.path()).filePath(QStringLiteral("requests.sqlite"));
+        options.queueCapacity = kRows;
+        options.maxBatch = 10000;
+        auto log = store::RequestLog::open(options);
+        QVERIFY2(log, qPrintable(log ? QString() : log.error().message));
+        for (int i = kRows - 1; i >= 0; --i)
+            QVERIFY((*log)->append(generated(i, m_newestMs)));
+        (*log)->flush();
+        QCOMPARE((*log)->written(), quint64(kRows));
+    }
+
+    m_mock.setThreads(1);
+    QVERIFY2(m_mock.listen(), qPrintable(m_mock.errorString()));
+    gateway::PolicyDocument policy;
+    policy.gateway.listenPort = 0;
+    policy.gateway.dataDir = m_dataDir.path();
+    policy.gateway.workers = 1;
+    for (const char *name : {"anthropic", "openai"}) {
+        auto url = policy::parseBaseUrl(m_mock.baseUrl().toString());
+        QVERIFY(url);
+        policy::findProvider(policy.gateway, QLatin1String(name))->baseUrls = {*url};
+    }
+    m_gateway = std::make_unique<gateway::GatewayThread>(policy);
+    QString error;
+    QVERIFY2(m_gateway->start(&error), qPrintable(error));
+    m_window = std::make_unique<ui::MainWindow>(*m_gateway);
+    m_window->feed().setIntervalMs(20);
+    m_window->showPage(ui::MainWindow::Requests);
+    m_window->resize(1100, 700);
+    m_window->show();
+}
+
+void TestRequestLogView::cleanupTestCase()
+{
+    m_window.reset();
+    m_gateway.reset();
+}
+
+testsupport::HttpTestResponse TestRequestLogView::ask(const QByteArray &user)
+{
+    const QByteArray body =
+        R"({"model":"claude-3-haiku-20240307","max_tokens":16,"messages":[{"role":"user","content":"hi )" +
+        user + R"("}]})";
+    return HttpTestClient::send(m_gateway->port(), "POST", "/v1/messages",
+                                {{"content-type", "application/json"},
+                                 {"anthropic-version", "2023-06-01"},
+                                 {"x-api-key", "sk-ant-log-test"},
+                                 {"x-tollgate-cache", "no-store"},
+                                 {"x-tollgate-user", user}},
+                                body);
+}
+
+void TestRequestLogView::opensOnTheLogWrittenBefore()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    QTableView *table = page.table();
+    QVERIFY(settle(table, model));
+    QCOMPARE(model.matchingCount(), kRows);
+    QCOMPARE(model.totalCount(), kRows);
+    QCOMPARE(model.rowCount(), kRows);
+    QCOMPARE(model.index(0, ui::RequestsModel::Id).data().toString(), QStringLiteral("gen-000000"));
+    QCOMPARE(model.index(1, ui::RequestsModel::User).data().toString(), QStringLiteral("u1"));
+    QVERIFY2(page.countText().contains(QStringLiteral("200")), qPrintable(page.countText()));
+}
+
+void TestRequestLogView::scrollsToTheOldestRow()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    QTableView *table = m_window->requestsPage().table();
+    QVERIFY(settle(table, model));
+    // The middle, then the end, as a dragged scroll bar gets there: by jumps, not by reading
+    // every row on the way.
+    table->scrollTo(model.index(kRows / 2, 0), QAbstractItemView::PositionAtTop);
+    QVERIFY(settle(table, model));
+    const int middle = table->rowAt(0);
+    QCOMPARE(model.index(middle, ui::RequestsModel::Id).data().toString(),
+             QStringLiteral("gen-%1").arg(middle, 6, 10, QLatin1Char('0')));
+    table->scrollToBottom();
+    QVERIFY(settle(table, model));
+    QCOMPARE(model.index(kRows - 1, ui::RequestsModel::Id).data().toString(),
+             QStringLiteral("gen-%1").arg(kRows - 1, 6, 10, QLatin1Char('0')));
+    // Every row up the last screen is in order.
+    const int top = table->rowAt(0);
+    QVERIFY(top > kRows - 100);
+    for (int row = top; row < kRows; ++row)
+        QCOMPARE(model.index(row, ui::RequestsModel::Id).data().toString(),
+                 QStringLiteral("gen-%1").arg(row, 6, 10, QLatin1Char('0')));
+    table->scrollToTop();
+}
+
+void TestRequestLogView::filterAppliesToStoredRows()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    page.filter()->setText(QStringLiteral("user=u7 status=529"));
+    QVERIFY(settle(page.table(), model));
+    // i % 100 == 7 and i % 50 == 0 never hold together.
+    QCOMPARE(page.visibleRows(), 0);
+    page.filter()->setText(QStringLiteral("user=u7"));
+    QVERIFY(settle(page.table(), model));
+    QCOMPARE(page.visibleRows(), kRows / kUsers);
+    QCOMPARE(model.index(0, ui::RequestsModel::Id).data().toString(), QStringLiteral("gen-000007"));
+    QVERIFY2(page.countText().contains(QStringLiteral(" of ")), qPrintable(page.countText()));
+    page.table()->scrollToBottom();
+    QVERIFY(settle(page.table(), model));
+    QCOMPARE(model.index(kRows / kUsers - 1, ui::RequestsModel::Id).data().toString(),
+             QStringLiteral("gen-%1").arg(kRows - kUsers + 7, 6, 10, QLatin1Char('0')));
+    // A chart's moment narrows the stored rows by completion time.
+    const metering::RequestRecord newest = generated(0, m_newestMs);
+    page.showMoment(newest.completedAtMs() - 1000, newest.completedAtMs() + 1);
+    QVERIFY(settle(page.table(), model));
+    QVERIFY(page.visibleRows() > 0);
+    for (int row = 0; row < page.visibleRows(); ++row) {
+        const metering::RequestRecord *r = model.record(row);
+        QVERIFY(r);
+        QCOMPARE(r->user, QStringLiteral("u7"));
+        QVERIFY(r->completedAtMs() >= newest.completedAtMs() - 1000);
+    }
+    page.clearMoment();
+    page.filter()->clear();
+    QVERIFY(settle(page.table(), model));
+    QCOMPARE(page.visibleRows(), kRows);
+}
+
+void TestRequestLogView::liveRowsMergeWithoutDuplicates()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    QVERIFY(settle(page.table(), model));
+    for (const char *user : {"live-a", "live-b", "live-c"})
+        QCOMPARE(ask(user).status, 200);
+    // On top at once, from the feed, before the log has them.
+    QTRY_COMPARE(model.rowCount(), kRows + 3);
+    QCOMPARE(model.index(0, ui::RequestsModel::User).data().toString(), QStringLiteral("live-c"));
+    // A filter takes a new snapshot: the written ones now come from SQLite, each once.
+    m_gateway->context()->log->flush();
+    page.filter()->setText(QStringLiteral("user=live-*"));
+    QVERIFY(settle(page.table(), model));
+    QCOMPARE(page.visibleRows(), 3);
+    page.filter()->clear();
+    QVERIFY(settle(page.table(), model));
+    QCOMPARE(model.rowCount(), kRows + 3);
+    QCOMPARE(model.totalCount(), kRows + 3);
+    QSet<QString> ids;
+    for (int row = 0; row < 10; ++row)
+        ids.insert(model.index(row, ui::RequestsModel::Id).data().toString());
+    QCOMPARE(ids.size(), 10);
+    QCOMPARE(model.index(3, ui::RequestsModel::Id).data().toString(), QStringLiteral("gen-000000"));
+    // More while the view is scrolled down: it keeps showing the same rows.
+    page.table()->scrollTo(model.index(1000, 0), QAbstractItemView::PositionAtTop);
+    QVERIFY(settle(page.table(), model));
+    const QString shown =
+        model.index(page.table()->rowAt(0), ui::RequestsModel::Id).data().toString();
+    QCOMPARE(ask("live-d").status, 200);
+    QTRY_COMPARE(model.rowCount(), kRows + 4);
+    QCOMPARE(model.index(page.table()->rowAt(0), ui::RequestsModel::Id).data().toString(), shown);
+    page.table()->scrollToTop();
+}
+
+void TestRequestLogView::columnChoicePersists()
+{
+    ui::RequestsPage &page = m_window->requestsPage();
+    // The rarer columns start hidden.
+    QVERIFY(page.table()->isColumnHidden(ui::RequestsModel::Id));
+    QVERIFY(!page.table()->isColumnHidden(ui::RequestsModel::Route));
+    page.setColumnShown(ui::RequestsModel::Id, true);
+    page.setColumnShown(ui::RequestsModel::Route, false);
+    m_window->settings().sync();
+    ui::MainWindow again(*m_gateway);
+    QTableView *table = again.requestsPage().table();
+    QVERIFY(!table->isColumnHidden(ui::RequestsModel::Id));
+    QVERIFY(table->isColumnHidden(ui::RequestsModel::Route));
+    QVERIFY(!table->isColumnHidden(ui::RequestsModel::User));
+}
+
+QTEST_MAIN(TestRequestLogView)
+#include "tst_requestlog.moc"
