@@ -508,12 +508,24 @@ QVariant RequestsModel::data(const QModelIndex &index, int role) const
     case Qt::DisplayRole: return text(*r, index.column());
     case RawRole: return raw(*r, index.column());
     case Qt::ToolTipRole: return r->error.isEmpty() ? QVariant() : QVariant(r->error);
+    case StatusClassRole:
+        return index.column() == Status ? QVariant(int(statusClass(*r))) : QVariant();
     case Qt::TextAlignmentRole:
         if ((index.column() >= LatencyMs && index.column() <= CostUsd) || index.column() == Retries)
             return int(Qt::AlignRight | Qt::AlignVCenter);
         return {};
     default: return {};
     }
+}
+
+RequestsModel::StatusClass RequestsModel::statusClass(const metering::RequestRecord &r)
+{
+    // As the metrics count it: an error text fails a 200 too (a stream cut short).
+    if (r.failed())
+        return r.status >= 400 && r.status < 500 ? StatusClass::ClientError : StatusClass::Failure;
+    if (r.cacheStatus == QLatin1String("hit"))
+        return StatusClass::CacheHit;
+    return r.status >= 200 && r.status < 400 ? StatusClass::Success : StatusClass::None;
 }
 
 QString RequestsModel::columnName(int column)

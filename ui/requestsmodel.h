@@ -51,6 +51,10 @@ public:
         ColumnCount
     };
     static constexpr int RawRole = Qt::UserRole + 1;
+    /// Under StatusClassRole of the Status column: what the status pill's colour says.
+    enum class StatusClass { None, Success, CacheHit, ClientError, Failure };
+    static constexpr int StatusClassRole = Qt::UserRole + 2;
+    static StatusClass statusClass(const metering::RequestRecord &record);
     /// Rows read from SQLite at a time, and blocks kept.
     static constexpr int kBlockRows = 200;
     static constexpr int kCachedBlocks = 64;

@@ -3,6 +3,7 @@
 #include "consolesettings.h"
 #include "format.h"
 #include "requestsmodel.h"
+#include "statusdelegate.h"
 
 #include "metering/requestfilter.h"
 
@@ -69,6 +70,7 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     m_table->setColumnWidth(RequestsModel::User, 90);
     m_table->setColumnWidth(RequestsModel::Model, 210);
     m_table->setColumnWidth(RequestsModel::Id, 160);
+    m_table->setItemDelegateForColumn(RequestsModel::Status, new StatusDelegate(m_table));
     header->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(header, &QHeaderView::customContextMenuRequested, this, &RequestsPage::showColumnMenu);
     const QStringList hidden = m_settings.hiddenRequestColumns();

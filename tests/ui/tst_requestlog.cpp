@@ -6,6 +6,7 @@
 #include "mainwindow.h"
 #include "requestsmodel.h"
 #include "requestspage.h"
+#include "statusdelegate.h"
 
 #include "gateway/gatewaythread.h"
 #include "httptestclient.h"
@@ -17,6 +18,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QHeaderView>
+#include <QImage>
 #include <QLineEdit>
 #include <QScrollBar>
 #include <QSet>
@@ -91,6 +93,7 @@ private Q_SLOTS:
     void filterAppliesToStoredRows();
     void liveRowsMergeWithoutDuplicates();
     void columnChoicePersists();
+    void statusIsColoured();
 
 private:
     testsupport::HttpTestResponse ask(const QByteArray &user);
@@ -285,6 +288,42 @@ void TestRequestLogView::columnChoicePersists()
     QVERIFY(!table->isColumnHidden(ui::RequestsModel::Id));
     QVERIFY(table->isColumnHidden(ui::RequestsModel::Route));
     QVERIFY(!table->isColumnHidden(ui::RequestsModel::User));
+}
+
+void TestRequestLogView::statusIsColoured()
+{
+    using Class = ui::RequestsModel::StatusClass;
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    page.filter()->setText(QStringLiteral("id=gen-00000?"));
+    QVERIFY(settle(page.table(), model));
+    QCOMPARE(page.visibleRows(), 10);
+    // gen-000000 is a 529, the others 200s.
+    const auto classOf = [&](int row) {
+        return Class(model.index(row, ui::RequestsModel::Status)
+                         .data(ui::RequestsModel::StatusClassRole)
+                         .toInt());
+    };
+    QCOMPARE(classOf(0), Class::Failure);
+    QCOMPARE(classOf(1), Class::Success);
+    metering::RequestRecord r = generated(1, m_newestMs);
+    r.cacheStatus = QStringLiteral("hit");
+    QCOMPARE(ui::RequestsModel::statusClass(r), Class::CacheHit);
+    r.status = 429;
+    QCOMPARE(ui::RequestsModel::statusClass(r), Class::ClientError);
+    r.status = 200;
+    r.error = QStringLiteral("stream cut short");
+    QCOMPARE(ui::RequestsModel::statusClass(r), Class::Failure);
+    // The pill is drawn in its colour.
+    page.table()->setColumnHidden(ui::RequestsModel::Status, false);
+    const QRect cell = page.table()->visualRect(model.index(0, ui::RequestsModel::Status));
+    const QImage image = page.table()->viewport()->grab().toImage();
+    const QColor red = ui::StatusDelegate::colour(int(Class::Failure));
+    bool found = false;
+    for (int x = cell.left(); x < cell.right() && !found; ++x)
+        found = image.pixelColor(x, cell.center().y()) == red;
+    QVERIFY(found);
+    page.filter()->clear();
 }
 
 QTEST_MAIN(TestRequestLogView)

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <QStyledItemDelegate>
+
+namespace tollgate::ui {
+
+/// Draws the request log's status as a coloured pill: green 2xx, amber 4xx, red 5xx and failures,
+/// blue for a cache hit; the colour comes from the model's StatusClassRole.
+class StatusDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+    void paint(QPainter *painter, const QStyleOptionViewItem &option,
+               const QModelIndex &index) const override;
+    /// The pill colour of a status class (RequestsModel::StatusClass).
+    static QColor colour(int statusClass);
+};
+
+} // namespace tollgate::ui
