@@ -143,6 +143,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
                 m_requestsPage->showMoment(fromMs, toMs);
             });
     m_connectPage->setBaseUrl(baseUrl(gateway));
+    m_requestsPage->setBaseUrl(baseUrl(gateway));
     const int savedPage = m_settings->page();
     showPage(savedPage >= 0 && savedPage < PageCount ? Page(savedPage) : Overview);
     updateStatus();

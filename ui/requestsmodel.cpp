@@ -3,6 +3,7 @@
 #include <QBrush>
 #include <QColor>
 #include <QDateTime>
+#include <QSaveFile>
 
 #include <algorithm>
 #include <iterator>
@@ -404,6 +405,46 @@ void RequestsModel::setStoredCount(qint64 count)
         endRemoveRows();
     }
     Q_EMIT countsChanged();
+}
+
+void RequestsModel::exportRows(const QString &path, store::requestexport::Format format)
+{
+    if (!m_snapshotReady) {
+        // Its snapshot is being taken: which rows it holds is not known yet.
+        QMetaObject::invokeMethod(
+            this,
+            [this, path] {
+                Q_EMIT exportFinished(path, 0, tr("the log is still being read; try again"));
+            },
+            Qt::QueuedConnection);
+        return;
+    }
+    const QList<metering::RequestRecord> newer(m_tail.begin(), m_tail.end());
+    const std::optional<store::RequestLogReader> log = m_log;
+    const metering::RequestFilter filter = m_filter;
+    const store::RequestLogReader::Scope scope = this->scope();
+    m_pool.start([=] {
+        QSaveFile file(path);
+        QString error;
+        qint64 rows = 0;
+        if (!file.open(QIODevice::WriteOnly)) {
+            error = file.errorString();
+        } else {
+            const auto written =
+                store::requestexport::write(file, format, log, filter, scope, newer);
+            if (!written) {
+                error = written.error().message;
+                file.cancelWriting();
+            } else if (!file.commit()) {
+                error = file.errorString();
+            } else {
+                rows = *written;
+            }
+        }
+        QMetaObject::invokeMethod(
+            this, [this, path, rows, error] { Q_EMIT exportFinished(path, rows, error); },
+            Qt::QueuedConnection);
+    });
 }
 
 qint64 RequestsModel::totalCount() const

@@ -2,6 +2,7 @@
 
 #include "metering/requestfilter.h"
 #include "metering/requestrecord.h"
+#include "store/requestexport.h"
 #include "store/requestlogreader.h"
 
 #include <QAbstractTableModel>
@@ -89,6 +90,10 @@ public:
     QString lastError() const { return m_lastError; }
     bool hasLog() const { return m_log.has_value(); }
 
+    /// Writes the rows shown (the tail, then the snapshot, under the filter) to `path` off the
+    /// GUI thread, a page at a time; exportFinished() tells how it went.
+    void exportRows(const QString &path, store::requestexport::Format format);
+
     static QVariant raw(const metering::RequestRecord &record, int column);
     static QString text(const metering::RequestRecord &record, int column);
     static QString columnName(int column);
@@ -105,6 +110,8 @@ Q_SIGNALS:
     void countsChanged();
     /// Rows arrived from the feed at the top; a view scrolled down keeps its place with it.
     void rowsPrepended(int rows);
+    /// An export ended: the rows written, or the problem.
+    void exportFinished(const QString &path, qint64 rows, const QString &error);
 
 private:
     struct Block {

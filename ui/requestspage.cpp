@@ -8,13 +8,20 @@
 #include "metering/requestfilter.h"
 
 #include <QAction>
+#include <QApplication>
+#include <QClipboard>
 #include <QDateTime>
+#include <QFileDialog>
+#include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
+#include <QPlainTextEdit>
+#include <QPushButton>
 #include <QScrollBar>
+#include <QSplitter>
 #include <QTableView>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -31,6 +38,9 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     , m_clearMoment(new QToolButton(this))
     , m_count(new QLabel(this))
     , m_table(new QTableView(this))
+    , m_detail(new QPlainTextEdit(this))
+    , m_copyCurl(new QPushButton(tr("Copy as curl"), this))
+    , m_exportStatus(new QLabel(this))
 {
     m_filter->setPlaceholderText(
         tr("Filter: text, or status>=500 model=claude-* cost>0.05 latency>2s not(user=bob)"));
@@ -91,15 +101,74 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     m_clearMoment->hide();
     m_count->setObjectName(QStringLiteral("requestCount"));
 
+    // Exports write what the table shows, a page at a time, off the GUI thread.
+    auto *exportButton = new QToolButton(this);
+    exportButton->setText(tr("Export"));
+    exportButton->setPopupMode(QToolButton::InstantPopup);
+    auto *exportMenu = new QMenu(exportButton);
+    exportMenu->addAction(tr("JSON Lines (.jsonl)…"), this,
+                          [this] { chooseExport(store::requestexport::Format::Jsonl); });
+    exportMenu->addAction(tr("CSV (.csv)…"), this,
+                          [this] { chooseExport(store::requestexport::Format::Csv); });
+    exportButton->setMenu(exportMenu);
+    connect(&model, &RequestsModel::exportFinished, this,
+            [this](const QString &path, qint64 rows, const QString &error) {
+                m_exportStatus->setText(
+                    error.isEmpty() ? tr("Exported %1 requests to %2").arg(count(rows)).arg(path)
+                                    : tr("Export to %1 failed: %2").arg(path, error));
+                m_exportStatus->setStyleSheet(error.isEmpty() ? QString()
+                                                              : QStringLiteral("color: #c62828;"));
+                m_exportStatus->show();
+                Q_EMIT exportFinished(path, rows, error);
+            });
+    m_exportStatus->setObjectName(QStringLiteral("exportStatus"));
+    m_exportStatus->setWordWrap(true);
+    m_exportStatus->hide();
+
+    m_detail->setReadOnly(true);
+    m_detail->setObjectName(QStringLiteral("requestDetail"));
+    m_detail->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_detail->setPlaceholderText(tr("Select a request to see its details."));
+    m_copyCurl->setEnabled(false);
+    m_copyCurl->setToolTip(tr("A curl command that sends a request like this one through the "
+                              "gateway; the body is a template (bodies are not logged)"));
+    connect(m_copyCurl, &QPushButton::clicked, this,
+            [this] { QApplication::clipboard()->setText(curlCommand()); });
+    connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            &RequestsPage::updateDetail);
+    // A selected row still being read fills in when its page arrives.
+    connect(&model, &QAbstractItemModel::dataChanged, this, [this] {
+        if (!m_selected)
+            updateDetail();
+    });
+    connect(&model, &QAbstractItemModel::modelReset, this, &RequestsPage::updateDetail);
+
+    auto *detailPane = new QWidget(this);
+    auto *detailButtons = new QHBoxLayout;
+    detailButtons->addWidget(m_copyCurl);
+    detailButtons->addStretch(1);
+    auto *detailLayout = new QVBoxLayout(detailPane);
+    detailLayout->setContentsMargins(0, 0, 0, 0);
+    detailLayout->addLayout(detailButtons);
+    detailLayout->addWidget(m_detail, 1);
+    auto *splitter = new QSplitter(Qt::Vertical, this);
+    splitter->addWidget(m_table);
+    splitter->addWidget(detailPane);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 1);
+    splitter->setChildrenCollapsible(false);
+
     auto *bar = new QHBoxLayout;
     bar->addWidget(m_filter, 1);
     bar->addWidget(m_moment);
     bar->addWidget(m_clearMoment);
     bar->addWidget(m_count);
+    bar->addWidget(exportButton);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(bar);
     layout->addWidget(m_filterProblem);
-    layout->addWidget(m_table, 1);
+    layout->addWidget(m_exportStatus);
+    layout->addWidget(splitter, 1);
     updateCount();
 }
 
@@ -205,6 +274,104 @@ void RequestsPage::showColumnMenu(const QPoint &at)
                 [this, column](bool checked) { setColumnShown(column, checked); });
     }
     menu.exec(m_table->horizontalHeader()->mapToGlobal(at));
+}
+
+void RequestsPage::updateDetail()
+{
+    const QModelIndex current = m_table->selectionModel()->currentIndex();
+    const metering::RequestRecord *record =
+        current.isValid() ? m_model.record(current.row()) : nullptr;
+    m_selected = record ? std::optional(*record) : std::nullopt;
+    m_detail->setPlainText(m_selected ? describe(*m_selected) : QString());
+    m_copyCurl->setEnabled(m_selected.has_value());
+}
+
+QString RequestsPage::detailText() const
+{
+    return m_detail->toPlainText();
+}
+
+QString RequestsPage::curlCommand() const
+{
+    return m_selected ? store::requestexport::curlCommand(*m_selected, m_baseUrl) : QString();
+}
+
+void RequestsPage::exportTo(const QString &path, store::requestexport::Format format)
+{
+    m_exportStatus->setText(tr("Exporting to %1…").arg(path));
+    m_exportStatus->setStyleSheet(QString());
+    m_exportStatus->show();
+    m_model.exportRows(path, format);
+}
+
+QString RequestsPage::exportStatus() const
+{
+    return m_exportStatus->isVisibleTo(this) ? m_exportStatus->text() : QString();
+}
+
+void RequestsPage::chooseExport(store::requestexport::Format format)
+{
+    const bool csv = format == store::requestexport::Format::Csv;
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export requests"),
+        csv ? QStringLiteral("requests.csv") : QStringLiteral("requests.jsonl"),
+        csv ? tr("CSV (*.csv)") : tr("JSON Lines (*.jsonl)"));
+    if (!path.isEmpty())
+        exportTo(path, format);
+}
+
+QString RequestsPage::describe(const metering::RequestRecord &r)
+{
+    const auto ms = [](double value) { return value < 0 ? tr("none") : milliseconds(value); };
+    QStringList lines;
+    const auto group = [&lines](const QString &title) {
+        if (!lines.isEmpty())
+            lines << QString();
+        lines << title;
+    };
+    const auto field = [&lines](const QString &name, const QString &value) {
+        lines << QStringLiteral("  %1 %2").arg(name + QLatin1Char(':'), -14).arg(value);
+    };
+    group(tr("Request %1").arg(r.id));
+    field(tr("started"), QDateTime::fromMSecsSinceEpoch(r.startedAtMs)
+                             .toString(QStringLiteral("yyyy-MM-dd HH:mm:ss.zzz")));
+    field(tr("endpoint"), QStringLiteral("%1 %2%3").arg(r.flavor, r.endpoint,
+                                                        r.stream ? tr(" (streamed)") : QString()));
+    field(tr("user"), r.user.isEmpty() ? tr("(local)") : r.user);
+    field(tr("status"),
+          r.status == 0 ? tr("none (the client left first)") : QString::number(r.status));
+    group(tr("Timing"));
+    field(tr("latency"), ms(r.latencyMs));
+    field(tr("first token"), ms(r.ttftMs));
+    field(tr("upstream"), ms(r.upstreamMs));
+    field(tr("overhead"), ms(r.overheadMs));
+    group(tr("Tokens"));
+    field(tr("input"), count(r.usage.inputTokens));
+    field(tr("output"), count(r.usage.outputTokens));
+    field(tr("cache write"), count(r.usage.cacheWriteTokens));
+    field(tr("cache read"), count(r.usage.cacheReadTokens));
+    group(tr("Cost"));
+    field(tr("cost"),
+          r.priced ? usd(r.costUsd) : tr("%1 (model not in the price table)").arg(usd(r.costUsd)));
+    if (r.savedUsd > 0)
+        field(tr("saved"), usd(r.savedUsd));
+    group(tr("Routing"));
+    field(tr("model"), r.usedModel.isEmpty() || r.usedModel == r.requestedModel
+                           ? r.requestedModel
+                           : QStringLiteral("%1 → %2").arg(r.requestedModel, r.usedModel));
+    field(tr("rule"), r.route.isEmpty() ? tr("none") : r.route);
+    field(tr("plan"), r.plan.isEmpty() ? tr("none") : r.plan);
+    field(tr("retries"), QString::number(r.retries));
+    group(tr("Cache"));
+    field(tr("outcome"), r.cacheStatus);
+    if (!r.error.isEmpty()) {
+        group(tr("Error"));
+        lines << QStringLiteral("  ") + r.error;
+    }
+    lines << QString()
+          << tr("Headers, bodies and stream events are not logged: the log keeps what was "
+                "measured.");
+    return lines.join(QLatin1Char('\n'));
 }
 
 } // namespace tollgate::ui

@@ -1,10 +1,16 @@
 #pragma once
 
+#include "metering/requestrecord.h"
+#include "store/requestexport.h"
+
 #include <QWidget>
+
+#include <optional>
 
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
+class QPushButton;
 class QSplitter;
 class QTableView;
 class QToolButton;
@@ -37,11 +43,29 @@ public:
     /// Shows or hides a column, and remembers it.
     void setColumnShown(int column, bool shown);
 
+    /// Where the gateway listens, for "Copy as curl".
+    void setBaseUrl(const QString &baseUrl) { m_baseUrl = baseUrl; }
+    /// The selected request's details as the pane shows them; empty without a selection.
+    QString detailText() const;
+    /// The curl command for the selected request (what "Copy as curl" copies).
+    QString curlCommand() const;
+    /// Writes the rows shown to `path` off the GUI thread; exportFinished() tells how it went.
+    void exportTo(const QString &path, store::requestexport::Format format);
+    /// The last export's outcome, as the page shows it.
+    QString exportStatus() const;
+    /// A request's details, grouped: timing, tokens, cost, routing, cache, error.
+    static QString describe(const metering::RequestRecord &record);
+
+Q_SIGNALS:
+    void exportFinished(const QString &path, qint64 rows, const QString &error);
+
 private:
     void applyFilter(const QString &text);
     void applyMoment();
     void updateCount();
     void showColumnMenu(const QPoint &at);
+    void updateDetail();
+    void chooseExport(store::requestexport::Format format);
 
     RequestsModel &m_model;
     ConsoleSettings &m_settings;
@@ -51,6 +75,11 @@ private:
     QToolButton *m_clearMoment;
     QLabel *m_count;
     QTableView *m_table;
+    QPlainTextEdit *m_detail;
+    QPushButton *m_copyCurl;
+    QLabel *m_exportStatus;
+    std::optional<metering::RequestRecord> m_selected;
+    QString m_baseUrl = QStringLiteral("http://127.0.0.1:8080");
     QString m_filterText;
     qint64 m_fromMs = 0;
     qint64 m_toMs = 0;

@@ -17,12 +17,16 @@
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFile>
 #include <QHeaderView>
 #include <QImage>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLineEdit>
 #include <QScrollBar>
 #include <QSet>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -94,6 +98,8 @@ private Q_SLOTS:
     void liveRowsMergeWithoutDuplicates();
     void columnChoicePersists();
     void statusIsColoured();
+    void detailPaneShowsTheSelectedRequest();
+    void exportsHoldExactlyTheFilteredRows();
 
 private:
     testsupport::HttpTestResponse ask(const QByteArray &user);
@@ -323,6 +329,84 @@ void TestRequestLogView::statusIsColoured()
     for (int x = cell.left(); x < cell.right() && !found; ++x)
         found = image.pixelColor(x, cell.center().y()) == red;
     QVERIFY(found);
+    page.filter()->clear();
+}
+
+void TestRequestLogView::detailPaneShowsTheSelectedRequest()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    QVERIFY(page.detailText().isEmpty());
+    QCOMPARE(ask("detail-user").status, 200);
+    QTRY_COMPARE(model.index(0, ui::RequestsModel::User).data().toString(),
+                 QStringLiteral("detail-user"));
+    page.table()->selectRow(0);
+    const QString detail = page.detailText();
+    for (const char *part :
+         {"Timing", "latency:", "first token:", "upstream:", "overhead:", "Tokens",
+          "input:", "Cost", "Routing", "rule:", "plan:", "retries:", "Cache", "detail-user",
+          "claude-3-haiku-20240307"})
+        QVERIFY2(detail.contains(QLatin1String(part)), qPrintable(part + (": " + detail)));
+    // The client's key is nowhere: the log never had it.
+    QVERIFY(!detail.contains(QStringLiteral("sk-ant")));
+    const QString curl = page.curlCommand();
+    QVERIFY2(
+        curl.contains(QStringLiteral("http://127.0.0.1:%1/v1/messages").arg(m_gateway->port())),
+        qPrintable(curl));
+    QVERIFY(curl.contains(QStringLiteral("$ANTHROPIC_API_KEY")));
+    QVERIFY(curl.contains(QStringLiteral("x-tollgate-user: detail-user")));
+    QVERIFY(!curl.contains(QStringLiteral("sk-ant")));
+    // A row deep in the log fills the pane once its page is read.
+    page.table()->scrollTo(model.index(150000, 0));
+    QVERIFY(settle(page.table(), model));
+    page.table()->selectRow(150000);
+    QTRY_VERIFY(page.detailText().contains(QStringLiteral("gen-")));
+    page.table()->scrollToTop();
+}
+
+void TestRequestLogView::exportsHoldExactlyTheFilteredRows()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    // Stored rows and a live one not in the snapshot.
+    page.filter()->setText(QStringLiteral("user=u3 or user=export-*"));
+    QVERIFY(settle(page.table(), model));
+    QCOMPARE(ask("export-live").status, 200);
+    QTRY_COMPARE(page.visibleRows(), kRows / kUsers + 1);
+    QSignalSpy finished(&page, &ui::RequestsPage::exportFinished);
+    const QString jsonl = m_dataDir.filePath(QStringLiteral("export.jsonl"));
+    page.exportTo(jsonl, store::requestexport::Format::Jsonl);
+    QTRY_COMPARE(finished.size(), 1);
+    QCOMPARE(finished.at(0).at(2).toString(), QString());
+    QCOMPARE(finished.at(0).at(1).toLongLong(), kRows / kUsers + 1);
+    QFile file(jsonl);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QList<QByteArray> lines = file.readAll().trimmed().split('\n');
+    QCOMPARE(lines.size(), kRows / kUsers + 1);
+    QSet<QString> ids;
+    for (const QByteArray &line : lines) {
+        const QJsonObject object = QJsonDocument::fromJson(line).object();
+        const QString user = object.value(QStringLiteral("user")).toString();
+        QVERIFY2(user == QStringLiteral("u3") || user == QStringLiteral("export-live"),
+                 qPrintable(user));
+        ids.insert(object.value(QStringLiteral("id")).toString());
+    }
+    QCOMPARE(ids.size(), lines.size());
+    QVERIFY(lines.first().contains("export-live"));
+    QVERIFY(page.exportStatus().contains(QStringLiteral("Exported")));
+
+    const QString csv = m_dataDir.filePath(QStringLiteral("export.csv"));
+    page.exportTo(csv, store::requestexport::Format::Csv);
+    QTRY_COMPARE(finished.size(), 2);
+    QFile csvFile(csv);
+    QVERIFY(csvFile.open(QIODevice::ReadOnly));
+    QCOMPARE(csvFile.readAll().count("\r\n"), kRows / kUsers + 2); // a header line
+    // A place it cannot write says so on the page.
+    page.exportTo(m_dataDir.filePath(QStringLiteral("missing/x.csv")),
+                  store::requestexport::Format::Csv);
+    QTRY_COMPARE(finished.size(), 3);
+    QVERIFY(!finished.at(2).at(2).toString().isEmpty());
+    QVERIFY(page.exportStatus().contains(QStringLiteral("failed")));
     page.filter()->clear();
 }
 

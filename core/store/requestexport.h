@@ -1,0 +1,50 @@
+#pragma once
+
+#include "common/expected.h"
+#include "metering/requestfilter.h"
+#include "metering/requestrecord.h"
+#include "store/requestlogreader.h"
+
+#include <QByteArray>
+#include <QJsonObject>
+#include <QList>
+#include <QString>
+
+#include <functional>
+#include <optional>
+
+class QIODevice;
+
+/// The request log as files and commands: JSON Lines and CSV exports streamed a page at a time,
+/// and a curl command that repeats a logged request as far as the log knows it. No credential is
+/// ever written: the log holds none.
+namespace tollgate::store::requestexport {
+
+enum class Format { Jsonl, Csv };
+
+/// One request as the JSON object of a JSONL line (every RequestRecord field, times as epoch ms
+/// and UTC ISO 8601).
+QJsonObject toJson(const metering::RequestRecord &record);
+/// The CSV header line (RFC 4180, CRLF), and a request as a CSV line.
+QByteArray csvHeader();
+QByteArray csvLine(const metering::RequestRecord &record);
+/// `record` as one line of `format`, with its line break.
+QByteArray line(const metering::RequestRecord &record, Format format);
+
+/// Writes `newer` (records not in the log yet, e.g. a console's live tail; newest first, already
+/// filtered), then every request of `log` matching `filter` within `scope`, newest first, reading
+/// `pageRows` at a time so that memory stays flat however long the log. `keepGoing` is asked
+/// after every page with the rows so far; false stops the export (an error). Returns the rows
+/// written.
+Expected<qint64> write(QIODevice &out, Format format, const std::optional<RequestLogReader> &log,
+                       const metering::RequestFilter &filter, const RequestLogReader::Scope &scope,
+                       const QList<metering::RequestRecord> &newer = {},
+                       const std::function<bool(qint64)> &keepGoing = {}, int pageRows = 1000);
+
+/// A shell command that sends a request like `record` to the gateway at `baseUrl`. Headers and
+/// bodies are not logged, so the body is a template with the logged model and stream flag and a
+/// placeholder message, and the key comes from the environment ($ANTHROPIC_API_KEY or
+/// $OPENAI_API_KEY); a comment says so.
+QString curlCommand(const metering::RequestRecord &record, const QString &baseUrl);
+
+} // namespace tollgate::store::requestexport

@@ -1,0 +1,283 @@
+#include "store/requestexport.h"
+#include "store/requestlog.h"
+
+#include "metering/requestfilter.h"
+
+#include <QBuffer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <limits>
+
+using tollgate::metering::RequestFilter;
+using tollgate::metering::RequestRecord;
+using tollgate::store::RequestLog;
+using tollgate::store::RequestLogReader;
+namespace requestexport = tollgate::store::requestexport;
+
+namespace {
+
+constexpr qint64 kT0 = 1'760'000'000'000;
+
+RequestRecord record(int i)
+{
+    RequestRecord r;
+    r.id = QStringLiteral("req-%1").arg(i, 3, 10, QLatin1Char('0'));
+    r.startedAtMs = kT0 + qint64(i) * 1000; // newer for larger i
+    r.flavor = QLatin1String(i % 3 == 0 ? "openai" : "anthropic");
+    r.endpoint = QLatin1String(i % 3 == 0 ? "/v1/chat/completions" : "/v1/messages");
+    r.user = QLatin1String(i % 4 == 0 ? "alice" : (i % 4 == 1 ? "o'brien" : ""));
+    r.plan = QStringLiteral("free");
+    r.requestedModel = QStringLiteral("claude-3-haiku-20240307");
+    r.usedModel = i % 2 ? r.requestedModel : QStringLiteral("claude-sonnet-4-20250514");
+    r.route = i % 2 ? QString() : QStringLiteral("complexity > 0.7");
+    r.status = i % 10 == 0 ? 529 : 200;
+    r.stream = i % 2 == 0;
+    r.latencyMs = 100 + i;
+    r.ttftMs = i % 5 == 0 ? -1 : 40;
+    r.upstreamMs = 90 + i;
+    r.overheadMs = 10;
+    r.usage.inputTokens = 100 + i;
+    r.usage.outputTokens = 50;
+    r.costUsd = 0.001 * i;
+    r.cacheStatus = QLatin1String(i % 7 == 0 ? "hit" : "miss");
+    // Separators, quotes and line breaks in a text field.
+    r.error =
+        i % 10 == 0 ? QStringLiteral("upstream said \"overloaded\",\nretry later") : QString();
+    return r;
+}
+
+// RFC 4180 as a spreadsheet reads it: quoted fields may hold separators and line breaks.
+QList<QStringList> parseCsv(const QString &text)
+{
+    QList<QStringList> rows;
+    QStringList row;
+    QString field;
+    bool quoted = false;
+    for (int i = 0; i < text.size(); ++i) {
+        const QChar c = text.at(i);
+        if (quoted) {
+            if (c == u'"' && i + 1 < text.size() && text.at(i + 1) == u'"') {
+                field += u'"';
+                ++i;
+            } else if (c == u'"') {
+                quoted = false;
+            } else {
+                field += c;
+            }
+        } else if (c == u'"') {
+            quoted = true;
+        } else if (c == u',') {
+            row.append(field);
+            field.clear();
+        } else if (c == u'\r' && i + 1 < text.size() && text.at(i + 1) == u'\n') {
+            row.append(field);
+            rows.append(row);
+            row.clear();
+            field.clear();
+            ++i;
+        } else {
+            field += c;
+        }
+    }
+    return rows;
+}
+
+} // namespace
+
+class TestRequestExport : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void jsonlHoldsExactlyTheFilteredRows();
+    void csvHoldsExactlyTheFilteredRows();
+    void newerRowsComeFirstAndSnapshotsHold();
+    void pageSizeDoesNotChangeTheOutput();
+    void stopsWhenAsked();
+    void writeFailureIsAnError();
+    void withoutALogOnlyTheGivenRows();
+    void curlRepeatsTheRequestWithoutACredential();
+
+private:
+    QByteArray exported(requestexport::Format format, const QString &filter,
+                        const RequestLogReader::Scope &scope = {},
+                        const QList<RequestRecord> &newer = {}, int pageRows = 1000);
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<RequestLog> m_log;
+    QList<RequestRecord> m_records;
+};
+
+void TestRequestExport::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    RequestLog::Options options;
+    options.path = m_dir.filePath(QStringLiteral("requests.sqlite"));
+    options.retentionDays = 0;
+    options.maxRows = 0;
+    auto log = RequestLog::open(options);
+    QVERIFY(log);
+    m_log = std::move(*log);
+    for (int i = 0; i < 250; ++i) {
+        m_records.append(record(i));
+        QVERIFY(m_log->append(m_records.last()));
+    }
+    m_log->flush();
+}
+
+QByteArray TestRequestExport::exported(requestexport::Format format, const QString &filter,
+                                       const RequestLogReader::Scope &scope,
+                                       const QList<RequestRecord> &newer, int pageRows)
+{
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    const auto rows = requestexport::write(
+        buffer, format, m_log->reader(), *RequestFilter::parse(filter), scope, newer, {}, pageRows);
+    if (!rows)
+        qWarning("export failed: %s", qPrintable(rows.error().message));
+    return rows ? buffer.data() : QByteArray();
+}
+
+void TestRequestExport::jsonlHoldsExactlyTheFilteredRows()
+{
+    const RequestFilter filter = *RequestFilter::parse(QStringLiteral("user=alice or status=5xx"));
+    QStringList expected;
+    for (auto it = m_records.crbegin(); it != m_records.crend(); ++it) {
+        if (filter.matches(*it))
+            expected.append(it->id);
+    }
+    const QByteArray out = exported(requestexport::Format::Jsonl, filter.text());
+    QVERIFY(out.endsWith('\n'));
+    QStringList ids;
+    for (const QByteArray &line : out.trimmed().split('\n')) {
+        QJsonParseError error;
+        const QJsonObject object = QJsonDocument::fromJson(line, &error).object();
+        QCOMPARE(error.error, QJsonParseError::NoError);
+        ids.append(object.value(QStringLiteral("id")).toString());
+    }
+    QCOMPARE(ids, expected);
+    // Every field, as logged.
+    const QJsonObject first = QJsonDocument::fromJson(out.left(out.indexOf('\n'))).object();
+    const RequestRecord &newest =
+        *std::find_if(m_records.crbegin(), m_records.crend(),
+                      [&](const RequestRecord &x) { return filter.matches(x); });
+    QCOMPARE(first.value(QStringLiteral("id")).toString(), newest.id);
+    QCOMPARE(first.value(QStringLiteral("user")).toString(), newest.user);
+    QCOMPARE(first.value(QStringLiteral("status")).toInt(), newest.status);
+    QCOMPARE(first.value(QStringLiteral("used_model")).toString(), newest.usedModel);
+    QCOMPARE(first.value(QStringLiteral("route")).toString(), newest.route);
+    QCOMPARE(first.value(QStringLiteral("latency_ms")).toDouble(), newest.latencyMs);
+    QCOMPARE(first.value(QStringLiteral("usage")).toObject().value("input_tokens").toInt(),
+             int(newest.usage.inputTokens));
+    QCOMPARE(first.value(QStringLiteral("cost_usd")).toDouble(), newest.costUsd);
+    QCOMPARE(first.value(QStringLiteral("started_at_ms")).toInteger(), newest.startedAtMs);
+    QCOMPARE(first.value(QStringLiteral("completed_at_ms")).toInteger(), newest.completedAtMs());
+    // No first byte is null, not -1.
+    const QJsonObject noTtft = requestexport::toJson(record(5));
+    QVERIFY(noTtft.value(QStringLiteral("ttft_ms")).isNull());
+    RequestRecord odd = record(1);
+    odd.latencyMs = std::numeric_limits<double>::quiet_NaN();
+    QVERIFY(requestexport::toJson(odd).value(QStringLiteral("latency_ms")).isNull());
+}
+
+void TestRequestExport::csvHoldsExactlyTheFilteredRows()
+{
+    const QByteArray out = exported(requestexport::Format::Csv, QStringLiteral("status=529"));
+    const QList<QStringList> rows = parseCsv(QString::fromUtf8(out));
+    QCOMPARE(rows.size(), 1 + 25);
+    const QStringList header = rows.first();
+    QCOMPARE(header.first(), QStringLiteral("id"));
+    const int error = int(header.indexOf(QStringLiteral("error")));
+    const int status = int(header.indexOf(QStringLiteral("status")));
+    QVERIFY(error > 0 && status > 0);
+    for (int i = 1; i < rows.size(); ++i) {
+        QCOMPARE(rows[i].size(), header.size());
+        QCOMPARE(rows[i][status], QStringLiteral("529"));
+        QCOMPARE(rows[i][error], record(0).error); // quotes, comma and line break survive
+    }
+    QCOMPARE(rows[1].first(), QStringLiteral("req-240"));
+    QCOMPARE(rows.last().first(), QStringLiteral("req-000"));
+}
+
+void TestRequestExport::newerRowsComeFirstAndSnapshotsHold()
+{
+    RequestLogReader::Scope scope;
+    scope.upToRowId = 100; // the first 100 written: req-000 … req-099
+    RequestRecord live = record(999);
+    const QByteArray out =
+        exported(requestexport::Format::Jsonl, QString(), scope, QList<RequestRecord>{live});
+    const QList<QByteArray> lines = out.trimmed().split('\n');
+    QCOMPARE(lines.size(), 101);
+    QVERIFY(lines.first().contains("\"req-999\""));
+    QVERIFY(lines.at(1).contains("\"req-099\""));
+    QVERIFY(lines.last().contains("\"req-000\""));
+}
+
+void TestRequestExport::pageSizeDoesNotChangeTheOutput()
+{
+    const QByteArray big = exported(requestexport::Format::Csv, QStringLiteral("cache=miss"));
+    QVERIFY(!big.isEmpty());
+    QCOMPARE(exported(requestexport::Format::Csv, QStringLiteral("cache=miss"), {}, {}, 7), big);
+}
+
+void TestRequestExport::stopsWhenAsked()
+{
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    int pages = 0;
+    const auto rows = requestexport::write(
+        buffer, requestexport::Format::Jsonl, m_log->reader(), RequestFilter(), {}, {},
+        [&](qint64) { return ++pages < 2; }, 10);
+    QVERIFY(!rows);
+    QCOMPARE(pages, 2);
+    QCOMPARE(buffer.data().count('\n'), 20);
+}
+
+void TestRequestExport::writeFailureIsAnError()
+{
+    QBuffer closed; // not open: every write fails
+    const auto rows = requestexport::write(closed, requestexport::Format::Csv, m_log->reader(),
+                                           RequestFilter(), {});
+    QVERIFY(!rows);
+    QVERIFY(rows.error().message.contains(QStringLiteral("cannot write")));
+}
+
+void TestRequestExport::withoutALogOnlyTheGivenRows()
+{
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    const auto rows = requestexport::write(buffer, requestexport::Format::Csv, std::nullopt,
+                                           RequestFilter(), {}, {record(1), record(2)});
+    QVERIFY(rows);
+    QCOMPARE(*rows, 2);
+    QCOMPARE(parseCsv(QString::fromUtf8(buffer.data())).size(), 3);
+}
+
+void TestRequestExport::curlRepeatsTheRequestWithoutACredential()
+{
+    RequestRecord anthropic = record(1); // user o'brien, not streamed
+    const QString curl =
+        requestexport::curlCommand(anthropic, QStringLiteral("http://127.0.0.1:8080"));
+    QVERIFY2(curl.contains(QStringLiteral("curl 'http://127.0.0.1:8080/v1/messages'")),
+             qPrintable(curl));
+    QVERIFY(curl.contains(QStringLiteral("\"x-api-key: $ANTHROPIC_API_KEY\"")));
+    QVERIFY(curl.contains(QStringLiteral("'x-tollgate-user: o'\\''brien'")));
+    QVERIFY(curl.contains(QStringLiteral("\"model\":\"claude-3-haiku-20240307\"")));
+    QVERIFY(curl.contains(QStringLiteral("not logged")));
+    QVERIFY(!curl.contains(QStringLiteral("\"stream\"")));
+    QVERIFY(!curl.contains(QStringLiteral("sk-")));
+
+    RequestRecord openai = record(0); // streamed, OpenAI
+    const QString streamed = requestexport::curlCommand(openai, QStringLiteral("http://h:1"));
+    QVERIFY(streamed.contains(QStringLiteral("'http://h:1/v1/chat/completions'")));
+    QVERIFY(streamed.contains(QStringLiteral("\"authorization: Bearer $OPENAI_API_KEY\"")));
+    QVERIFY(streamed.contains(QStringLiteral("\"stream\":true")));
+    QVERIFY(streamed.contains(QStringLiteral("  -N \\")));
+    QVERIFY(!streamed.contains(QStringLiteral("max_tokens")));
+}
+
+QTEST_GUILESS_MAIN(TestRequestExport)
+#include "tst_requestexport.moc"
