@@ -149,6 +149,7 @@ private:
     void applyBlock(quint64 generation, BlockRead read);
     void startCount();
     void applyCounts(quint64 generation, Counts counts);
+    void applyBlockIndex(quint64 generation, const store::RequestLogReader::BlockIndex &index);
     void setStoredCount(qint64 count);
 
     std::optional<store::RequestLogReader> m_log;

@@ -7,6 +7,7 @@
 
 #include <sqlite3.h>
 
+#include <limits>
 #include <utility>
 
 namespace tollgate::store {
@@ -286,6 +287,25 @@ Expected<RequestLogReader::Page> RequestLogReader::page(const metering::RequestF
 Expected<qint64> RequestLogReader::count(const metering::RequestFilter &filter,
                                          const Scope &scope) const
 {
+    if (filter.matchesAll() && scope.completedToMs <= scope.completedFromMs) {
+        // SQLite counts a whole table from its smallest index, but "rowid <= ?" would make it
+        // scan the table; the rows written after a snapshot are few and a rowid range. One
+        // statement, so both counts see the same state of the log.
+        qint64 rows = 0;
+        const auto read = readRows(
+            m_path,
+            QStringLiteral("SELECT (SELECT COUNT(*) FROM requests) - "
+                           "(SELECT COUNT(*) FROM requests WHERE rowid > ?1)"),
+            [&](sqlite3_stmt *stmt) {
+                sqlite3_bind_int64(stmt, 1,
+                                   scope.upToRowId > 0 ? scope.upToRowId
+                                                       : std::numeric_limits<qint64>::max());
+            },
+            [&](sqlite3_stmt *stmt) { rows = sqlite3_column_int64(stmt, 0); });
+        if (!read)
+            return read.error();
+        return rows;
+    }
     const metering::RequestFilter::Sql condition = filter.toSql();
     const ScopeSql scoped = scopeSql(scope, int(condition.values.size()) + 1);
     qint64 matching = 0;
@@ -301,6 +321,37 @@ Expected<qint64> RequestLogReader::count(const metering::RequestFilter &filter,
     if (!rows)
         return rows.error();
     return matching;
+}
+
+Expected<RequestLogReader::BlockIndex>
+RequestLogReader::blockIndex(const metering::RequestFilter &filter, const Scope &scope,
+                             int blockRows) const
+{
+    if (blockRows < 1)
+        return Error{QStringLiteral("a block holds at least one request, not %1").arg(blockRows)};
+    const metering::RequestFilter::Sql condition = filter.toSql();
+    const ScopeSql scoped = scopeSql(scope, int(condition.values.size()) + 1);
+    BlockIndex index;
+    const auto rows = readRows(
+        m_path,
+        QStringLiteral("SELECT started_at_ms, rowid FROM requests WHERE (%1)%2 "
+                       "ORDER BY started_at_ms DESC, rowid DESC")
+            .arg(condition.where, scoped.where),
+        [&](sqlite3_stmt *stmt) {
+            bindFilterValues(stmt, condition.values);
+            scoped.bind(stmt);
+        },
+        [&](sqlite3_stmt *stmt) {
+            if (++index.count % blockRows == 0)
+                index.blockStarts.append(
+                    {sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1)});
+        });
+    if (!rows)
+        return rows.error();
+    // A start after the last match begins no block.
+    if (!index.blockStarts.isEmpty() && index.count % blockRows == 0)
+        index.blockStarts.removeLast();
+    return index;
 }
 
 Expected<QStringList> RequestLogReader::idsWritten(qint64 afterRowId, qint64 upToRowId) const

@@ -59,6 +59,16 @@ public:
     {
         return count(filter, {});
     }
+    /// Where each block of `blockRows` matches starts, newest first: what lets a view read any
+    /// block of the log with one keyset page rather than a walk over an offset.
+    struct BlockIndex {
+        qint64 count = 0;              ///< matches in all
+        QList<PageCursor> blockStarts; ///< [k - 1]: the cursor block k continues from
+    };
+    /// One walk over the matches in order (an index-only walk without a filter): the count and
+    /// every block's start.
+    Expected<BlockIndex> blockIndex(const metering::RequestFilter &filter, const Scope &scope,
+                                    int blockRows) const;
     /// The request ids of the rows written after rowid `afterRowId`, up to `upToRowId`: what a
     /// view that shows unwritten requests from memory must now take from the log instead.
     Expected<QStringList> idsWritten(qint64 afterRowId, qint64 upToRowId) const;

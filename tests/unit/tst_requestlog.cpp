@@ -981,6 +981,14 @@ void TestRequestLog::snapshotsSkipsAndBackwardPages()
         // Backwards pages continue from their cursor too.
         const auto next = reader.page(filter, scope, 7, oldest->next, 0, true);
         QCOMPARE(idsOf(next->records), backwards.mid(12, 7));
+        // The block index: every 7th match's cursor starts a block, and the count.
+        const auto index = reader.blockIndex(filter, scope, 7);
+        QVERIFY(index);
+        QCOMPARE(index->count, qint64(expected.size()));
+        QCOMPARE(index->blockStarts.size(), (expected.size() - 1) / 7);
+        for (qsizetype k = 1; k <= index->blockStarts.size(); ++k)
+            QCOMPARE(idsOf(reader.page(filter, scope, 7, index->blockStarts.at(k - 1))->records),
+                     expected.mid(7 * k, 7));
         // A cursor and an offset together.
         const auto first = reader.page(filter, scope, 10);
         QCOMPARE(idsOf(reader.page(filter, scope, 5, first->next, 20)->records),
