@@ -7,7 +7,8 @@
 
 namespace tollgate::metering {
 class RequestFeed;
-}
+class RunningRequests;
+} // namespace tollgate::metering
 
 namespace tollgate::ui {
 
@@ -20,7 +21,9 @@ public:
     /// Records taken per tick at most; a burst beyond it arrives over the next ticks.
     static constexpr int kMaxPerTick = 20000;
 
-    explicit FeedPoller(metering::RequestFeed &feed, QObject *parent = nullptr);
+    /// With `running`, also takes the requests in flight on every tick (and turns them on).
+    explicit FeedPoller(metering::RequestFeed &feed, metering::RunningRequests *running = nullptr,
+                        QObject *parent = nullptr);
 
     void setIntervalMs(int intervalMs) { m_timer.setInterval(intervalMs); }
     /// Polls now instead of waiting for the next tick.
@@ -30,11 +33,16 @@ Q_SIGNALS:
     /// New records, oldest first; `lost` counts those that left the feed before this poller read
     /// them (it fell behind).
     void recordsArrived(const QList<tollgate::metering::RequestRecord> &records, quint64 lost);
+    /// The requests in flight, after the tick's records; on every tick while there are any, and
+    /// once when the last one ends.
+    void runningPolled(const QList<tollgate::metering::RequestRecord> &running, qint64 nowMs);
     /// Once per tick, with or without records: for views that show time passing.
     void ticked();
 
 private:
     metering::RequestFeed &m_feed;
+    metering::RunningRequests *m_running;
+    bool m_hadRunning = false;
     QTimer m_timer;
     quint64 m_lastId = 0;
 };

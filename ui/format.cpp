@@ -32,7 +32,10 @@ QString milliseconds(double ms)
 
 QString count(qint64 value)
 {
-    return QLocale::c().toString(value).replace(QLatin1Char(','), QChar(0x2009));
+    // The C locale leaves out group separators unless told otherwise.
+    QLocale locale = QLocale::c();
+    locale.setNumberOptions({});
+    return locale.toString(value).replace(QLatin1Char(','), QChar(0x2009));
 }
 
 } // namespace tollgate::ui

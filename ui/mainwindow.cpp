@@ -71,7 +71,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
             qWarning("tollgate: traffic history: %s", qPrintable(loaded.error().message));
     }));
     m_historyLoader->start();
-    m_feed = new FeedPoller(context->requestFeed, this);
+    m_feed = new FeedPoller(context->requestFeed, &context->running, this);
     const auto wallClock = [] { return QDateTime::currentMSecsSinceEpoch(); };
     m_overviewPage = new OverviewPage(context->traffic, context->spendLedger, wallClock, this);
     if (store::RequestLog *log = context->log) {
@@ -132,6 +132,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
                     m_spentUsd += r.costUsd;
                 }
             });
+    connect(m_feed, &FeedPoller::runningPolled, m_requestsModel, &RequestsModel::setRunning);
     connect(m_feed, &FeedPoller::ticked, this, &MainWindow::updateStatus);
     connect(m_feed, &FeedPoller::ticked, this, [this] {
         if (m_pages->currentWidget() == m_overviewPage)

@@ -94,7 +94,8 @@ void RequestsModel::append(const QList<metering::RequestRecord> &records)
             beginResetModel();
             endResetModel();
         } else if (added > 0) {
-            beginInsertRows({}, 0, added - 1);
+            const int first = int(m_running.size());
+            beginInsertRows({}, first, first + added - 1);
             endInsertRows();
             Q_EMIT rowsPrepended(added);
         }
@@ -102,6 +103,50 @@ void RequestsModel::append(const QList<metering::RequestRecord> &records)
     }
     if (m_log && m_unwritten.size() >= size_t(kSnapshotAfterTailRows) && !m_snapshotting)
         takeSnapshot();
+}
+
+void RequestsModel::setRunning(const QList<metering::RequestRecord> &running, qint64 nowMs)
+{
+    // A request that finished may still be in the snapshot of the running ones for a moment:
+    // the feed's record, just appended, is the one to show. It is among the newest.
+    QSet<QString> finished;
+    const size_t recent = std::min<size_t>(m_unwritten.size(), 2000);
+    for (size_t i = 0; i < recent; ++i)
+        finished.insert(m_unwritten[i].id);
+    std::vector<metering::RequestRecord> shown;
+    int all = 0;
+    for (auto it = running.crbegin(); it != running.crend(); ++it) {
+        if (finished.contains(it->id) || m_snapshotIds.contains(it->id))
+            continue;
+        ++all;
+        metering::RequestRecord record = *it;
+        record.latencyMs = double(std::max<qint64>(0, nowMs - record.startedAtMs));
+        if (accepts(record))
+            shown.push_back(std::move(record));
+    }
+    const int before = int(m_running.size());
+    const int after = int(shown.size());
+    const bool countsMoved = before != after || all != m_runningAll;
+    m_runningAll = all;
+    if (before == after) {
+        m_running = std::move(shown);
+        if (after > 0)
+            Q_EMIT dataChanged(index(0, 0), index(after - 1, ColumnCount - 1));
+    } else {
+        if (before > 0) {
+            beginRemoveRows({}, 0, before - 1);
+            m_running.clear();
+            endRemoveRows();
+        }
+        if (after > 0) {
+            beginInsertRows({}, 0, after - 1);
+            m_running = std::move(shown);
+            endInsertRows();
+        }
+        Q_EMIT rowsPrepended(after - before);
+    }
+    if (countsMoved)
+        Q_EMIT countsChanged();
 }
 
 void RequestsModel::setFilter(const metering::RequestFilter &filter, qint64 completedFromMs,
@@ -333,7 +378,7 @@ void RequestsModel::applyBlock(quint64 generation, BlockRead read)
             m_lastError = read.error;
         } else {
             storeBlock(read.block, read.page, read.reversed);
-            const int first = tailSize() + int(read.block * kBlockRows);
+            const int first = topRows() + int(read.block * kBlockRows);
             const int last = std::min(rowCount() - 1, first + int(read.page.records.size()) - 1);
             if (last >= first)
                 Q_EMIT dataChanged(index(first, 0), index(last, ColumnCount - 1));
@@ -415,12 +460,12 @@ void RequestsModel::setStoredCount(qint64 count)
 {
     m_storedCount = count;
     if (count > m_storedShown) {
-        const int first = tailSize() + int(m_storedShown);
-        beginInsertRows({}, first, tailSize() + int(count) - 1);
+        const int first = topRows() + int(m_storedShown);
+        beginInsertRows({}, first, topRows() + int(count) - 1);
         m_storedShown = count;
         endInsertRows();
     } else if (count < m_storedShown) {
-        beginRemoveRows({}, tailSize() + int(count), tailSize() + int(m_storedShown) - 1);
+        beginRemoveRows({}, topRows() + int(count), topRows() + int(m_storedShown) - 1);
         m_storedShown = count;
         endRemoveRows();
     }
@@ -469,7 +514,7 @@ void RequestsModel::exportRows(const QString &path, store::requestexport::Format
 
 qint64 RequestsModel::totalCount() const
 {
-    return m_storedTotal < 0 ? -1 : m_storedTotal + qint64(m_unwritten.size());
+    return m_storedTotal < 0 ? -1 : m_storedTotal + qint64(m_unwritten.size()) + m_runningAll;
 }
 
 bool RequestsModel::isIdle() const
@@ -481,9 +526,11 @@ const metering::RequestRecord *RequestsModel::record(int row) const
 {
     if (row < 0 || row >= rowCount())
         return nullptr;
-    if (row < tailSize())
-        return &m_tail[size_t(row)];
-    const qint64 stored = row - tailSize();
+    if (row < int(m_running.size()))
+        return &m_running[size_t(row)];
+    if (row < topRows())
+        return &m_tail[size_t(row) - m_running.size()];
+    const qint64 stored = row - topRows();
     const qint64 blockIndex = stored / kBlockRows;
     auto found = m_blocks.find(blockIndex);
     if (found == m_blocks.end()) {
@@ -499,7 +546,7 @@ const metering::RequestRecord *RequestsModel::record(int row) const
 
 int RequestsModel::rowCount(const QModelIndex &parent) const
 {
-    return parent.isValid() ? 0 : int(tailSize() + m_storedShown);
+    return parent.isValid() ? 0 : int(topRows() + m_storedShown);
 }
 
 int RequestsModel::columnCount(const QModelIndex &parent) const
@@ -565,6 +612,15 @@ QVariant RequestsModel::data(const QModelIndex &index, int role) const
     if (!r)
         return role == Qt::DisplayRole && index.column() == 0 ? QVariant(QStringLiteral("…"))
                                                               : QVariant();
+    const bool running = isRunning(index.row());
+    if (running && index.column() == Status) {
+        if (role == Qt::DisplayRole)
+            return QStringLiteral("…");
+        if (role == StatusClassRole)
+            return int(StatusClass::Running);
+        if (role == Qt::ToolTipRole)
+            return tr("running for %1 ms").arg(qRound64(r->latencyMs));
+    }
     switch (role) {
     case Qt::DisplayRole: return text(*r, index.column());
     case RawRole: return raw(*r, index.column());

@@ -53,7 +53,7 @@ public:
     };
     static constexpr int RawRole = Qt::UserRole + 1;
     /// Under StatusClassRole of the Status column: what the status pill's colour says.
-    enum class StatusClass { None, Success, CacheHit, ClientError, Failure };
+    enum class StatusClass { None, Success, CacheHit, ClientError, Failure, Running };
     static constexpr int StatusClassRole = Qt::UserRole + 2;
     static StatusClass statusClass(const metering::RequestRecord &record);
     /// Rows read from SQLite at a time, and blocks kept.
@@ -68,8 +68,13 @@ public:
     explicit RequestsModel(std::optional<store::RequestLogReader> log, QObject *parent = nullptr);
     ~RequestsModel() override;
 
-    /// Adds finished requests from the feed (oldest first) to the top.
+    /// Adds finished requests from the feed (oldest first) to the top (under the running ones).
     void append(const QList<metering::RequestRecord> &records);
+    /// The requests in flight (RunningRequests::snapshot()) at `nowMs`: shown on top with the
+    /// time they have been running, until they finish and arrive through append().
+    void setRunning(const QList<metering::RequestRecord> &running, qint64 nowMs);
+    /// Whether the row is a request still running.
+    bool isRunning(int row) const { return row >= 0 && row < int(m_running.size()); }
     /// Shows only the requests matching `filter` (and completed in [fromMs, toMs) when toMs >
     /// fromMs): a new snapshot.
     void setFilter(const metering::RequestFilter &filter, qint64 completedFromMs = 0,
@@ -80,7 +85,7 @@ public:
     /// The row's request, or none while its block is being read.
     const metering::RequestRecord *record(int row) const;
     /// Matching rows; -1 while they are being counted.
-    qint64 matchingCount() const { return m_storedCount < 0 ? -1 : m_storedCount + tailSize(); }
+    qint64 matchingCount() const { return m_storedCount < 0 ? -1 : m_storedCount + topRows(); }
     /// All rows of the snapshot and the tail; -1 while being counted.
     qint64 totalCount() const;
     /// Whether every read asked for has been answered (tests and the benchmark wait on it).
@@ -138,6 +143,8 @@ private:
     };
 
     int tailSize() const { return int(m_tail.size()); }
+    /// Rows above the stored ones: running, then the live tail.
+    int topRows() const { return int(m_running.size()) + tailSize(); }
     bool accepts(const metering::RequestRecord &record) const;
     store::RequestLogReader::Scope scope() const;
     void rebuildTail();
@@ -163,6 +170,8 @@ private:
     std::deque<metering::RequestRecord> m_unwritten;
     std::deque<metering::RequestRecord> m_tail;
     QSet<QString> m_snapshotIds; // the snapshot's newest ids: feed records to leave out
+    std::vector<metering::RequestRecord> m_running; // in flight, newest first, filtered
+    int m_runningAll = 0;                           // in flight, unfiltered
 
     // The snapshot.
     bool m_snapshotReady = false;

@@ -79,6 +79,7 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     m_table->setColumnWidth(RequestsModel::Time, 100);
     m_table->setColumnWidth(RequestsModel::User, 90);
     m_table->setColumnWidth(RequestsModel::Model, 210);
+    m_table->setColumnWidth(RequestsModel::LatencyMs, 84);
     m_table->setColumnWidth(RequestsModel::Id, 160);
     m_table->setItemDelegateForColumn(RequestsModel::Status, new StatusDelegate(m_table));
     header->setContextMenuPolicy(Qt::CustomContextMenu);
@@ -90,7 +91,7 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     // A live tail: new rows arrive on top; a view scrolled down keeps showing the same rows.
     connect(&model, &RequestsModel::rowsPrepended, this, [this](int rows) {
         QScrollBar *bar = m_table->verticalScrollBar();
-        if (bar->value() > 0)
+        if (bar->value() > 0 && rows != 0)
             bar->setValue(bar->value() + rows);
     });
     connect(&model, &RequestsModel::countsChanged, this, &RequestsPage::updateCount);
@@ -138,7 +139,7 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
             &RequestsPage::updateDetail);
     // A selected row still being read fills in when its page arrives.
     connect(&model, &QAbstractItemModel::dataChanged, this, [this] {
-        if (!m_selected)
+        if (!m_selected || m_model.isRunning(m_table->selectionModel()->currentIndex().row()))
             updateDetail();
     });
     connect(&model, &QAbstractItemModel::modelReset, this, &RequestsPage::updateDetail);
@@ -282,7 +283,8 @@ void RequestsPage::updateDetail()
     const metering::RequestRecord *record =
         current.isValid() ? m_model.record(current.row()) : nullptr;
     m_selected = record ? std::optional(*record) : std::nullopt;
-    m_detail->setPlainText(m_selected ? describe(*m_selected) : QString());
+    m_detail->setPlainText(m_selected ? describe(*m_selected, m_model.isRunning(current.row()))
+                                      : QString());
     m_copyCurl->setEnabled(m_selected.has_value());
 }
 
@@ -320,8 +322,17 @@ void RequestsPage::chooseExport(store::requestexport::Format format)
         exportTo(path, format);
 }
 
-QString RequestsPage::describe(const metering::RequestRecord &r)
+QString RequestsPage::describe(const metering::RequestRecord &r, bool running)
 {
+    if (running) {
+        return tr("Request %1 is running: %2 so far (%3 %4, %5, user %6).\n"
+                  "Its status, timing, tokens and cost arrive when it finishes.")
+            .arg(r.id, milliseconds(r.latencyMs), r.flavor, r.endpoint,
+                 r.usedModel.isEmpty() || r.usedModel == r.requestedModel
+                     ? r.requestedModel
+                     : QStringLiteral("%1 → %2").arg(r.requestedModel, r.usedModel),
+                 r.user.isEmpty() ? tr("(local)") : r.user);
+    }
     const auto ms = [](double value) { return value < 0 ? tr("none") : milliseconds(value); };
     QStringList lines;
     const auto group = [&lines](const QString &title) {

@@ -53,8 +53,9 @@ public:
     void exportTo(const QString &path, store::requestexport::Format format);
     /// The last export's outcome, as the page shows it.
     QString exportStatus() const;
-    /// A request's details, grouped: timing, tokens, cost, routing, cache, error.
-    static QString describe(const metering::RequestRecord &record);
+    /// A request's details, grouped: timing, tokens, cost, routing, cache, error; or, while it
+    /// runs, what is known so far.
+    static QString describe(const metering::RequestRecord &record, bool running = false);
 
 Q_SIGNALS:
     void exportFinished(const QString &path, qint64 rows, const QString &error);

@@ -14,6 +14,7 @@ QColor StatusDelegate::colour(int statusClass)
     case RequestsModel::StatusClass::CacheHit: return QColor(0x15, 0x65, 0xc0);
     case RequestsModel::StatusClass::ClientError: return QColor(0xb2, 0x6a, 0x00);
     case RequestsModel::StatusClass::Failure: return QColor(0xc6, 0x28, 0x28);
+    case RequestsModel::StatusClass::Running: return QColor(0x75, 0x75, 0x75);
     case RequestsModel::StatusClass::None: break;
     }
     return {};

@@ -5,7 +5,7 @@
 namespace tollgate::ui {
 
 /// Draws the request log's status as a coloured pill: green 2xx, amber 4xx, red 5xx and failures,
-/// blue for a cache hit; the colour comes from the model's StatusClassRole.
+/// blue for a cache hit, grey while running; the colour comes from the model's StatusClassRole.
 class StatusDelegate : public QStyledItemDelegate {
     Q_OBJECT
 public:

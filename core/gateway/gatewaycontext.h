@@ -10,6 +10,7 @@
 #include "metering/metrics.h"
 #include "metering/pricetable.h"
 #include "metering/requestfeed.h"
+#include "metering/runningrequests.h"
 #include "metering/trafficseries.h"
 #include "routing/breakerregistry.h"
 #include "store/requestlog.h"
@@ -56,6 +57,8 @@ struct GatewayContext {
     store::RequestLog *log = nullptr;
     /// The latest finished requests for a watching console; off unless it sets a capacity.
     metering::RequestFeed requestFeed;
+    /// The requests in flight for a watching console; off unless it enables it.
+    metering::RunningRequests running;
     /// Chart buckets of the last 5 min, hour, day and week; off unless a console enables it.
     metering::TrafficSeries traffic;
     std::atomic<int> inflight{0};

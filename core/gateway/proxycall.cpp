@@ -97,6 +97,8 @@ void ProxyCall::captureExchange()
 
 ProxyCall::~ProxyCall()
 {
+    if (m_shownRunning)
+        m_context.running.end(m_requestId); // a call that never completed
     m_context.inflight.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -116,7 +118,28 @@ void ProxyCall::start()
     if (!chooseTargets() || (generate && serveFromCache()))
         return;
     m_upstreamStartMs = sinceStartMs();
+    if (m_context.running.isEnabled())
+        showRunning();
     startAttempt();
+}
+
+void ProxyCall::showRunning()
+{
+    metering::RequestRecord started;
+    started.id = m_requestId;
+    started.startedAtMs = QDateTime::currentMSecsSinceEpoch() - qint64(sinceStartMs());
+    started.flavor = QLatin1String(api::flavorName(m_route.flavor));
+    started.endpoint = QString::fromLatin1(m_exchange ? m_exchange->request().path : QByteArray());
+    started.user = m_user;
+    started.requestedModel = m_request.model;
+    started.usedModel = servedModel(QString());
+    started.stream = m_request.stream;
+    started.ttftMs = -1;
+    started.route = m_decision.ruleName;
+    started.plan = m_principal.plan;
+    started.cacheStatus = QLatin1String(cache::cacheOutcomeName(m_cacheOutcome));
+    m_context.running.begin(started);
+    m_shownRunning = true;
 }
 
 QString ProxyCall::servedModel(const QString &reported) const
@@ -803,6 +826,11 @@ void ProxyCall::complete(int status, const QString &error)
     m_context.metrics.record(record);
     m_context.alerts.record(record);
     m_context.requestFeed.append(record);
+    // After the feed has it, so a console polling both never loses sight of the request.
+    if (m_shownRunning) {
+        m_context.running.end(m_requestId);
+        m_shownRunning = false;
+    }
     m_context.traffic.add(record);
     if (m_context.log)
         m_context.log->append(std::move(record));

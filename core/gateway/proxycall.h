@@ -101,6 +101,8 @@ private:
     http::HeaderList clientHeaders(bool withCost) const;
     QByteArray serverTiming() const;
     void complete(int status, const QString &error);
+    /// Tells a watching console the request is running (RunningRequests).
+    void showRunning();
 
     double sinceStartMs() const { return double(m_clock.nsecsElapsed()) / 1e6; }
 
@@ -143,6 +145,7 @@ private:
     double m_upstreamEndMs = -1;
     double m_firstByteMs = -1;
     bool m_recorded = false;
+    bool m_shownRunning = false;
 };
 
 } // namespace tollgate::gateway

@@ -31,6 +31,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
 using namespace tollgate;
 using testsupport::HttpTestClient;
@@ -100,6 +101,7 @@ private Q_SLOTS:
     void statusIsColoured();
     void detailPaneShowsTheSelectedRequest();
     void exportsHoldExactlyTheFilteredRows();
+    void runningRequestsShowUntilTheyFinish();
 
 private:
     testsupport::HttpTestResponse ask(const QByteArray &user);
@@ -408,6 +410,67 @@ void TestRequestLogView::exportsHoldExactlyTheFilteredRows()
     QVERIFY(!finished.at(2).at(2).toString().isEmpty());
     QVERIFY(page.exportStatus().contains(QStringLiteral("failed")));
     page.filter()->clear();
+}
+
+void TestRequestLogView::runningRequestsShowUntilTheyFinish()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    QVERIFY(settle(page.table(), model));
+    const int before = model.rowCount();
+    // Watched while the (blocking) client waits on a slow upstream.
+    QString status;
+    QString user;
+    int statusClass = -1;
+    double firstElapsed = -1;
+    double lastElapsed = -1;
+    int rowsWhileRunning = 0;
+    QString detail;
+    QTimer probe;
+    probe.setInterval(30);
+    connect(&probe, &QTimer::timeout, this, [&] {
+        if (!model.isRunning(0))
+            return;
+        status = model.index(0, ui::RequestsModel::Status).data().toString();
+        statusClass = model.index(0, ui::RequestsModel::Status)
+                          .data(ui::RequestsModel::StatusClassRole)
+                          .toInt();
+        user = model.index(0, ui::RequestsModel::User).data().toString();
+        lastElapsed = model.record(0)->latencyMs;
+        if (firstElapsed < 0)
+            firstElapsed = lastElapsed;
+        rowsWhileRunning = model.rowCount();
+        page.table()->selectRow(0);
+        detail = page.detailText();
+    });
+    probe.start();
+    const QByteArray body =
+        R"({"model":"claude-3-haiku-20240307","max_tokens":16,"messages":[{"role":"user","content":"slow"}]})";
+    const auto response = HttpTestClient::send(m_gateway->port(), "POST", "/v1/messages",
+                                               {{"content-type", "application/json"},
+                                                {"anthropic-version", "2023-06-01"},
+                                                {"x-tollgate-cache", "no-store"},
+                                                {"x-mock-scenario", "slow=1500"},
+                                                {"x-tollgate-user", "slow-user"}},
+                                               body);
+    probe.stop();
+    QCOMPARE(response.status, 200);
+    // It showed while it ran, with its time growing.
+    QCOMPARE(user, QStringLiteral("slow-user"));
+    QCOMPARE(status, QStringLiteral("…"));
+    QCOMPARE(statusClass, int(ui::RequestsModel::StatusClass::Running));
+    QVERIFY2(lastElapsed - firstElapsed >= 500,
+             qPrintable(QStringLiteral("%1 → %2").arg(firstElapsed).arg(lastElapsed)));
+    QCOMPARE(rowsWhileRunning, before + 1);
+    QVERIFY2(detail.contains(QStringLiteral("is running")), qPrintable(detail));
+    // Then it turns into its finished row, once.
+    QTRY_VERIFY(!model.isRunning(0));
+    QTRY_COMPARE(model.index(0, ui::RequestsModel::Status).data().toString(),
+                 QStringLiteral("200"));
+    QCOMPARE(model.index(0, ui::RequestsModel::User).data().toString(),
+             QStringLiteral("slow-user"));
+    QCOMPARE(model.rowCount(), before + 1);
+    QVERIFY(model.index(1, ui::RequestsModel::User).data().toString() != "slow-user");
 }
 
 QTEST_MAIN(TestRequestLogView)
