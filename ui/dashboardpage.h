@@ -110,6 +110,7 @@ private:
     SimulatedBanner *m_simulatedBanner;
     QWidget *m_grid;
     QTimer *m_redraw;
+    QValueAxis *m_niceNumbers; ///< in no chart: works out the value axes' nice ranges
 };
 
 } // namespace tollgate::ui

@@ -27,6 +27,7 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QValueAxis>
 
 using namespace tollgate;
 using testsupport::HttpTestClient;
@@ -333,6 +334,16 @@ void TestConsole::dashboardChartsTheTraffic()
     const QString hover = page.describeBucket(page.bucketAt(last.completedAtMs()));
     QVERIFY2(hover.contains(QStringLiteral("claude-sonnet-4-5")), qPrintable(hover));
     QVERIFY2(hover.contains(QStringLiteral("requests")), qPrintable(hover));
+
+    // A redraw that leaves a value axis' nice range as it was leaves the axis alone: each change
+    // of range lays its labels out again, which was most of a redraw's cost under traffic.
+    const QList<QAbstractAxis *> vertical = page.chart(Chart::Latency)->axes(Qt::Vertical);
+    QVERIFY(!vertical.isEmpty());
+    auto *latencyAxis = qobject_cast<QValueAxis *>(vertical.first());
+    QVERIFY(latencyAxis && latencyAxis->max() > 0);
+    QSignalSpy ranges(latencyAxis, &QValueAxis::rangeChanged);
+    page.refresh();
+    QCOMPARE(ranges.count(), 0);
 }
 
 void TestConsole::dashboardWindowsSwitch()
