@@ -35,6 +35,9 @@ namespace {
 
 // Enough rows for a working session on screen; the whole history is in the SQLite log.
 constexpr int kFeedCapacity = 50000;
+// Of each request and response body, what the log keeps for the request detail: whole for
+// nearly every call, bounded for the odd huge prompt or long stream.
+constexpr qint64 kCaptureBodyBytes = 256 * 1024;
 
 QString baseUrl(const gateway::GatewayThread &gateway)
 {
@@ -64,6 +67,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     gateway::GatewayContext *context = gateway.context();
     Q_ASSERT(context);
     context->requestFeed.setCapacity(kFeedCapacity);
+    context->captureBodyLimit.store(kCaptureBodyBytes);
     // The week's history comes from the request log on a thread of its own.
     m_historyLoader.reset(QThread::create([context] {
         const auto loaded = gateway::watchTraffic(*context);

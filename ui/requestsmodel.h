@@ -66,6 +66,8 @@ public:
 
     /// `log` reads the SQLite request log; without one only the live tail shows.
     explicit RequestsModel(std::optional<store::RequestLogReader> log, QObject *parent = nullptr);
+    /// The SQLite log the rows come from; none without a data folder.
+    const std::optional<store::RequestLogReader> &log() const { return m_log; }
     ~RequestsModel() override;
 
     /// Adds finished requests from the feed (oldest first) to the top (under the running ones).

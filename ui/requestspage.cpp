@@ -23,6 +23,7 @@
 #include <QScrollBar>
 #include <QSplitter>
 #include <QTableView>
+#include <QThread>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -277,15 +278,69 @@ void RequestsPage::showColumnMenu(const QPoint &at)
     menu.exec(m_table->horizontalHeader()->mapToGlobal(at));
 }
 
+RequestsPage::~RequestsPage()
+{
+    if (m_exchangeReading)
+        m_exchangeReading->wait();
+}
+
 void RequestsPage::updateDetail()
 {
     const QModelIndex current = m_table->selectionModel()->currentIndex();
     const metering::RequestRecord *record =
         current.isValid() ? m_model.record(current.row()) : nullptr;
+    const bool running = current.isValid() && m_model.isRunning(current.row());
+    const bool same = record && m_selected && m_selected->id == record->id;
     m_selected = record ? std::optional(*record) : std::nullopt;
-    m_detail->setPlainText(m_selected ? describe(*m_selected, m_model.isRunning(current.row()))
-                                      : QString());
+    m_recordText = m_selected ? describe(*m_selected, running) : QString();
     m_copyCurl->setEnabled(m_selected.has_value());
+    if (same && m_exchange) {
+        showExchange(m_selected->id, m_exchange, QString());
+        return;
+    }
+    m_exchange.reset();
+    m_detail->setPlainText(m_recordText);
+    if (m_selected && !running)
+        readExchange(m_selected->id);
+}
+
+void RequestsPage::readExchange(const QString &id)
+{
+    const std::optional<store::RequestLogReader> &log = m_model.log();
+    if (!log)
+        return;
+    if (m_exchangeReading)
+        m_exchangeReading->wait(); // one primary-key read: never long
+    m_exchangeReading.reset(QThread::create([this, reader = *log, id] {
+        const auto found = reader.exchange(id);
+        const std::optional<store::CapturedExchange> exchange =
+            found ? *found : std::optional<store::CapturedExchange>();
+        const QString problem = found ? QString() : found.error().message;
+        QMetaObject::invokeMethod(
+            this, [this, id, exchange, problem] { showExchange(id, exchange, problem); });
+    }));
+    m_exchangeReading->start();
+}
+
+void RequestsPage::showExchange(const QString &id,
+                                const std::optional<store::CapturedExchange> &exchange,
+                                const QString &problem)
+{
+    if (!m_selected || m_selected->id != id)
+        return; // the selection moved on meanwhile
+    m_exchange = exchange;
+    QString text = m_recordText + QStringLiteral("\n\n");
+    if (exchange)
+        text += store::requestexport::exchangeText(*exchange);
+    else if (!problem.isEmpty())
+        text += tr("Request and response: %1").arg(problem);
+    else
+        text += tr("Request and response: not captured (capture was off, or the log's cap "
+                   "let them go).");
+    const int scroll = m_detail->verticalScrollBar()->value();
+    m_detail->setPlainText(text);
+    m_detail->verticalScrollBar()->setValue(scroll);
+    Q_EMIT exchangeShown(id, exchange.has_value());
 }
 
 QString RequestsPage::detailText() const
@@ -295,7 +350,11 @@ QString RequestsPage::detailText() const
 
 QString RequestsPage::curlCommand() const
 {
-    return m_selected ? store::requestexport::curlCommand(*m_selected, m_baseUrl) : QString();
+    if (!m_selected)
+        return {};
+    if (m_exchange)
+        return store::requestexport::curlCommand(*m_selected, *m_exchange, m_baseUrl);
+    return store::requestexport::curlCommand(*m_selected, m_baseUrl);
 }
 
 void RequestsPage::exportTo(const QString &path, store::requestexport::Format format)

@@ -5,12 +5,14 @@
 
 #include <QWidget>
 
+#include <memory>
 #include <optional>
 
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
+class QThread;
 class QSplitter;
 class QTableView;
 class QToolButton;
@@ -26,6 +28,7 @@ class RequestsPage : public QWidget {
     Q_OBJECT
 public:
     RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWidget *parent = nullptr);
+    ~RequestsPage() override;
 
     QTableView *table() const { return m_table; }
     QLineEdit *filter() const { return m_filter; }
@@ -59,6 +62,8 @@ public:
 
 Q_SIGNALS:
     void exportFinished(const QString &path, qint64 rows, const QString &error);
+    /// The selected request's captured exchange was read (or found missing) and shown.
+    void exchangeShown(const QString &id, bool captured);
 
 private:
     void applyFilter(const QString &text);
@@ -66,6 +71,10 @@ private:
     void updateCount();
     void showColumnMenu(const QPoint &at);
     void updateDetail();
+    /// Reads the selected request's captured exchange off the GUI thread, then shows it.
+    void readExchange(const QString &id);
+    void showExchange(const QString &id, const std::optional<store::CapturedExchange> &exchange,
+                      const QString &problem);
     void chooseExport(store::requestexport::Format format);
 
     RequestsModel &m_model;
@@ -80,6 +89,9 @@ private:
     QPushButton *m_copyCurl;
     QLabel *m_exportStatus;
     std::optional<metering::RequestRecord> m_selected;
+    std::optional<store::CapturedExchange> m_exchange; // the selected request's, when captured
+    std::unique_ptr<QThread> m_exchangeReading;
+    QString m_recordText; // the selected request's fields, before its exchange
     QString m_baseUrl = QStringLiteral("http://127.0.0.1:8080");
     QString m_filterText;
     qint64 m_fromMs = 0;

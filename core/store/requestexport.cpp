@@ -1,5 +1,7 @@
 #include "store/requestexport.h"
 
+#include "http/sseparser.h"
+
 #include <QDateTime>
 #include <QIODevice>
 #include <QJsonArray>
@@ -201,6 +203,144 @@ QString curlCommand(const metering::RequestRecord &r, const QString &baseUrl)
     lines << QStringLiteral("  -d %1").arg(
         shellQuoted(QString::fromUtf8(QJsonDocument(body).toJson(QJsonDocument::Compact))));
     return lines.join(QLatin1Char('\n'));
+}
+
+namespace {
+
+bool isCredential(const QByteArray &name)
+{
+    const QByteArray lower = name.toLower();
+    return lower == "authorization" || lower == "x-api-key" || lower == "api-key";
+}
+
+// Hop-by-hop or recomputed by curl: repeating them would only get in the way.
+bool curlSetsItself(const QByteArray &name)
+{
+    const QByteArray lower = name.toLower();
+    return lower == "host" || lower == "content-length" || lower == "connection" ||
+           lower == "transfer-encoding" || lower == "accept-encoding";
+}
+
+QString prettyBody(const QByteArray &body)
+{
+    QJsonParseError error;
+    const QJsonDocument json = QJsonDocument::fromJson(body, &error);
+    if (error.error == QJsonParseError::NoError)
+        return QString::fromUtf8(json.toJson(QJsonDocument::Indented)).trimmed();
+    return QString::fromUtf8(body);
+}
+
+QString headerLines(const http::HeaderList &headers)
+{
+    QStringList lines;
+    for (const auto &[name, value] : headers)
+        lines << QStringLiteral("%1: %2").arg(QString::fromLatin1(name),
+                                              QString::fromLatin1(value));
+    return lines.join(QLatin1Char('\n'));
+}
+
+QString cutNote(qint64 kept, qint64 total)
+{
+    return kept < total ? QStringLiteral("\n… (%1 of %2 bytes kept)").arg(kept).arg(total)
+                        : QString();
+}
+
+} // namespace
+
+QString curlCommand(const metering::RequestRecord &record, const CapturedExchange &exchange,
+                    const QString &baseUrl)
+{
+    const bool openai = record.flavor == QLatin1String("openai");
+    QStringList lines;
+    lines << QStringLiteral("# Request %1 as it was sent; the key comes from your environment.")
+                 .arg(record.id);
+    if (exchange.requestTruncated())
+        lines << QStringLiteral("# Its body was cut at %1 of %2 bytes when captured.")
+                     .arg(exchange.requestBody.size())
+                     .arg(exchange.requestBytes);
+    QString method;
+    if (exchange.method != "POST" && exchange.method != "GET")
+        method = QStringLiteral(" -X %1").arg(QString::fromLatin1(exchange.method));
+    lines << QStringLiteral("curl%1 %2 \\")
+                 .arg(method, shellQuoted(baseUrl + QString::fromLatin1(exchange.target)));
+    for (const auto &[name, value] : exchange.requestHeaders) {
+        if (curlSetsItself(name))
+            continue;
+        if (isCredential(name)) {
+            const QString key =
+                openai ? QStringLiteral("$OPENAI_API_KEY") : QStringLiteral("$ANTHROPIC_API_KEY");
+            const QString prefix = value.startsWith("Bearer") || name.toLower() == "authorization"
+                                       ? QStringLiteral("Bearer ")
+                                       : QString();
+            lines << QStringLiteral("  -H \"%1: %2%3\" \\")
+                         .arg(QString::fromLatin1(name), prefix, key);
+            continue;
+        }
+        lines << QStringLiteral("  -H %1 \\")
+                     .arg(shellQuoted(QStringLiteral("%1: %2").arg(QString::fromLatin1(name),
+                                                                   QString::fromLatin1(value))));
+    }
+    if (exchange.streamed)
+        lines << QStringLiteral("  -N \\");
+    if (exchange.requestBody.isEmpty()) {
+        lines.last().chop(2); // no body: the headers end the command
+        return lines.join(QLatin1Char('\n'));
+    }
+    lines << QStringLiteral("  --data-binary %1")
+                 .arg(shellQuoted(QString::fromUtf8(exchange.requestBody)));
+    return lines.join(QLatin1Char('\n'));
+}
+
+QString assembledStreamText(const QByteArray &sse)
+{
+    http::SseParser parser;
+    QString text;
+    for (const http::SseEvent &event : parser.feed(sse)) {
+        const QJsonObject data = QJsonDocument::fromJson(event.data).object();
+        if (data.value(u"type") == QLatin1String("content_block_delta")) {
+            text += data.value(u"delta").toObject().value(u"text").toString();
+            continue;
+        }
+        for (const QJsonValue &choice : data.value(u"choices").toArray())
+            text += choice.toObject().value(u"delta").toObject().value(u"content").toString();
+    }
+    return text;
+}
+
+QString exchangeText(const CapturedExchange &exchange)
+{
+    QStringList parts;
+    parts << QStringLiteral("%1 %2").arg(QString::fromLatin1(exchange.method),
+                                         QString::fromLatin1(exchange.target))
+          << headerLines(exchange.requestHeaders) << QString()
+          << prettyBody(exchange.requestBody) +
+                 cutNote(exchange.requestBody.size(), exchange.requestBytes)
+          << QString();
+    if (exchange.status == 0) {
+        parts << QStringLiteral("(no response: the client left first)");
+        return parts.join(QLatin1Char('\n'));
+    }
+    parts << QStringLiteral("HTTP %1").arg(exchange.status) << headerLines(exchange.responseHeaders)
+          << QString();
+    if (!exchange.streamed) {
+        parts << prettyBody(exchange.responseBody) +
+                     cutNote(exchange.responseBody.size(), exchange.responseBytes);
+        return parts.join(QLatin1Char('\n'));
+    }
+    http::SseParser parser;
+    const QList<http::SseEvent> events = parser.feed(exchange.responseBody);
+    parts << QStringLiteral("%1 events:").arg(events.size());
+    for (int i = 0; i < events.size(); ++i) {
+        const http::SseEvent &event = events[i];
+        const QString name =
+            event.event.isEmpty() ? QStringLiteral("message") : QString::fromLatin1(event.event);
+        parts << QStringLiteral("%1. %2 %3").arg(i + 1).arg(name, QString::fromUtf8(event.data));
+    }
+    if (exchange.responseTruncated())
+        parts << cutNote(exchange.responseBody.size(), exchange.responseBytes).trimmed();
+    parts << QString() << QStringLiteral("Assembled text:")
+          << assembledStreamText(exchange.responseBody);
+    return parts.join(QLatin1Char('\n'));
 }
 
 } // namespace tollgate::store::requestexport

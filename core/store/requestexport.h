@@ -3,6 +3,7 @@
 #include "common/expected.h"
 #include "metering/requestfilter.h"
 #include "metering/requestrecord.h"
+#include "store/capturedexchange.h"
 #include "store/requestlogreader.h"
 
 #include <QByteArray>
@@ -46,5 +47,17 @@ Expected<qint64> write(QIODevice &out, Format format, const std::optional<Reques
 /// placeholder message, and the key comes from the environment ($ANTHROPIC_API_KEY or
 /// $OPENAI_API_KEY); a comment says so.
 QString curlCommand(const metering::RequestRecord &record, const QString &baseUrl);
+/// The same from a captured exchange: its method, path, headers (a redacted credential becomes
+/// the environment's key) and body as sent.
+QString curlCommand(const metering::RequestRecord &record, const CapturedExchange &exchange,
+                    const QString &baseUrl);
+
+/// A captured exchange as the request detail shows it: the request line and headers, the body
+/// (JSON pretty-printed), the response status and headers, and its body, or for a stream each
+/// SSE event in order and then the text the deltas assemble to. Cut bodies say so.
+QString exchangeText(const CapturedExchange &exchange);
+/// The text a stream's content deltas add up to (Anthropic content_block_delta text, OpenAI
+/// choices[].delta.content).
+QString assembledStreamText(const QByteArray &sse);
 
 } // namespace tollgate::store::requestexport

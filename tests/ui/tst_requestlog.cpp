@@ -100,6 +100,7 @@ private Q_SLOTS:
     void columnChoicePersists();
     void statusIsColoured();
     void detailPaneShowsTheSelectedRequest();
+    void detailShowsTheCapturedExchange();
     void exportsHoldExactlyTheFilteredRows();
     void runningRequestsShowUntilTheyFinish();
 
@@ -364,6 +365,53 @@ void TestRequestLogView::detailPaneShowsTheSelectedRequest()
     page.table()->selectRow(150000);
     QTRY_VERIFY(page.detailText().contains(QStringLiteral("gen-")));
     page.table()->scrollToTop();
+}
+
+void TestRequestLogView::detailShowsTheCapturedExchange()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    QSignalSpy shown(&page, &ui::RequestsPage::exchangeShown);
+    // A stream: the events in order and the text they add up to.
+    const QByteArray body = R"({"model":"claude-3-haiku-20240307","max_tokens":16,"stream":true,)"
+                            R"("messages":[{"role":"user","content":"stream for the detail"}]})";
+    const auto streamed = HttpTestClient::send(m_gateway->port(), "POST", "/v1/messages",
+                                               {{"content-type", "application/json"},
+                                                {"anthropic-version", "2023-06-01"},
+                                                {"x-api-key", "sk-ant-capture-secret"},
+                                                {"x-tollgate-cache", "no-store"},
+                                                {"x-tollgate-user", "capture-user"}},
+                                               body);
+    QCOMPARE(streamed.status, 200);
+    QTRY_COMPARE(model.index(0, ui::RequestsModel::User).data().toString(),
+                 QStringLiteral("capture-user"));
+    // The exchange is written with the log's batch; select once both are there.
+    m_gateway->context()->log->flush();
+    page.table()->clearSelection();
+    page.table()->selectRow(0);
+    QTRY_VERIFY(!shown.isEmpty() && shown.last().at(1).toBool());
+    const QString detail = page.detailText();
+    for (const char *part :
+         {"POST /v1/messages", "x-api-key: [redacted]", "\"stream for the detail\"", "HTTP 200",
+          "events:", "message_start", "content_block_delta", "Assembled text:"})
+        QVERIFY2(detail.contains(QLatin1String(part)), qPrintable(part + (": " + detail)));
+    const QString assembled = detail.section(QStringLiteral("Assembled text:\n"), 1).trimmed();
+    // The text the deltas add up to: each of its words came in the stream the client read.
+    QVERIFY(!assembled.isEmpty());
+    for (const QString &word : assembled.split(QLatin1Char(' ')))
+        QVERIFY2(streamed.body.contains(word.toUtf8()), qPrintable(word));
+    QVERIFY(!detail.contains(QStringLiteral("sk-ant-capture-secret")));
+
+    // Copy as curl repeats it as sent, with the key from the environment.
+    const QString curl = page.curlCommand();
+    QVERIFY2(curl.contains(QStringLiteral("stream for the detail")), qPrintable(curl));
+    QVERIFY(curl.contains(QStringLiteral("x-api-key: $ANTHROPIC_API_KEY")));
+    QVERIFY(curl.contains(QStringLiteral("-N")));
+    QVERIFY(!curl.contains(QStringLiteral("sk-ant-capture-secret")));
+    // Never on disk either.
+    QFile database(m_gateway->context()->log->path());
+    QVERIFY(database.open(QIODevice::ReadOnly));
+    QVERIFY(!database.readAll().contains("sk-ant-capture-secret"));
 }
 
 void TestRequestLogView::exportsHoldExactlyTheFilteredRows()

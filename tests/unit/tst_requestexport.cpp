@@ -91,6 +91,8 @@ QList<QStringList> parseCsv(const QString &text)
 class TestRequestExport : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void capturedExchangeAsText();
+    void curlRepeatsTheCapturedRequest();
     void initTestCase();
     void jsonlHoldsExactlyTheFilteredRows();
     void csvHoldsExactlyTheFilteredRows();
@@ -277,6 +279,57 @@ void TestRequestExport::curlRepeatsTheRequestWithoutACredential()
     QVERIFY(streamed.contains(QStringLiteral("\"stream\":true")));
     QVERIFY(streamed.contains(QStringLiteral("  -N \\")));
     QVERIFY(!streamed.contains(QStringLiteral("max_tokens")));
+}
+
+void TestRequestExport::capturedExchangeAsText()
+{
+    tollgate::store::CapturedExchange e;
+    e.method = "POST";
+    e.target = "/v1/chat/completions";
+    e.requestHeaders = {{"authorization", "[redacted]"}};
+    e.requestBody = R"({"model":"gpt-4o","stream":true})";
+    e.requestBytes = e.requestBody.size();
+    e.status = 200;
+    e.streamed = true;
+    e.responseBody = "data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n"
+                     "data: {\"choices\":[{\"delta\":{\"content\":\"lo\"}}]}\n\n"
+                     "data: [DONE]\n\n";
+    e.responseBytes = e.responseBody.size() + 100; // some was cut
+    QCOMPARE(requestexport::assembledStreamText(e.responseBody), QStringLiteral("Hello"));
+    const QString text = requestexport::exchangeText(e);
+    for (const char *part :
+         {"POST /v1/chat/completions", "authorization: [redacted]", "\"model\": \"gpt-4o\"",
+          "HTTP 200", "3 events:", "3. message [DONE]", "bytes kept)", "Assembled text:\nHello"})
+        QVERIFY2(text.contains(QLatin1String(part)), qPrintable(part + (": " + text)));
+
+    // A client that left before a status: said, not a blank.
+    e.status = 0;
+    QVERIFY(requestexport::exchangeText(e).contains(QStringLiteral("no response")));
+}
+
+void TestRequestExport::curlRepeatsTheCapturedRequest()
+{
+    RequestRecord record;
+    record.id = QStringLiteral("r-1");
+    record.flavor = QStringLiteral("openai");
+    tollgate::store::CapturedExchange e;
+    e.method = "POST";
+    e.target = "/v1/chat/completions";
+    e.requestHeaders = {{"host", "127.0.0.1:8080"},
+                        {"authorization", "[redacted]"},
+                        {"content-type", "application/json"},
+                        {"x-tollgate-user", "o'brien"}};
+    e.requestBody = R"({"messages":[{"role":"user","content":"it's"}]})";
+    e.requestBytes = e.requestBody.size();
+    const QString curl = requestexport::curlCommand(record, e, QStringLiteral("http://h:1"));
+    QVERIFY2(curl.contains(QStringLiteral("curl 'http://h:1/v1/chat/completions'")),
+             qPrintable(curl));
+    QVERIFY(curl.contains(QStringLiteral("-H \"authorization: Bearer $OPENAI_API_KEY\"")));
+    QVERIFY(!curl.contains(QStringLiteral("host:"))); // curl sets it
+    QVERIFY(curl.contains(QStringLiteral("'x-tollgate-user: o'\\''brien'")));
+    QVERIFY(curl.contains(QStringLiteral("--data-binary '{\"messages\":[{\"role\":\"user\","
+                                         "\"content\":\"it'\\''s\"}]}'")));
+    QVERIFY(!curl.contains(QStringLiteral("[redacted]")));
 }
 
 QTEST_GUILESS_MAIN(TestRequestExport)
