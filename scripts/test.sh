@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test through CTest: the full build first,
-# then the headless core (no GUI module) under AddressSanitizer and UBSan.
+# Installs what is missing, builds, and runs every test through CTest. The same tests under
+# AddressSanitizer and UBSan are scripts/test-asan.sh (a second full build: a heavier check).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -10,6 +10,3 @@ if [ ! -d tests/sdk/node_modules ] || [ tests/sdk/package-lock.json -nt tests/sd
   npm ci --prefix tests/sdk --no-audit --no-fund
 fi
 ctest --preset default -j2 "$@"
-
-scripts/build.sh asan
-ctest --preset asan -j2 -L 'unit|integration' "$@"
