@@ -20,6 +20,7 @@
 #include <QMenu>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSaveFile>
 #include <QScrollBar>
 #include <QSplitter>
 #include <QTableView>
@@ -112,6 +113,9 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
                           [this] { chooseExport(store::requestexport::Format::Jsonl); });
     exportMenu->addAction(tr("CSV (.csv)…"), this,
                           [this] { chooseExport(store::requestexport::Format::Csv); });
+    exportMenu->addSeparator();
+    exportMenu->addAction(tr("Selected request as HAR (.har)…"), this,
+                          &RequestsPage::chooseHarExport);
     exportButton->setMenu(exportMenu);
     connect(&model, &RequestsModel::exportFinished, this,
             [this](const QString &path, qint64 rows, const QString &error) {
@@ -363,6 +367,36 @@ void RequestsPage::exportTo(const QString &path, store::requestexport::Format fo
     m_exportStatus->setStyleSheet(QString());
     m_exportStatus->show();
     m_model.exportRows(path, format);
+}
+
+Expected<QString> RequestsPage::exportHar(const QString &path) const
+{
+    if (!m_selected)
+        return Error(tr("select a request first"));
+    if (!m_exchange)
+        return Error(tr("request %1 was not captured").arg(m_selected->id));
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return Error(tr("cannot write %1: %2").arg(path, file.errorString()));
+    file.write(store::requestexport::harDocument(*m_selected, *m_exchange, m_baseUrl));
+    if (!file.commit())
+        return Error(tr("cannot write %1: %2").arg(path, file.errorString()));
+    return path;
+}
+
+void RequestsPage::chooseHarExport()
+{
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export the request as HAR"),
+        QStringLiteral("%1.har").arg(m_selected ? m_selected->id : QStringLiteral("request")),
+        tr("HAR (*.har)"));
+    if (path.isEmpty())
+        return;
+    const auto written = exportHar(path);
+    m_exportStatus->setText(written ? tr("Exported the request to %1").arg(path)
+                                    : tr("HAR export failed: %1").arg(written.error().message));
+    m_exportStatus->setStyleSheet(written ? QString() : QStringLiteral("color: #c62828;"));
+    m_exportStatus->show();
 }
 
 QString RequestsPage::exportStatus() const

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/expected.h"
 #include "metering/requestrecord.h"
 #include "store/requestexport.h"
 
@@ -54,6 +55,8 @@ public:
     QString curlCommand() const;
     /// Writes the rows shown to `path` off the GUI thread; exportFinished() tells how it went.
     void exportTo(const QString &path, store::requestexport::Format format);
+    /// Writes the selected request's captured exchange as a HAR file; the path, or why not.
+    Expected<QString> exportHar(const QString &path) const;
     /// The last export's outcome, as the page shows it.
     QString exportStatus() const;
     /// A request's details, grouped: timing, tokens, cost, routing, cache, error; or, while it
@@ -76,6 +79,7 @@ private:
     void showExchange(const QString &id, const std::optional<store::CapturedExchange> &exchange,
                       const QString &problem);
     void chooseExport(store::requestexport::Format format);
+    void chooseHarExport();
 
     RequestsModel &m_model;
     ConsoleSettings &m_settings;

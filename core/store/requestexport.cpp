@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QStringList>
 
+#include <algorithm>
 #include <cmath>
 
 namespace tollgate::store::requestexport {
@@ -239,10 +240,17 @@ QString headerLines(const http::HeaderList &headers)
     return lines.join(QLatin1Char('\n'));
 }
 
+// What a body cut at capture says of itself; empty for a whole one.
+QString cutComment(qint64 kept, qint64 total)
+{
+    return kept < total ? QStringLiteral("cut at %1 of %2 bytes when captured").arg(kept).arg(total)
+                        : QString();
+}
+
 QString cutNote(qint64 kept, qint64 total)
 {
-    return kept < total ? QStringLiteral("\n… (%1 of %2 bytes kept)").arg(kept).arg(total)
-                        : QString();
+    const QString comment = cutComment(kept, total);
+    return comment.isEmpty() ? QString() : QStringLiteral("\n… (%1)").arg(comment);
 }
 
 } // namespace
@@ -341,6 +349,78 @@ QString exchangeText(const CapturedExchange &exchange)
     parts << QString() << QStringLiteral("Assembled text:")
           << assembledStreamText(exchange.responseBody);
     return parts.join(QLatin1Char('\n'));
+}
+
+namespace {
+
+QJsonArray harHeaders(const http::HeaderList &headers)
+{
+    QJsonArray out;
+    for (const auto &[name, value] : headers)
+        out.append(QJsonObject{{QStringLiteral("name"), QString::fromLatin1(name)},
+                               {QStringLiteral("value"), QString::fromLatin1(value)}});
+    return out;
+}
+
+} // namespace
+
+QByteArray harDocument(const metering::RequestRecord &record, const CapturedExchange &exchange,
+                       const QString &baseUrl)
+{
+    const QString requestType =
+        QString::fromLatin1(http::headerValue(exchange.requestHeaders, "content-type"));
+    const QString responseType =
+        QString::fromLatin1(http::headerValue(exchange.responseHeaders, "content-type"));
+    QJsonObject request{
+        {QStringLiteral("method"), QString::fromLatin1(exchange.method)},
+        {QStringLiteral("url"), baseUrl + QString::fromLatin1(exchange.target)},
+        {QStringLiteral("httpVersion"), QStringLiteral("HTTP/1.1")},
+        {QStringLiteral("headers"), harHeaders(exchange.requestHeaders)},
+        {QStringLiteral("queryString"), QJsonArray()},
+        {QStringLiteral("cookies"), QJsonArray()},
+        {QStringLiteral("headersSize"), -1},
+        {QStringLiteral("bodySize"), exchange.requestBytes},
+        {QStringLiteral("postData"),
+         QJsonObject{{QStringLiteral("mimeType"), requestType},
+                     {QStringLiteral("text"), QString::fromUtf8(exchange.requestBody)},
+                     {QStringLiteral("comment"),
+                      cutComment(exchange.requestBody.size(), exchange.requestBytes)}}}};
+    QJsonObject response{
+        {QStringLiteral("status"), exchange.status},
+        {QStringLiteral("statusText"), QString()},
+        {QStringLiteral("httpVersion"), QStringLiteral("HTTP/1.1")},
+        {QStringLiteral("headers"), harHeaders(exchange.responseHeaders)},
+        {QStringLiteral("cookies"), QJsonArray()},
+        {QStringLiteral("content"),
+         QJsonObject{{QStringLiteral("size"), exchange.responseBytes},
+                     {QStringLiteral("mimeType"), responseType},
+                     {QStringLiteral("text"), QString::fromUtf8(exchange.responseBody)},
+                     {QStringLiteral("comment"),
+                      cutComment(exchange.responseBody.size(), exchange.responseBytes)}}},
+        {QStringLiteral("redirectURL"), QString()},
+        {QStringLiteral("headersSize"), -1},
+        {QStringLiteral("bodySize"), exchange.responseBytes}};
+    // HAR's phases: what Tollgate measured is the wait for the first byte and the rest.
+    const double wait = record.ttftMs >= 0 ? record.ttftMs : record.latencyMs;
+    const QJsonObject timings{{QStringLiteral("send"), 0},
+                              {QStringLiteral("wait"), wait},
+                              {QStringLiteral("receive"), std::max(0.0, record.latencyMs - wait)}};
+    const QJsonObject entry{
+        {QStringLiteral("startedDateTime"),
+         QDateTime::fromMSecsSinceEpoch(record.startedAtMs, Qt::UTC).toString(Qt::ISODateWithMs)},
+        {QStringLiteral("time"), record.latencyMs},
+        {QStringLiteral("request"), request},
+        {QStringLiteral("response"), response},
+        {QStringLiteral("cache"), QJsonObject()},
+        {QStringLiteral("timings"), timings},
+        {QStringLiteral("_tollgate"), toJson(record)}};
+    const QJsonObject log{
+        {QStringLiteral("version"), QStringLiteral("1.2")},
+        {QStringLiteral("creator"),
+         QJsonObject{{QStringLiteral("name"), QStringLiteral("Tollgate")},
+                     {QStringLiteral("version"), QStringLiteral(TOLLGATE_VERSION)}}},
+        {QStringLiteral("entries"), QJsonArray{entry}}};
+    return QJsonDocument(QJsonObject{{QStringLiteral("log"), log}}).toJson(QJsonDocument::Indented);
 }
 
 } // namespace tollgate::store::requestexport

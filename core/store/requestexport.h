@@ -56,6 +56,13 @@ QString curlCommand(const metering::RequestRecord &record, const CapturedExchang
 /// (JSON pretty-printed), the response status and headers, and its body, or for a stream each
 /// SSE event in order and then the text the deltas assemble to. Cut bodies say so.
 QString exchangeText(const CapturedExchange &exchange);
+/// A HAR 1.2 document (JSON) with one entry: the request and response as captured (headers
+/// already redacted; bodies as text, cut bodies marked in `comment`), its timings from the record
+/// (wait: first byte; receive: the rest), and Tollgate's own fields under `_tollgate` (model,
+/// route, tokens, cost). `baseUrl` makes the request's URL absolute.
+QByteArray harDocument(const metering::RequestRecord &record, const CapturedExchange &exchange,
+                       const QString &baseUrl);
+
 /// The text a stream's content deltas add up to (Anthropic content_block_delta text, OpenAI
 /// choices[].delta.content).
 QString assembledStreamText(const QByteArray &sse);

@@ -20,6 +20,7 @@
 #include <QFile>
 #include <QHeaderView>
 #include <QImage>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLineEdit>
@@ -408,6 +409,34 @@ void TestRequestLogView::detailShowsTheCapturedExchange()
     QVERIFY(curl.contains(QStringLiteral("x-api-key: $ANTHROPIC_API_KEY")));
     QVERIFY(curl.contains(QStringLiteral("-N")));
     QVERIFY(!curl.contains(QStringLiteral("sk-ant-capture-secret")));
+    // As a HAR, for tools that read one.
+    const QString harPath = QDir::temp().filePath(QStringLiteral("tollgate-capture-test.har"));
+    QVERIFY(page.exportHar(harPath));
+    QFile harFile(harPath);
+    QVERIFY(harFile.open(QIODevice::ReadOnly));
+    const QByteArray harBytes = harFile.readAll();
+    harFile.remove();
+    const QJsonObject entry = QJsonDocument::fromJson(harBytes)
+                                  .object()
+                                  .value(u"log")
+                                  .toObject()
+                                  .value(u"entries")
+                                  .toArray()
+                                  .first()
+                                  .toObject();
+    QCOMPARE(entry.value(u"request").toObject().value(u"method").toString(),
+             QStringLiteral("POST"));
+    QVERIFY(entry.value(u"request")
+                .toObject()
+                .value(u"postData")
+                .toObject()
+                .value(u"text")
+                .toString()
+                .contains(QStringLiteral("stream for the detail")));
+    QCOMPARE(entry.value(u"response").toObject().value(u"status").toInt(), 200);
+    QCOMPARE(entry.value(u"_tollgate").toObject().value(u"user").toString(),
+             QStringLiteral("capture-user"));
+    QVERIFY(!harBytes.contains("sk-ant-capture-secret"));
     // Never on disk either.
     QFile database(m_gateway->context()->log->path());
     QVERIFY(database.open(QIODevice::ReadOnly));

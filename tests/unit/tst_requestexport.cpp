@@ -93,6 +93,7 @@ class TestRequestExport : public QObject {
 private Q_SLOTS:
     void capturedExchangeAsText();
     void curlRepeatsTheCapturedRequest();
+    void harHoldsTheCapturedExchange();
     void initTestCase();
     void jsonlHoldsExactlyTheFilteredRows();
     void csvHoldsExactlyTheFilteredRows();
@@ -297,9 +298,9 @@ void TestRequestExport::capturedExchangeAsText()
     e.responseBytes = e.responseBody.size() + 100; // some was cut
     QCOMPARE(requestexport::assembledStreamText(e.responseBody), QStringLiteral("Hello"));
     const QString text = requestexport::exchangeText(e);
-    for (const char *part :
-         {"POST /v1/chat/completions", "authorization: [redacted]", "\"model\": \"gpt-4o\"",
-          "HTTP 200", "3 events:", "3. message [DONE]", "bytes kept)", "Assembled text:\nHello"})
+    for (const char *part : {"POST /v1/chat/completions", "authorization: [redacted]",
+                             "\"model\": \"gpt-4o\"", "HTTP 200", "3 events:", "3. message [DONE]",
+                             "bytes when captured)", "Assembled text:\nHello"})
         QVERIFY2(text.contains(QLatin1String(part)), qPrintable(part + (": " + text)));
 
     // A client that left before a status: said, not a blank.
@@ -330,6 +331,48 @@ void TestRequestExport::curlRepeatsTheCapturedRequest()
     QVERIFY(curl.contains(QStringLiteral("--data-binary '{\"messages\":[{\"role\":\"user\","
                                          "\"content\":\"it'\\''s\"}]}'")));
     QVERIFY(!curl.contains(QStringLiteral("[redacted]")));
+}
+
+void TestRequestExport::harHoldsTheCapturedExchange()
+{
+    RequestRecord record;
+    record.id = QStringLiteral("h-1");
+    record.startedAtMs = 1'700'000'000'000;
+    record.latencyMs = 250;
+    record.ttftMs = 100;
+    tollgate::store::CapturedExchange e;
+    e.method = "POST";
+    e.target = "/v1/messages";
+    e.requestHeaders = {{"content-type", "application/json"}, {"x-api-key", "[redacted]"}};
+    e.requestBody = R"({"model":"m"})";
+    e.requestBytes = 40; // cut when captured
+    e.status = 200;
+    e.responseHeaders = {{"content-type", "application/json"}};
+    e.responseBody = R"({"ok":true})";
+    e.responseBytes = e.responseBody.size();
+    const QJsonObject log =
+        QJsonDocument::fromJson(requestexport::harDocument(record, e, QStringLiteral("http://h:1")))
+            .object()
+            .value(u"log")
+            .toObject();
+    QCOMPARE(log.value(u"version").toString(), QStringLiteral("1.2"));
+    const QJsonObject entry = log.value(u"entries").toArray().first().toObject();
+    QCOMPARE(entry.value(u"startedDateTime").toString(),
+             QStringLiteral("2023-11-14T22:13:20.000Z"));
+    QCOMPARE(entry.value(u"time").toDouble(), 250.0);
+    const QJsonObject request = entry.value(u"request").toObject();
+    QCOMPARE(request.value(u"url").toString(), QStringLiteral("http://h:1/v1/messages"));
+    QCOMPARE(request.value(u"headers").toArray().at(1).toObject().value(u"value").toString(),
+             QStringLiteral("[redacted]"));
+    QCOMPARE(request.value(u"postData").toObject().value(u"comment").toString(),
+             QStringLiteral("cut at 13 of 40 bytes when captured"));
+    const QJsonObject content = entry.value(u"response").toObject().value(u"content").toObject();
+    QCOMPARE(content.value(u"text").toString(), QStringLiteral(R"({"ok":true})"));
+    QCOMPARE(content.value(u"comment").toString(), QString());
+    const QJsonObject timings = entry.value(u"timings").toObject();
+    QCOMPARE(timings.value(u"wait").toDouble(), 100.0);
+    QCOMPARE(timings.value(u"receive").toDouble(), 150.0);
+    QCOMPARE(entry.value(u"_tollgate").toObject().value(u"id").toString(), QStringLiteral("h-1"));
 }
 
 QTEST_GUILESS_MAIN(TestRequestExport)
