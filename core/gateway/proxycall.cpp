@@ -123,15 +123,21 @@ void ProxyCall::start()
     startAttempt();
 }
 
+metering::RequestRecord ProxyCall::recordHead() const
+{
+    metering::RequestRecord record;
+    record.id = m_requestId;
+    record.startedAtMs = QDateTime::currentMSecsSinceEpoch() - qint64(sinceStartMs());
+    record.flavor = QLatin1String(api::flavorName(m_route.flavor));
+    record.endpoint = QString::fromLatin1(m_exchange ? m_exchange->request().path : QByteArray());
+    record.user = m_user;
+    record.requestedModel = m_request.model;
+    return record;
+}
+
 void ProxyCall::showRunning()
 {
-    metering::RequestRecord started;
-    started.id = m_requestId;
-    started.startedAtMs = QDateTime::currentMSecsSinceEpoch() - qint64(sinceStartMs());
-    started.flavor = QLatin1String(api::flavorName(m_route.flavor));
-    started.endpoint = QString::fromLatin1(m_exchange ? m_exchange->request().path : QByteArray());
-    started.user = m_user;
-    started.requestedModel = m_request.model;
+    metering::RequestRecord started = recordHead();
     started.usedModel = servedModel(QString());
     started.stream = m_request.stream;
     started.ttftMs = -1;
@@ -788,13 +794,7 @@ void ProxyCall::complete(int status, const QString &error)
     const api::Usage usage = metered ? m_meter.usage() : m_summary.usage;
     const QString served = metered ? m_meter.model() : m_summary.model;
 
-    metering::RequestRecord record;
-    record.id = m_requestId;
-    record.startedAtMs = QDateTime::currentMSecsSinceEpoch() - qint64(sinceStartMs());
-    record.flavor = QLatin1String(api::flavorName(m_route.flavor));
-    record.endpoint = QString::fromLatin1(m_exchange ? m_exchange->request().path : QByteArray());
-    record.user = m_user;
-    record.requestedModel = m_request.model;
+    metering::RequestRecord record = recordHead();
     record.usedModel = servedModel(served);
     record.status = status;
     record.stream = m_request.stream;

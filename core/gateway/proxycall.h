@@ -102,6 +102,8 @@ private:
     QByteArray serverTiming() const;
     void complete(int status, const QString &error);
     /// Tells a watching console the request is running (RunningRequests).
+    /// What a record of this call says before it has an outcome: who asked for what, when.
+    metering::RequestRecord recordHead() const;
     void showRunning();
 
     double sinceStartMs() const { return double(m_clock.nsecsElapsed()) / 1e6; }

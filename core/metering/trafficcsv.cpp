@@ -1,5 +1,7 @@
 #include "metering/trafficcsv.h"
 
+#include "common/csv.h"
+
 #include <QDateTime>
 #include <QStringList>
 
@@ -19,16 +21,6 @@ QString number(double value)
     return std::isnan(value) ? QString() : QString::number(value, 'g', 10);
 }
 
-// A field with a separator, a quote or a line break is quoted, its quotes doubled.
-QString field(QString text)
-{
-    if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) &&
-        !text.contains(QLatin1Char('\n')) && !text.contains(QLatin1Char('\r')))
-        return text;
-    text.replace(QLatin1Char('"'), QLatin1String("\"\""));
-    return QLatin1Char('"') + text + QLatin1Char('"');
-}
-
 QString models(const TrafficSeries::Point &point)
 {
     QStringList parts;
@@ -36,7 +28,7 @@ QString models(const TrafficSeries::Point &point)
         parts.append(QStringLiteral("%1=%2").arg(model.model).arg(model.requests));
     if (point.otherModelRequests > 0)
         parts.append(QStringLiteral("(other)=%1").arg(point.otherModelRequests));
-    return field(parts.join(QLatin1Char(';')));
+    return csvField(parts.join(QLatin1Char(';')));
 }
 
 } // namespace

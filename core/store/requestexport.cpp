@@ -1,5 +1,7 @@
 #include "store/requestexport.h"
 
+#include "common/csv.h"
+
 #include "http/sseparser.h"
 
 #include <QDateTime>
@@ -24,16 +26,6 @@ QString isoTime(qint64 ms)
 QJsonValue number(double value)
 {
     return std::isfinite(value) ? QJsonValue(value) : QJsonValue();
-}
-
-// A field with a separator, a quote or a line break is quoted, its quotes doubled.
-QString csvField(QString text)
-{
-    if (!text.contains(QLatin1Char(',')) && !text.contains(QLatin1Char('"')) &&
-        !text.contains(QLatin1Char('\n')) && !text.contains(QLatin1Char('\r')))
-        return text;
-    text.replace(QLatin1Char('"'), QLatin1String("\"\""));
-    return QLatin1Char('"') + text + QLatin1Char('"');
 }
 
 QString csvNumber(double value)

@@ -2,6 +2,7 @@
 
 #include "alertspage.h"
 #include "connectpage.h"
+#include "consolepolicy.h"
 #include "dashboardpage.h"
 #include "feedpoller.h"
 #include "mainwindow.h"
@@ -87,15 +88,9 @@ void TestConsole::initTestCase()
     QVERIFY(m_dataDir.isValid());
     m_mock.setThreads(1); // serves while this thread waits on the gateway
     QVERIFY2(m_mock.listen(), qPrintable(m_mock.errorString()));
-    gateway::PolicyDocument policy;
-    policy.gateway.listenPort = 0;
-    policy.gateway.dataDir = m_dataDir.path();
-    policy.gateway.workers = 1;
-    for (const char *name : {"anthropic", "openai"}) {
-        auto url = policy::parseBaseUrl(m_mock.baseUrl().toString());
-        QVERIFY(url);
-        policy::findProvider(policy.gateway, QLatin1String(name))->baseUrls = {*url};
-    }
+    auto started = testsupport::consolePolicy(m_mock.baseUrl(), m_dataDir.path());
+    QVERIFY2(started, qPrintable(started ? QString() : started.error().message));
+    gateway::PolicyDocument policy = *started;
     m_policy = policy;
     m_gateway = std::make_unique<gateway::GatewayThread>(policy);
     QString error;

@@ -3,6 +3,7 @@
 // show by their fields and keep Apply off, the diff names the change, files round-trip, and the
 // order of the rules decides which one wins.
 
+#include "consolepolicy.h"
 #include "mainwindow.h"
 #include "policyeditorpage.h"
 #include "policysectionmodel.h"
@@ -76,15 +77,9 @@ void TestPolicyEditor::initTestCase()
     QVERIFY(m_dataDir.isValid());
     m_mock.setThreads(1);
     QVERIFY2(m_mock.listen(), qPrintable(m_mock.errorString()));
-    gateway::PolicyDocument policy;
-    policy.gateway.listenPort = 0;
-    policy.gateway.dataDir = m_dataDir.path();
-    policy.gateway.workers = 1;
-    for (const char *name : {"anthropic", "openai"}) {
-        auto url = policy::parseBaseUrl(m_mock.baseUrl().toString());
-        QVERIFY(url);
-        policy::findProvider(policy.gateway, QLatin1String(name))->baseUrls = {*url};
-    }
+    auto started = testsupport::consolePolicy(m_mock.baseUrl(), m_dataDir.path());
+    QVERIFY2(started, qPrintable(started ? QString() : started.error().message));
+    gateway::PolicyDocument policy = *started;
     m_gateway = std::make_unique<gateway::GatewayThread>(policy);
     QString error;
     QVERIFY2(m_gateway->start(&error), qPrintable(error));

@@ -2,6 +2,7 @@
 // session: ctest runs this through tests/support/with-keyring.sh), a running embedded gateway
 // and the mock upstream, offscreen.
 
+#include "consolepolicy.h"
 #include "keychain.h"
 #include "mainwindow.h"
 #include "providerdialog.h"
@@ -114,15 +115,9 @@ void TestProviders::initTestCase()
 
     m_mock.setThreads(1); // serves while this thread waits on the gateway
     QVERIFY2(m_mock.listen(), qPrintable(m_mock.errorString()));
-    gateway::PolicyDocument policy;
-    policy.gateway.listenPort = 0;
-    policy.gateway.dataDir = m_dataDir;
-    policy.gateway.workers = 1;
-    for (const char *name : {"anthropic", "openai"}) {
-        auto url = policy::parseBaseUrl(m_mock.baseUrl().toString());
-        QVERIFY(url);
-        policy::findProvider(policy.gateway, QLatin1String(name))->baseUrls = {*url};
-    }
+    auto started = testsupport::consolePolicy(m_mock.baseUrl(), m_dataDir);
+    QVERIFY2(started, qPrintable(started ? QString() : started.error().message));
+    gateway::PolicyDocument policy = *started;
     QVERIFY(policy::resolveProviderKeys(policy.gateway.providers).isEmpty());
     m_gateway = std::make_unique<gateway::GatewayThread>(policy);
     QString error;

@@ -3,6 +3,7 @@
 // a bus that accepts the connection and never says a word. The page must say so within the
 // bound, keep working, take keys from environment variables, and store a key nowhere else.
 
+#include "consolepolicy.h"
 #include "keychain.h"
 #include "mainwindow.h"
 #include "providerdialog.h"
@@ -87,15 +88,9 @@ void TestProvidersWithoutKeychain::initTestCase()
     QVERIFY(m_dataDir.isValid());
     m_mock.setThreads(1);
     QVERIFY2(m_mock.listen(), qPrintable(m_mock.errorString()));
-    gateway::PolicyDocument policy;
-    policy.gateway.listenPort = 0;
-    policy.gateway.dataDir = m_dataDir.path();
-    policy.gateway.workers = 1;
-    for (const char *name : {"anthropic", "openai"}) {
-        auto url = policy::parseBaseUrl(m_mock.baseUrl().toString());
-        QVERIFY(url);
-        policy::findProvider(policy.gateway, QLatin1String(name))->baseUrls = {*url};
-    }
+    auto started = testsupport::consolePolicy(m_mock.baseUrl(), m_dataDir.path());
+    QVERIFY2(started, qPrintable(started ? QString() : started.error().message));
+    gateway::PolicyDocument policy = *started;
     m_gateway = std::make_unique<gateway::GatewayThread>(policy);
     QString error;
     QVERIFY2(m_gateway->start(&error), qPrintable(error));

@@ -1,6 +1,7 @@
 // The Requests page over a large SQLite request log written before the console opened, with the
 // embedded gateway and the mock upstream adding live requests, offscreen.
 
+#include "consolepolicy.h"
 #include "consolesettings.h"
 #include "feedpoller.h"
 #include "mainwindow.h"
@@ -137,15 +138,9 @@ void TestRequestLogView::initTestCase()
 
     m_mock.setThreads(1);
     QVERIFY2(m_mock.listen(), qPrintable(m_mock.errorString()));
-    gateway::PolicyDocument policy;
-    policy.gateway.listenPort = 0;
-    policy.gateway.dataDir = m_dataDir.path();
-    policy.gateway.workers = 1;
-    for (const char *name : {"anthropic", "openai"}) {
-        auto url = policy::parseBaseUrl(m_mock.baseUrl().toString());
-        QVERIFY(url);
-        policy::findProvider(policy.gateway, QLatin1String(name))->baseUrls = {*url};
-    }
+    auto started = testsupport::consolePolicy(m_mock.baseUrl(), m_dataDir.path());
+    QVERIFY2(started, qPrintable(started ? QString() : started.error().message));
+    gateway::PolicyDocument policy = *started;
     m_gateway = std::make_unique<gateway::GatewayThread>(policy);
     QString error;
     QVERIFY2(m_gateway->start(&error), qPrintable(error));
