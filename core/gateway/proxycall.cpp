@@ -201,19 +201,39 @@ void ProxyCall::startAttempt()
                               .arg(m_chain.join(QStringLiteral(", "))));
         return;
     }
-    if (m_call)
+    if (m_call) {
+        keepAttemptTiming(*m_call);
         m_call->deleteLater();
+    }
     m_mode = Mode::Pending;
     m_body.clear();
     m_sse = http::SseParser();
     m_meter = api::StreamMeter(m_route.flavor);
     if (!m_cacheKey.isEmpty() && m_cacheDirective.write && m_request.stream)
         m_recorder = std::make_unique<cache::StreamRecorder>(m_policy->cache.maxEntryBytes);
+    m_attemptStartMs = sinceStartMs();
     m_call = m_pool.start(upstreamRequest(), this);
     connect(m_call, &http::UpstreamCall::responseStarted, this, &ProxyCall::onResponseStarted);
     connect(m_call, &http::UpstreamCall::bodyReceived, this, &ProxyCall::onBody);
     connect(m_call, &http::UpstreamCall::finished, this, &ProxyCall::onFinished);
     connect(m_call, &http::UpstreamCall::failed, this, &ProxyCall::onFailed);
+}
+
+void ProxyCall::keepAttemptTiming(const http::UpstreamCall &call)
+{
+    if (m_queueMs < 0 && call.queuedMs() >= 0)
+        m_queueMs = m_attemptStartMs + call.queuedMs();
+    m_pastConnectMs += call.connectMs();
+}
+
+void ProxyCall::fillUpstreamTiming(metering::RequestRecord &record) const
+{
+    record.queueMs = m_queueMs;
+    if (record.queueMs < 0 && m_call && m_call->queuedMs() >= 0)
+        record.queueMs = m_attemptStartMs + m_call->queuedMs();
+    if (record.queueMs < 0)
+        return; // no upstream call had a connection: a cache hit, a refusal, a client gone
+    record.connectMs = m_pastConnectMs + (m_call ? m_call->connectMs() : 0.0);
 }
 
 bool ProxyCall::retryOrFallback(int status)
@@ -802,6 +822,7 @@ void ProxyCall::complete(int status, const QString &error)
     record.ttftMs = m_firstByteMs >= 0 ? m_firstByteMs : (status > 0 ? record.latencyMs : -1);
     record.upstreamMs = m_upstreamEndMs >= 0 ? m_upstreamEndMs - m_upstreamStartMs : 0;
     record.overheadMs = record.latencyMs - record.upstreamMs;
+    fillUpstreamTiming(record);
     record.usage = usage;
     if (m_route.kind == ProxyRoute::Kind::Generate) {
         const auto cost = m_policy->prices.cost(record.usedModel, usage);

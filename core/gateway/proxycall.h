@@ -82,6 +82,10 @@ private:
         return m_targetModel.isEmpty() ? m_request.model : m_targetModel;
     }
     void settleLimits(const api::Usage &usage);
+    /// Keeps the queue and connect times of an attempt that is being replaced.
+    void keepAttemptTiming(const http::UpstreamCall &call);
+    /// Fills the record's queue and connect times from the attempts so far.
+    void fillUpstreamTiming(metering::RequestRecord &record) const;
     http::UpstreamRequest upstreamRequest() const;
     /// The provider of the current target (the last one once the chain is exhausted).
     const policy::ProviderConfig &provider() const;
@@ -146,6 +150,9 @@ private:
     double m_upstreamHeadersMs = 0;
     double m_upstreamEndMs = -1;
     double m_firstByteMs = -1;
+    double m_attemptStartMs = 0;
+    double m_queueMs = -1;      ///< set by the first attempt that had a connection
+    double m_pastConnectMs = 0; ///< of the attempts before the current one
     bool m_recorded = false;
     bool m_shownRunning = false;
 };

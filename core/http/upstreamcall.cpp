@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 namespace tollgate::http {
 
@@ -116,12 +117,18 @@ QByteArray UpstreamCall::serialize() const
 
 void UpstreamCall::attach(UpstreamConnection *connection)
 {
+    m_attachedAtMs = elapsedMs();
+    if (m_queuedMs < 0)
+        m_queuedMs = m_attachedAtMs;
+    m_connecting = !connection->isOpen();
     m_connection = connection;
     connection->send(this, serialize());
 }
 
 void UpstreamCall::onSent()
 {
+    if (std::exchange(m_connecting, false))
+        m_connectMs += elapsedMs() - m_attachedAtMs;
     m_phase = Phase::FirstByte;
     armTimer(m_request.timeouts.firstByteMs);
 }

@@ -60,6 +60,12 @@ public:
     const HeaderList &headers() const { return m_headers; }
     /// Milliseconds from start to now.
     double elapsedMs() const { return double(m_clock.nsecsElapsed()) / 1e6; }
+    /// Milliseconds from start until the call had a connection of its own (it waits in the
+    /// pool while the host's connections are all busy); -1 until then.
+    double queuedMs() const { return m_queuedMs; }
+    /// Milliseconds spent opening connections (TCP, and TLS for https) before the request could
+    /// be sent: 0 on a pooled keep-alive connection.
+    double connectMs() const { return m_connectMs; }
 
 Q_SIGNALS:
     void responseStarted(int status);
@@ -91,6 +97,10 @@ private:
     QElapsedTimer m_clock;
     qint64 m_deadlineMs = 0; ///< m_clock time at which the current phase times out
     qint64 m_armedForMs = 0; ///< m_clock time m_timer was started for
+    double m_queuedMs = -1;
+    double m_attachedAtMs = 0; ///< elapsedMs() when the current connection was assigned
+    double m_connectMs = 0;
+    bool m_connecting = false; ///< the current connection was not open yet when assigned
     enum class Phase { Connect, FirstByte, Idle };
     Phase m_phase = Phase::Connect; ///< what the running timer waits for
     HeaderList m_headers;

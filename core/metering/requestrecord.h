@@ -24,6 +24,12 @@ struct RequestRecord {
     double ttftMs = -1;    ///< request received -> first body byte to the client; -1 when none
     double upstreamMs = 0; ///< time spent waiting on the upstream
     double overheadMs = 0; ///< gateway's own time: latency minus upstream time
+    /// Request received -> its first upstream attempt had a connection: the gateway's checks
+    /// and routing, and any wait for a free upstream connection. -1 without an upstream call.
+    double queueMs = -1;
+    /// Time spent opening upstream connections (TCP, TLS), all attempts together: 0 when pooled
+    /// connections served. -1 without an upstream call.
+    double connectMs = -1;
     api::Usage usage;
     double costUsd = 0;
     bool priced = true;  ///< false when the model is missing from the price table

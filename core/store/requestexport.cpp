@@ -33,6 +33,34 @@ QString csvNumber(double value)
     return std::isfinite(value) ? QString::number(value, 'g', 12) : QString();
 }
 
+// A duration the record keeps negative when unknown (no first byte, no upstream call): null.
+QJsonValue duration(double ms)
+{
+    return ms < 0 ? QJsonValue() : number(ms);
+}
+
+QString csvDuration(double ms)
+{
+    return ms < 0 ? QString() : csvNumber(ms);
+}
+
+// HAR's phases from what Tollgate measured: the queue (checks, routing, a wait for an upstream
+// connection) is "blocked", opening connections is "connect", the rest until the first byte
+// "wait", and the rest of the response "receive". -1: a phase that did not happen.
+QJsonObject harTimings(const metering::RequestRecord &record)
+{
+    const double queue = record.queueMs;
+    const double connect = record.queueMs >= 0 ? record.connectMs : -1;
+    const double firstByte = record.ttftMs >= 0 ? record.ttftMs : record.latencyMs;
+    const double wait = std::max(0.0, firstByte - std::max(0.0, queue) - std::max(0.0, connect));
+    return {{QStringLiteral("blocked"), queue},
+            {QStringLiteral("dns"), -1},
+            {QStringLiteral("connect"), connect},
+            {QStringLiteral("send"), 0},
+            {QStringLiteral("wait"), wait},
+            {QStringLiteral("receive"), std::max(0.0, record.latencyMs - firstByte)}};
+}
+
 // Single quotes for the shell: nothing inside is expanded.
 QString shellQuoted(const QString &text)
 {
@@ -65,13 +93,16 @@ QJsonObject toJson(const metering::RequestRecord &r)
         {QStringLiteral("status"), r.status},
         {QStringLiteral("stream"), r.stream},
         {QStringLiteral("latency_ms"), number(r.latencyMs)},
-        {QStringLiteral("ttft_ms"), r.ttftMs < 0 ? QJsonValue() : number(r.ttftMs)},
+        {QStringLiteral("ttft_ms"), duration(r.ttftMs)},
         {QStringLiteral("upstream_ms"), number(r.upstreamMs)},
         {QStringLiteral("overhead_ms"), number(r.overheadMs)},
+        {QStringLiteral("queue_ms"), duration(r.queueMs)},
+        {QStringLiteral("connect_ms"), duration(r.connectMs)},
         {QStringLiteral("usage"), usage},
         {QStringLiteral("cost_usd"), number(r.costUsd)},
         {QStringLiteral("priced"), r.priced},
         {QStringLiteral("saved_usd"), number(r.savedUsd)},
+        {QStringLiteral("routing_saved_usd"), number(r.routingSavedUsd)},
         {QStringLiteral("cache"), r.cacheStatus},
         {QStringLiteral("error"), r.error},
     };
@@ -81,8 +112,9 @@ QByteArray csvHeader()
 {
     return QByteArrayLiteral(
         "id,started_at,provider,endpoint,user,plan,requested_model,used_model,route,retries,"
-        "status,stream,latency_ms,ttft_ms,upstream_ms,overhead_ms,input_tokens,output_tokens,"
-        "cache_write_tokens,cache_read_tokens,cost_usd,priced,saved_usd,cache,error\r\n");
+        "status,stream,latency_ms,ttft_ms,upstream_ms,overhead_ms,queue_ms,connect_ms,input_tokens,"
+        "output_tokens,cache_write_tokens,cache_read_tokens,cost_usd,priced,saved_usd,"
+        "routing_saved_usd,cache,error\r\n");
 }
 
 QByteArray csvLine(const metering::RequestRecord &r)
@@ -101,9 +133,11 @@ QByteArray csvLine(const metering::RequestRecord &r)
         QString::number(r.status),
         QLatin1String(r.stream ? "true" : "false"),
         csvNumber(r.latencyMs),
-        r.ttftMs < 0 ? QString() : csvNumber(r.ttftMs),
+        csvDuration(r.ttftMs),
         csvNumber(r.upstreamMs),
         csvNumber(r.overheadMs),
+        csvDuration(r.queueMs),
+        csvDuration(r.connectMs),
         QString::number(r.usage.inputTokens),
         QString::number(r.usage.outputTokens),
         QString::number(r.usage.cacheWriteTokens),
@@ -111,6 +145,7 @@ QByteArray csvLine(const metering::RequestRecord &r)
         csvNumber(r.costUsd),
         QLatin1String(r.priced ? "true" : "false"),
         csvNumber(r.savedUsd),
+        csvNumber(r.routingSavedUsd),
         csvField(r.cacheStatus),
         csvField(r.error),
     };
@@ -392,11 +427,7 @@ QByteArray harDocument(const metering::RequestRecord &record, const CapturedExch
         {QStringLiteral("redirectURL"), QString()},
         {QStringLiteral("headersSize"), -1},
         {QStringLiteral("bodySize"), exchange.responseBytes}};
-    // HAR's phases: what Tollgate measured is the wait for the first byte and the rest.
-    const double wait = record.ttftMs >= 0 ? record.ttftMs : record.latencyMs;
-    const QJsonObject timings{{QStringLiteral("send"), 0},
-                              {QStringLiteral("wait"), wait},
-                              {QStringLiteral("receive"), std::max(0.0, record.latencyMs - wait)}};
+    const QJsonObject timings = harTimings(record);
     const QJsonObject entry{
         {QStringLiteral("startedDateTime"),
          QDateTime::fromMSecsSinceEpoch(record.startedAtMs, Qt::UTC).toString(Qt::ISODateWithMs)},

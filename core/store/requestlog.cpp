@@ -24,7 +24,7 @@ namespace {
 using Clock = SqliteWriteQueue::Clock;
 
 // Bumped whenever the schema changes; stored in PRAGMA user_version.
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 
 constexpr const char *kCreateSchema = R"sql(
 CREATE TABLE IF NOT EXISTS requests (
@@ -91,6 +91,12 @@ CREATE INDEX IF NOT EXISTS exchanges_id ON exchanges (id);
 CREATE INDEX IF NOT EXISTS exchanges_started_at ON exchanges (started_at_ms);
 )sql";
 
+// From version 4: where the time before the upstream answered went (NULL: no upstream call).
+constexpr const char *kMigrateFrom4 = R"sql(
+ALTER TABLE requests ADD COLUMN queue_ms REAL;
+ALTER TABLE requests ADD COLUMN connect_ms REAL;
+)sql";
+
 constexpr const char *kInsertExchange =
     "INSERT INTO exchanges (id, started_at_ms, method, target, request_headers, request_body, "
     "request_bytes, status, response_headers, response_body, response_bytes, streamed) VALUES "
@@ -99,9 +105,9 @@ constexpr const char *kInsert =
     "INSERT INTO requests (id, started_at_ms, flavor, endpoint, user, requested_model, "
     "used_model, status, stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, "
     "output_tokens, cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, "
-    "error, route, plan, retries, saved_usd, routing_saved_usd) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-    "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
-    "?25, ?26)";
+    "error, route, plan, retries, saved_usd, routing_saved_usd, queue_ms, connect_ms) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+    "?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)";
 
 void bindText(sqlite3_stmt *stmt, int index, const QString &text)
 {
@@ -111,6 +117,15 @@ void bindText(sqlite3_stmt *stmt, int index, const QString &text)
     else
         sqlite3_bind_text16(stmt, index, text.utf16(), int(text.size() * sizeof(char16_t)),
                             SQLITE_STATIC);
+}
+
+// A duration that may be unknown (negative in the record) as NULL.
+void bindDuration(sqlite3_stmt *stmt, int index, double ms)
+{
+    if (ms < 0)
+        sqlite3_bind_null(stmt, index);
+    else
+        sqlite3_bind_double(stmt, index, ms);
 }
 
 void bindRecord(sqlite3_stmt *stmt, const metering::RequestRecord &r)
@@ -125,10 +140,7 @@ void bindRecord(sqlite3_stmt *stmt, const metering::RequestRecord &r)
     sqlite3_bind_int(stmt, 8, r.status);
     sqlite3_bind_int(stmt, 9, r.stream ? 1 : 0);
     sqlite3_bind_double(stmt, 10, r.latencyMs);
-    if (r.ttftMs < 0)
-        sqlite3_bind_null(stmt, 11);
-    else
-        sqlite3_bind_double(stmt, 11, r.ttftMs);
+    bindDuration(stmt, 11, r.ttftMs);
     sqlite3_bind_double(stmt, 12, r.upstreamMs);
     sqlite3_bind_double(stmt, 13, r.overheadMs);
     sqlite3_bind_int64(stmt, 14, r.usage.inputTokens);
@@ -144,6 +156,8 @@ void bindRecord(sqlite3_stmt *stmt, const metering::RequestRecord &r)
     sqlite3_bind_int(stmt, 24, r.retries);
     sqlite3_bind_double(stmt, 25, r.savedUsd);
     sqlite3_bind_double(stmt, 26, r.routingSavedUsd);
+    bindDuration(stmt, 27, r.queueMs);
+    bindDuration(stmt, 28, r.connectMs);
 }
 
 void bindBytes(sqlite3_stmt *stmt, int index, const QByteArray &bytes)
@@ -370,6 +384,7 @@ Expected<std::unique_ptr<RequestLog>> RequestLog::open(const Options &options)
     writerOptions.migrations.insert(1, kMigrateFrom1);
     writerOptions.migrations.insert(2, kMigrateFrom2);
     writerOptions.migrations.insert(3, kMigrateFrom3);
+    writerOptions.migrations.insert(4, kMigrateFrom4);
     writerOptions.maintenanceIntervalMs = options.retentionIntervalMs;
     auto writer = SqliteWriter::open(writerOptions);
     if (!writer)

@@ -19,9 +19,9 @@ constexpr const char *kRecordColumns =
     "id, started_at_ms, flavor, endpoint, user, requested_model, used_model, status, "
     "stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, output_tokens, "
     "cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, error, route, plan, "
-    "retries, saved_usd, routing_saved_usd";
+    "retries, saved_usd, routing_saved_usd, queue_ms, connect_ms";
 // Where a page query puts the rowid, after the record's columns.
-constexpr int kRowIdColumn = 26;
+constexpr int kRowIdColumn = 28;
 
 constexpr const char *kSelectFinished =
     "SELECT %1 FROM requests WHERE started_at_ms >= ?1 - 86400000 "
@@ -32,6 +32,13 @@ QString columnText(sqlite3_stmt *stmt, int column)
 {
     return QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(stmt, column)),
                              sqlite3_column_bytes(stmt, column));
+}
+
+// A duration column that may be NULL (unknown) as the record keeps it: negative.
+double durationOf(sqlite3_stmt *stmt, int column)
+{
+    return sqlite3_column_type(stmt, column) == SQLITE_NULL ? -1
+                                                            : sqlite3_column_double(stmt, column);
 }
 
 // A row starting with kRecordColumns as the record it was written from.
@@ -48,7 +55,7 @@ metering::RequestRecord recordOf(sqlite3_stmt *stmt)
     r.status = sqlite3_column_int(stmt, 7);
     r.stream = sqlite3_column_int(stmt, 8) != 0;
     r.latencyMs = sqlite3_column_double(stmt, 9);
-    r.ttftMs = sqlite3_column_type(stmt, 10) == SQLITE_NULL ? -1 : sqlite3_column_double(stmt, 10);
+    r.ttftMs = durationOf(stmt, 10);
     r.upstreamMs = sqlite3_column_double(stmt, 11);
     r.overheadMs = sqlite3_column_double(stmt, 12);
     r.usage.inputTokens = sqlite3_column_int64(stmt, 13);
@@ -64,6 +71,8 @@ metering::RequestRecord recordOf(sqlite3_stmt *stmt)
     r.retries = sqlite3_column_int(stmt, 23);
     r.savedUsd = sqlite3_column_double(stmt, 24);
     r.routingSavedUsd = sqlite3_column_double(stmt, 25);
+    r.queueMs = durationOf(stmt, 26);
+    r.connectMs = durationOf(stmt, 27);
     return r;
 }
 

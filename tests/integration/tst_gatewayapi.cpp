@@ -775,6 +775,8 @@ void TestGatewayApi::requestLogRecordsUsageCostAndUsers()
     QVERIFY2(readRequestLog(logPath(), &rows, &error), qPrintable(error));
     QCOMPARE(rows.size(), expected.size());
 
+    int opened = 0; // rows whose request waited for a new upstream connection
+    int pooled = 0; // rows served on a kept-alive one
     for (auto it = expected.cbegin(); it != expected.cend(); ++it) {
         const Expected &want = it.value();
         QVERIFY2(rows.contains(it.key()), qPrintable(it.key()));
@@ -813,6 +815,14 @@ void TestGatewayApi::requestLogRecordsUsageCostAndUsers()
         QVERIFY2(ttft >= 0 && ttft <= latency, where + " ttft " + QByteArray::number(ttft) +
                                                    " latency " + QByteArray::number(latency));
         QVERIFY2(column("upstream_ms").toDouble() <= latency, where);
+        // Where the time before the first byte went: the queue, then opening a connection.
+        QVERIFY2(!column("queue_ms").isNull() && !column("connect_ms").isNull(), where);
+        const double queue = column("queue_ms").toDouble();
+        const double connect = column("connect_ms").toDouble();
+        QVERIFY2(queue >= 0 && connect >= 0 && queue + connect <= ttft,
+                 where + " queue " + QByteArray::number(queue) + " connect " +
+                     QByteArray::number(connect) + " ttft " + QByteArray::number(ttft));
+        ++(connect > 0 ? opened : pooled);
         if (want.user == QLatin1String("carol")) {
             // 9 events 60 ms apart: the first byte went out long before the last.
             QVERIFY2(latency >= 400, where + " latency " + QByteArray::number(latency));
@@ -824,6 +834,9 @@ void TestGatewayApi::requestLogRecordsUsageCostAndUsers()
                      qPrintable(QStringLiteral("column %1 holds a client key").arg(value.key())));
         }
     }
+    // Each worker opens its connection to the mock once and keeps it.
+    QVERIFY2(opened >= 1 && pooled >= 1,
+             qPrintable(QStringLiteral("%1 opened, %2 pooled").arg(opened).arg(pooled)));
     // Nor anywhere else in the database files (free pages, journal, other tables).
     const QByteArray stored = m_gateway.dataBytes();
     QVERIFY2(!stored.contains(kAnthropicClientKey) && !stored.contains(kOpenAiClientKey),

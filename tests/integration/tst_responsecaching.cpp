@@ -495,6 +495,10 @@ void TestResponseCaching::repeatedRequestIsAnsweredFromCacheAndLogged()
              QByteArray::number(missCost, 'g', 17));
     QCOMPARE(hitRow.value(QStringLiteral("cost_usd")).toDouble(), 0.0);
     QCOMPARE(hitRow.value(QStringLiteral("upstream_ms")).toDouble(), 0.0);
+    // The hit never waited for an upstream: no queue or connect time.
+    QVERIFY(hitRow.value(QStringLiteral("queue_ms")).isNull());
+    QVERIFY(hitRow.value(QStringLiteral("connect_ms")).isNull());
+    QVERIFY(!missRow.value(QStringLiteral("queue_ms")).isNull());
 }
 
 void TestResponseCaching::streamIsReplayedFromStoredBody_data()

@@ -100,8 +100,18 @@ void TestUpstreamPool::queuesBeyondTheConnectionCap()
         calls.append(call);
     }
     QCOMPARE(pool.activeConnections(), 2);
+    // The first two have connections at once; the rest wait for one of them to come free.
+    QVERIFY(calls.at(0)->queuedMs() >= 0);
+    QCOMPARE(calls.at(2)->queuedMs(), -1.0);
     QTRY_COMPARE_WITH_TIMEOUT(done, 5, 5000);
     QCOMPARE(pool.idleConnections(), 2);
+    for (int i = 2; i < 5; ++i)
+        QVERIFY2(calls.at(i)->queuedMs() >= 90,
+                 qPrintable(QString::number(calls.at(i)->queuedMs())));
+    // They reuse the first two's connections: nothing to open.
+    for (int i = 2; i < 5; ++i)
+        QCOMPARE(calls.at(i)->connectMs(), 0.0);
+    QVERIFY(calls.at(0)->queuedMs() < calls.at(2)->queuedMs());
     qDeleteAll(calls);
 }
 
@@ -111,6 +121,11 @@ void TestUpstreamPool::reusesKeptAliveConnections()
     for (int i = 0; i < 5; ++i) {
         UpstreamCall *call = pool.start(messages("in=1"), this);
         QVERIFY(wait(call));
+        // Only the first call waits for a connection to open.
+        if (i == 0)
+            QVERIFY(call->connectMs() > 0);
+        else
+            QCOMPARE(call->connectMs(), 0.0);
         delete call;
         QCOMPARE(pool.idleConnections(), 1);
     }

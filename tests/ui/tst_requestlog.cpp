@@ -342,9 +342,9 @@ void TestRequestLogView::detailPaneShowsTheSelectedRequest()
     page.table()->selectRow(0);
     const QString detail = page.detailText();
     for (const char *part :
-         {"Timing", "latency:", "first token:", "upstream:", "overhead:", "Tokens",
-          "input:", "Cost", "Routing", "rule:", "plan:", "retries:", "Cache", "detail-user",
-          "claude-3-haiku-20240307"})
+         {"Timing", "queue:", "connect:", "latency:", "first token:", "upstream:", "overhead:",
+          "Tokens", "input:", "Cost", "Routing", "rule:", "plan:", "retries:", "Cache",
+          "detail-user", "claude-3-haiku-20240307"})
         QVERIFY2(detail.contains(QLatin1String(part)), qPrintable(part + (": " + detail)));
     // The client's key is nowhere: the log never had it.
     QVERIFY(!detail.contains(QStringLiteral("sk-ant")));

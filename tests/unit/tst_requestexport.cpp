@@ -40,6 +40,9 @@ RequestRecord record(int i)
     r.ttftMs = i % 5 == 0 ? -1 : 40;
     r.upstreamMs = 90 + i;
     r.overheadMs = 10;
+    r.queueMs = i % 7 == 0 ? -1 : 1.5; // a cache hit never queued for an upstream
+    r.connectMs = i % 7 == 0 ? -1 : (i % 2 ? 0 : 12.25);
+    r.routingSavedUsd = 0.0005 * i;
     r.usage.inputTokens = 100 + i;
     r.usage.outputTokens = 50;
     r.costUsd = 0.001 * i;
@@ -178,9 +181,16 @@ void TestRequestExport::jsonlHoldsExactlyTheFilteredRows()
     QCOMPARE(first.value(QStringLiteral("cost_usd")).toDouble(), newest.costUsd);
     QCOMPARE(first.value(QStringLiteral("started_at_ms")).toInteger(), newest.startedAtMs);
     QCOMPARE(first.value(QStringLiteral("completed_at_ms")).toInteger(), newest.completedAtMs());
-    // No first byte is null, not -1.
+    QCOMPARE(first.value(QStringLiteral("routing_saved_usd")).toDouble(), newest.routingSavedUsd);
+    const QJsonObject timed = requestexport::toJson(record(2));
+    QCOMPARE(timed.value(QStringLiteral("queue_ms")).toDouble(), 1.5);
+    QCOMPARE(timed.value(QStringLiteral("connect_ms")).toDouble(), 12.25);
+    // No first byte, no upstream call: null, not -1.
     const QJsonObject noTtft = requestexport::toJson(record(5));
     QVERIFY(noTtft.value(QStringLiteral("ttft_ms")).isNull());
+    const QJsonObject hit = requestexport::toJson(record(7));
+    QVERIFY(hit.value(QStringLiteral("queue_ms")).isNull());
+    QVERIFY(hit.value(QStringLiteral("connect_ms")).isNull());
     RequestRecord odd = record(1);
     odd.latencyMs = std::numeric_limits<double>::quiet_NaN();
     QVERIFY(requestexport::toJson(odd).value(QStringLiteral("latency_ms")).isNull());
@@ -203,6 +213,14 @@ void TestRequestExport::csvHoldsExactlyTheFilteredRows()
     }
     QCOMPARE(rows[1].first(), QStringLiteral("req-240"));
     QCOMPARE(rows.last().first(), QStringLiteral("req-000"));
+    // req-240: queued 1.5 ms, opened a connection in 12.25; req-210 and req-000 were cache hits.
+    const int queue = int(header.indexOf(QStringLiteral("queue_ms")));
+    const int connect = int(header.indexOf(QStringLiteral("connect_ms")));
+    QVERIFY(queue > 0 && connect > 0);
+    QCOMPARE(rows[1][queue], QStringLiteral("1.5"));
+    QCOMPARE(rows[1][connect], QStringLiteral("12.25"));
+    QCOMPARE(rows.last()[queue], QString());
+    QCOMPARE(rows.last()[connect], QString());
 }
 
 void TestRequestExport::newerRowsComeFirstAndSnapshotsHold()
@@ -340,6 +358,8 @@ void TestRequestExport::harHoldsTheCapturedExchange()
     record.startedAtMs = 1'700'000'000'000;
     record.latencyMs = 250;
     record.ttftMs = 100;
+    record.queueMs = 5;
+    record.connectMs = 20;
     tollgate::store::CapturedExchange e;
     e.method = "POST";
     e.target = "/v1/messages";
@@ -370,8 +390,12 @@ void TestRequestExport::harHoldsTheCapturedExchange()
     QCOMPARE(content.value(u"text").toString(), QStringLiteral(R"({"ok":true})"));
     QCOMPARE(content.value(u"comment").toString(), QString());
     const QJsonObject timings = entry.value(u"timings").toObject();
-    QCOMPARE(timings.value(u"wait").toDouble(), 100.0);
+    // The first byte came at 100 ms: 5 queued, 20 connecting, 75 waiting; the rest receiving.
+    QCOMPARE(timings.value(u"blocked").toDouble(), 5.0);
+    QCOMPARE(timings.value(u"connect").toDouble(), 20.0);
+    QCOMPARE(timings.value(u"wait").toDouble(), 75.0);
     QCOMPARE(timings.value(u"receive").toDouble(), 150.0);
+    QCOMPARE(timings.value(u"dns").toDouble(), -1.0);
     QCOMPARE(entry.value(u"_tollgate").toObject().value(u"id").toString(), QStringLiteral("h-1"));
 }
 

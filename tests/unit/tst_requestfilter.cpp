@@ -27,6 +27,8 @@ RequestRecord sample()
     r.ttftMs = 300;
     r.upstreamMs = 2400;
     r.overheadMs = 100;
+    r.queueMs = 2;
+    r.connectMs = 0;
     r.usage.inputTokens = 1200;
     r.usage.outputTokens = 300;
     r.usage.cacheReadTokens = 500;
@@ -166,6 +168,10 @@ void TestRequestFilter::matchesSample_data()
     row("upstream>2s", true);
     row("overhead<=100", true);
     row("overhead>0.1s", false);
+    row("queue<5ms", true);
+    row("queue>2", false);
+    row("connect=0", true);
+    row("connect>0", false);
     // token counts: all four kinds, input, output; k and m multiply
     row("tokens=2000", true);
     row("tokens>1.9k", true);
@@ -260,6 +266,12 @@ void TestRequestFilter::missingFirstByteComparesFalse()
     QVERIFY(parsed(QStringLiteral("ttft!=300")).matches(r));
     QVERIFY(parsed(QStringLiteral("not(ttft<1s)")).matches(r));
     QVERIFY(parsed(QStringLiteral("ttft<1s")).matches(sample()));
+    // No upstream call (a cache hit, a refusal): no queue or connect time to compare.
+    r.queueMs = -1;
+    r.connectMs = -1;
+    QVERIFY(!parsed(QStringLiteral("queue>=0")).matches(r));
+    QVERIFY(!parsed(QStringLiteral("connect=0")).matches(r));
+    QVERIFY(parsed(QStringLiteral("not(connect>0)")).matches(r));
 }
 
 void TestRequestFilter::errorYesIsFailed()
@@ -366,9 +378,10 @@ void TestRequestFilter::errors_data()
         QTest::newRow(qPrintable(filter.left(40))) << filter << message;
     };
     row(QStringLiteral("mdl=x"),
-        QStringLiteral("unknown field \"mdl\" at 1; fields: status, model, requested, used, "
-                       "provider, user, plan, route, endpoint, id, cost, latency, ttft, "
-                       "upstream, overhead, tokens, in, out, retries, cache, stream, error"));
+        QStringLiteral(
+            "unknown field \"mdl\" at 1; fields: status, model, requested, used, "
+            "provider, user, plan, route, endpoint, id, cost, latency, ttft, "
+            "upstream, overhead, queue, connect, tokens, in, out, retries, cache, stream, error"));
     row(QStringLiteral("latency>2x"),
         QStringLiteral("\"2x\" is not a duration at 9; e.g. 250ms, 2s, 1m"));
     row(QStringLiteral("status>=500 latency>2x"),

@@ -148,6 +148,8 @@ QList<RequestRecord> generatedRecords(int count)
         r.ttftMs = i % 5 == 0 ? -1 : (i % 7 == 0 ? 300 : random.bounded(4000) / 8.0);
         r.upstreamMs = r.latencyMs * 0.9;
         r.overheadMs = r.latencyMs - r.upstreamMs;
+        r.queueMs = i % 6 == 0 ? -1 : random.bounded(400) / 8.0;
+        r.connectMs = r.queueMs < 0 ? -1 : (i % 4 == 0 ? 0 : random.bounded(800) / 8.0);
         r.usage.inputTokens = random.bounded(3000);
         r.usage.outputTokens = random.bounded(1500);
         r.usage.cacheReadTokens = random.bounded(2) ? random.bounded(4000) : 0;
@@ -207,6 +209,10 @@ QStringList equivalenceFilters()
             QStringLiteral("out>=1000"),
             QStringLiteral("retries>=2"),
             QStringLiteral("overhead>50"),
+            QStringLiteral("queue>10ms"),
+            QStringLiteral("not(queue<=10)"),
+            QStringLiteral("connect=0"),
+            QStringLiteral("connect>0.05s"),
             QStringLiteral("upstream<1s"),
             QStringLiteral("cache=hit"),
             QStringLiteral("cache!=bypass"),
@@ -367,6 +373,8 @@ void TestRequestLog::writesExactValues()
     full.ttftMs = 321.25;
     full.upstreamMs = 1234.375;
     full.overheadMs = 0.125;
+    full.queueMs = 2.5;
+    full.connectMs = 40.75;
     full.usage.inputTokens = 1500;
     full.usage.outputTokens = 420;
     full.usage.cacheWriteTokens = 2048;
@@ -398,7 +406,7 @@ void TestRequestLog::writesExactValues()
         "SELECT id, started_at_ms, flavor, endpoint, user, requested_model, used_model, status, "
         "stream, latency_ms, ttft_ms, upstream_ms, overhead_ms, input_tokens, output_tokens, "
         "cache_write_tokens, cache_read_tokens, cost_usd, priced, cache_status, error, route, "
-        "plan, retries, saved_usd FROM requests ORDER BY rowid");
+        "plan, retries, saved_usd, queue_ms, connect_ms FROM requests ORDER BY rowid");
     QVERIFY(stmt);
     auto text = [stmt](int column) {
         return QString::fromUtf8(reinterpret_cast<const char *>(sqlite3_column_text(stmt, column)));
@@ -431,6 +439,8 @@ void TestRequestLog::writesExactValues()
     QCOMPARE(text(22), QStringLiteral("pro"));
     QCOMPARE(sqlite3_column_int(stmt, 23), 2);
     QCOMPARE(sqlite3_column_double(stmt, 24), 0.5);
+    QCOMPARE(sqlite3_column_double(stmt, 25), 2.5);
+    QCOMPARE(sqlite3_column_double(stmt, 26), 40.75);
 
     QCOMPARE(sqlite3_step(stmt), SQLITE_ROW);
     QCOMPARE(text(0), QStringLiteral("req-2"));
@@ -440,6 +450,8 @@ void TestRequestLog::writesExactValues()
     QCOMPARE(sqlite3_column_int(stmt, 7), 0);
     QCOMPARE(sqlite3_column_int(stmt, 8), 0);
     QCOMPARE(sqlite3_column_type(stmt, 10), SQLITE_NULL); // no first byte: NULL, not -1
+    QCOMPARE(sqlite3_column_type(stmt, 25), SQLITE_NULL); // no upstream call: no queue
+    QCOMPARE(sqlite3_column_type(stmt, 26), SQLITE_NULL);
     QCOMPARE(sqlite3_column_int(stmt, 18), 0);
     QCOMPARE(text(19), QStringLiteral("bypass"));
     QCOMPARE(text(20), QString());
@@ -448,7 +460,7 @@ void TestRequestLog::writesExactValues()
     sqlite3_finalize(stmt);
 
     // Exactly the record's fields, nothing more.
-    QCOMPARE(db.integer("SELECT COUNT(*) FROM pragma_table_info('requests')"), Q_INT64_C(26));
+    QCOMPARE(db.integer("SELECT COUNT(*) FROM pragma_table_info('requests')"), Q_INT64_C(28));
     QCOMPARE(db.integer("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND "
                         "tbl_name = 'requests' AND sql LIKE '%started_at_ms%'"),
              Q_INT64_C(1));
@@ -471,7 +483,7 @@ void TestRequestLog::walModeAndSchemaVersion()
     log->flush();
     Db db(log->path());
     QCOMPARE(db.text("PRAGMA journal_mode"), QStringLiteral("wal"));
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(4));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(5));
     QVERIFY(QFile::exists(log->path() + QStringLiteral("-wal")));
 }
 
@@ -650,7 +662,7 @@ void TestRequestLog::destructorDrainsAndReopenKeepsRows()
     QCOMPARE(reopened->written(), quint64(1));
     Db db(o.path);
     QCOMPARE(db.column("SELECT id FROM requests ORDER BY rowid"), (QStringList{"a", "b", "c"}));
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(4));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(5));
 }
 
 void TestRequestLog::readerDoesNotBlockWriter()
@@ -747,13 +759,17 @@ void TestRequestLog::migratesVersionOneKeepingRows()
     QVERIFY(log->append(routed));
     log->flush();
     Db db(o.path);
-    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(4));
+    QCOMPARE(db.integer("PRAGMA user_version"), Q_INT64_C(5));
     QCOMPARE(db.integer("SELECT COUNT(*) FROM requests"), Q_INT64_C(2));
     QCOMPARE(db.text("SELECT route FROM requests WHERE id = 'old'"), QString());
     QCOMPARE(db.text("SELECT route FROM requests WHERE id = 'new'"), QStringLiteral("auto-simple"));
     // Step by step through version 2: what routing saved, 0 for the old row.
     QCOMPARE(db.text("SELECT routing_saved_usd FROM requests WHERE id = 'old'"),
              QStringLiteral("0.0"));
+    // And through version 4: the old row's queue and connect times are unknown.
+    QCOMPARE(db.integer("SELECT COUNT(*) FROM requests WHERE id = 'old' AND queue_ms IS NULL AND "
+                        "connect_ms IS NULL"),
+             Q_INT64_C(1));
 }
 
 void TestRequestLog::newerSchemaIsAnError()
@@ -783,6 +799,8 @@ void TestRequestLog::readsBackRequestsFinishedInARange()
     rich.stream = true;
     rich.latencyMs = 2500.5; // finishes at t0 + 3500.5
     rich.ttftMs = 300.25;
+    rich.queueMs = 1.5;
+    rich.connectMs = 0;
     rich.usage.inputTokens = 1200;
     rich.usage.cacheReadTokens = 8'000'000'000;
     rich.costUsd = 0.0125;
@@ -815,6 +833,8 @@ void TestRequestLog::readsBackRequestsFinishedInARange()
     QCOMPARE(read.at(0).id, QStringLiteral("early"));
     QCOMPARE(read.at(1).id, QStringLiteral("in-2"));
     QCOMPARE(read.at(1).ttftMs, -1.0);
+    QCOMPARE(read.at(1).queueMs, -1.0);
+    QCOMPARE(read.at(1).connectMs, -1.0);
     QCOMPARE(read.at(1).status, 0);
     const RequestRecord &back = read.at(2);
     QCOMPARE(back.id, rich.id);
@@ -824,6 +844,8 @@ void TestRequestLog::readsBackRequestsFinishedInARange()
     QCOMPARE(back.stream, true);
     QCOMPARE(back.latencyMs, rich.latencyMs);
     QCOMPARE(back.ttftMs, rich.ttftMs);
+    QCOMPARE(back.queueMs, rich.queueMs);
+    QCOMPARE(back.connectMs, rich.connectMs);
     QCOMPARE(back.usage.inputTokens, rich.usage.inputTokens);
     QCOMPARE(back.usage.cacheReadTokens, rich.usage.cacheReadTokens);
     QCOMPARE(back.costUsd, rich.costUsd);
