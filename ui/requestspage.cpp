@@ -3,6 +3,7 @@
 #include "consolesettings.h"
 #include "format.h"
 #include "requestsmodel.h"
+#include "resenddialog.h"
 #include "statusdelegate.h"
 
 #include "metering/requestfilter.h"
@@ -42,6 +43,7 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     , m_table(new QTableView(this))
     , m_detail(new QPlainTextEdit(this))
     , m_copyCurl(new QPushButton(tr("Copy as curl"), this))
+    , m_resend(new QPushButton(tr("Resend…"), this))
     , m_exportStatus(new QLabel(this))
 {
     m_filter->setPlaceholderText(
@@ -140,6 +142,11 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
                               "gateway; the body is a template (bodies are not logged)"));
     connect(m_copyCurl, &QPushButton::clicked, this,
             [this] { QApplication::clipboard()->setText(curlCommand()); });
+    m_resend->setEnabled(false);
+    m_resend->setToolTip(tr("Send the captured request again through the gateway, its body "
+                            "editable (Ctrl+R)"));
+    m_resend->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
+    connect(m_resend, &QPushButton::clicked, this, &RequestsPage::resendSelected);
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &RequestsPage::updateDetail);
     // A selected row still being read fills in when its page arrives.
@@ -152,6 +159,7 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     auto *detailPane = new QWidget(this);
     auto *detailButtons = new QHBoxLayout;
     detailButtons->addWidget(m_copyCurl);
+    detailButtons->addWidget(m_resend);
     detailButtons->addStretch(1);
     auto *detailLayout = new QVBoxLayout(detailPane);
     detailLayout->setContentsMargins(0, 0, 0, 0);
@@ -303,6 +311,7 @@ void RequestsPage::updateDetail()
         return;
     }
     m_exchange.reset();
+    m_resend->setEnabled(false);
     m_detail->setPlainText(m_recordText);
     if (m_selected && !running)
         readExchange(m_selected->id);
@@ -333,6 +342,7 @@ void RequestsPage::showExchange(const QString &id,
     if (!m_selected || m_selected->id != id)
         return; // the selection moved on meanwhile
     m_exchange = exchange;
+    m_resend->setEnabled(exchange.has_value());
     QString text = m_recordText + QStringLiteral("\n\n");
     if (exchange)
         text += store::requestexport::exchangeText(*exchange);
@@ -359,6 +369,19 @@ QString RequestsPage::curlCommand() const
     if (m_exchange)
         return store::requestexport::curlCommand(*m_selected, *m_exchange, m_baseUrl);
     return store::requestexport::curlCommand(*m_selected, m_baseUrl);
+}
+
+ResendDialog *RequestsPage::resendSelected()
+{
+    if (!m_selected || !m_exchange)
+        return nullptr;
+    auto *dialog = new ResendDialog(*m_selected, *m_exchange, m_baseUrl, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    // The resent request is found by its id, wherever the log's order puts it.
+    connect(dialog, &ResendDialog::showRequest, this,
+            [this](const QString &id) { m_filter->setText(QStringLiteral("id=") + id); });
+    dialog->show();
+    return dialog;
 }
 
 void RequestsPage::exportTo(const QString &path, store::requestexport::Format format)

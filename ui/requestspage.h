@@ -22,6 +22,7 @@ namespace tollgate::ui {
 
 class ConsoleSettings;
 class RequestsModel;
+class ResendDialog;
 
 /// The request log: the whole SQLite log with the live tail on top, a filter bar (Ctrl+F),
 /// columns the user picks (the header's context menu), and the selected request's details below.
@@ -53,6 +54,9 @@ public:
     QString detailText() const;
     /// The curl command for the selected request (what "Copy as curl" copies).
     QString curlCommand() const;
+    /// Opens a dialog that sends the selected request's captured exchange again (nullptr when
+    /// nothing captured is selected).
+    ResendDialog *resendSelected();
     /// Writes the rows shown to `path` off the GUI thread; exportFinished() tells how it went.
     void exportTo(const QString &path, store::requestexport::Format format);
     /// Writes the selected request's captured exchange as a HAR file; the path, or why not.
@@ -91,6 +95,7 @@ private:
     QTableView *m_table;
     QPlainTextEdit *m_detail;
     QPushButton *m_copyCurl;
+    QPushButton *m_resend; // enabled once the selected request's exchange is read
     QLabel *m_exportStatus;
     std::optional<metering::RequestRecord> m_selected;
     std::optional<store::CapturedExchange> m_exchange; // the selected request's, when captured

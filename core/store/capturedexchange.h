@@ -1,10 +1,13 @@
 #pragma once
 
+#include "common/expected.h"
 #include "http/httpexchange.h"
 #include "http/httpmessage.h"
 
 #include <QByteArray>
 #include <QString>
+
+#include <optional>
 
 namespace tollgate::store {
 
@@ -35,6 +38,32 @@ struct CapturedExchange {
 CapturedExchange captureExchange(const http::HttpRequest &request,
                                  const http::ResponseCopy *response, const QString &id,
                                  qint64 startedAtMs, qint64 limit);
+
+/// Whether a request header named `name` carries the client's key to a provider or the gateway.
+bool isCredentialHeader(const QByteArray &name);
+
+/// How to send a captured request again.
+struct RepeatOptions {
+    QByteArray key;                 ///< the credential to present; none when empty
+    std::optional<QByteArray> body; ///< an edited body; the captured one otherwise
+    bool skipCache = false;         ///< ask the provider even when the cache holds the answer
+};
+
+/// A captured request to send again through the gateway.
+struct RepeatedRequest {
+    QByteArray method;
+    QByteArray target;
+    http::HeaderList headers; ///< without host, content-length and connection
+    QByteArray body;
+};
+
+/// The captured request, to send again as it was sent: its method, target, headers and body.
+/// A redacted header is left out, except the credential, which carries `options.key` in the
+/// client's own form (`authorization: Bearer`, `x-api-key`); without a captured credential the
+/// key goes where `flavor` ("anthropic" | "openai") expects it. An error when the body was cut
+/// when captured (and not replaced) or the key is not a header value.
+Expected<RepeatedRequest> repeatRequest(const CapturedExchange &exchange, const QString &flavor,
+                                        const RepeatOptions &options);
 
 /// Headers as a JSON array of [name, value] pairs, the way the log stores them; and back (an
 /// unreadable text gives no headers).

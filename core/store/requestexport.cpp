@@ -235,12 +235,6 @@ QString curlCommand(const metering::RequestRecord &r, const QString &baseUrl)
 
 namespace {
 
-bool isCredential(const QByteArray &name)
-{
-    const QByteArray lower = name.toLower();
-    return lower == "authorization" || lower == "x-api-key" || lower == "api-key";
-}
-
 // Hop-by-hop or recomputed by curl: repeating them would only get in the way.
 bool curlSetsItself(const QByteArray &name)
 {
@@ -301,7 +295,7 @@ QString curlCommand(const metering::RequestRecord &record, const CapturedExchang
     for (const auto &[name, value] : exchange.requestHeaders) {
         if (curlSetsItself(name))
             continue;
-        if (isCredential(name)) {
+        if (isCredentialHeader(name)) {
             const QString key =
                 openai ? QStringLiteral("$OPENAI_API_KEY") : QStringLiteral("$ANTHROPIC_API_KEY");
             const QString prefix = value.startsWith("Bearer") || name.toLower() == "authorization"

@@ -7,6 +7,7 @@
 #include "mainwindow.h"
 #include "requestsmodel.h"
 #include "requestspage.h"
+#include "resenddialog.h"
 #include "statusdelegate.h"
 
 #include "gateway/gatewaythread.h"
@@ -25,6 +26,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
 #include <QScrollBar>
 #include <QSet>
 #include <QSettings>
@@ -103,6 +106,7 @@ private Q_SLOTS:
     void statusIsColoured();
     void detailPaneShowsTheSelectedRequest();
     void detailShowsTheCapturedExchange();
+    void resendSendsTheCapturedRequestAgain();
     void exportsHoldExactlyTheFilteredRows();
     void runningRequestsShowUntilTheyFinish();
 
@@ -436,6 +440,71 @@ void TestRequestLogView::detailShowsTheCapturedExchange()
     QFile database(m_gateway->context()->log->path());
     QVERIFY(database.open(QIODevice::ReadOnly));
     QVERIFY(!database.readAll().contains("sk-ant-capture-secret"));
+}
+
+void TestRequestLogView::resendSendsTheCapturedRequestAgain()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    const QByteArray body = R"({"model":"claude-3-haiku-20240307","max_tokens":16,)"
+                            R"("messages":[{"role":"user","content":"first of two"}]})";
+    const auto original = HttpTestClient::send(m_gateway->port(), "POST", "/v1/messages",
+                                               {{"content-type", "application/json"},
+                                                {"anthropic-version", "2023-06-01"},
+                                                {"x-api-key", "sk-ant-original-secret"},
+                                                {"x-tollgate-user", "resend-user"}},
+                                               body);
+    QCOMPARE(original.status, 200);
+    const QString originalId = QString::fromLatin1(original.header("x-tollgate-request-id"));
+    QTRY_COMPARE(model.index(0, ui::RequestsModel::User).data().toString(),
+                 QStringLiteral("resend-user"));
+    m_gateway->context()->log->flush();
+    QSignalSpy shown(&page, &ui::RequestsPage::exchangeShown);
+    page.table()->clearSelection();
+    page.table()->selectRow(0);
+    QTRY_VERIFY(!shown.isEmpty() && shown.last().at(1).toBool());
+
+    // The body edited, a key typed in for this send only.
+    ui::ResendDialog *dialog = page.resendSelected();
+    QVERIFY(dialog);
+    QVERIFY(dialog->sendButton()->isEnabled());
+    QVERIFY(dialog->body()->toPlainText().contains(QStringLiteral("first of two")));
+    dialog->body()->setPlainText(
+        dialog->body()->toPlainText().replace(QStringLiteral("first"), QStringLiteral("second")));
+    dialog->key()->setText(QStringLiteral("sk-ant-typed-for-resend"));
+    QSignalSpy finished(dialog, &ui::ResendDialog::finished);
+    m_mock.clearJournal();
+    dialog->send();
+    QVERIFY(finished.wait(10000));
+    QCOMPARE(finished.last().at(0).toInt(), 200);
+    const QString resentId = finished.last().at(1).toString();
+    QVERIFY(!resentId.isEmpty() && resentId != originalId);
+    QVERIFY2(dialog->outcomeText().startsWith(QStringLiteral("HTTP 200")),
+             qPrintable(dialog->outcomeText()));
+    // The provider got the edited request with the typed key; the gateway counted it as the
+    // same user's.
+    const auto journal = m_mock.journal();
+    QCOMPARE(journal.size(), 1);
+    QVERIFY(journal.first().body.contains("second of two"));
+    QCOMPARE(journal.first().header("x-api-key"), QByteArray("sk-ant-typed-for-resend"));
+    QTRY_COMPARE(model.index(0, ui::RequestsModel::Id).data().toString(), resentId);
+    QCOMPARE(model.index(0, ui::RequestsModel::User).data().toString(),
+             QStringLiteral("resend-user"));
+
+    // "Show in the log" finds it by its id.
+    Q_EMIT dialog->showRequest(resentId);
+    QCOMPARE(page.filter()->text(), QStringLiteral("id=") + resentId);
+    QTRY_COMPARE(page.visibleRows(), 1);
+    page.filter()->clear();
+    dialog->close();
+
+    // The typed key is in no file of the log.
+    m_gateway->context()->log->flush();
+    QFile database(m_gateway->context()->log->path());
+    QVERIFY(database.open(QIODevice::ReadOnly));
+    const QByteArray stored = database.readAll();
+    QVERIFY(!stored.contains("sk-ant-typed-for-resend"));
+    QVERIFY(!stored.contains("sk-ant-original-secret"));
 }
 
 void TestRequestLogView::exportsHoldExactlyTheFilteredRows()

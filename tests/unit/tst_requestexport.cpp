@@ -97,6 +97,8 @@ private Q_SLOTS:
     void capturedExchangeAsText();
     void curlRepeatsTheCapturedRequest();
     void harHoldsTheCapturedExchange();
+    void repeatSendsTheCapturedRequestWithTheGivenKey();
+    void repeatRefusesACutBodyAndABadKey();
     void initTestCase();
     void jsonlHoldsExactlyTheFilteredRows();
     void csvHoldsExactlyTheFilteredRows();
@@ -397,6 +399,67 @@ void TestRequestExport::harHoldsTheCapturedExchange()
     QCOMPARE(timings.value(u"receive").toDouble(), 150.0);
     QCOMPARE(timings.value(u"dns").toDouble(), -1.0);
     QCOMPARE(entry.value(u"_tollgate").toObject().value(u"id").toString(), QStringLiteral("h-1"));
+}
+
+void TestRequestExport::repeatSendsTheCapturedRequestWithTheGivenKey()
+{
+    tollgate::store::CapturedExchange e;
+    e.method = "POST";
+    e.target = "/v1/messages?beta=true";
+    e.requestHeaders = {{"host", "127.0.0.1:8080"},  {"content-type", "application/json"},
+                        {"x-api-key", "[redacted]"}, {"cookie", "[redacted]"},
+                        {"content-length", "13"},    {"x-tollgate-user", "ann"}};
+    e.requestBody = R"({"model":"m"})";
+    e.requestBytes = e.requestBody.size();
+    using tollgate::store::repeatRequest;
+    const auto same = repeatRequest(e, QStringLiteral("anthropic"), {" sk-typed \n", {}, false});
+    QVERIFY2(same, same ? "" : qPrintable(same.error().message));
+    QCOMPARE(same->method, QByteArray("POST"));
+    QCOMPARE(same->target, QByteArray("/v1/messages?beta=true"));
+    QCOMPARE(same->body, e.requestBody);
+    // The credential carries the key in the client's form; other redacted headers and those the
+    // sender sets again are left out.
+    const tollgate::http::HeaderList expected = {{"content-type", "application/json"},
+                                                 {"x-api-key", "sk-typed"},
+                                                 {"x-tollgate-user", "ann"}};
+    QCOMPARE(same->headers, expected);
+
+    // No key: no credential at all (the gateway may supply the provider's own).
+    const auto keyless = repeatRequest(e, QStringLiteral("anthropic"), {});
+    QVERIFY(keyless);
+    QCOMPARE(tollgate::http::headerValue(keyless->headers, "x-api-key"), QByteArray());
+
+    // An edited body, past the cache; an OpenAI client that sent no credential gets a bearer.
+    e.requestHeaders = {{"content-type", "application/json"}, {"x-tollgate-cache", "default"}};
+    const auto edited =
+        repeatRequest(e, QStringLiteral("openai"), {"sk-o", QByteArray(R"({"model":"n"})"), true});
+    QVERIFY(edited);
+    QCOMPARE(edited->body, QByteArray(R"({"model":"n"})"));
+    const tollgate::http::HeaderList openai = {{"content-type", "application/json"},
+                                               {"authorization", "Bearer sk-o"},
+                                               {"x-tollgate-cache", "no-cache"}};
+    QCOMPARE(edited->headers, openai);
+}
+
+void TestRequestExport::repeatRefusesACutBodyAndABadKey()
+{
+    tollgate::store::CapturedExchange e;
+    e.method = "POST";
+    e.target = "/v1/messages";
+    e.requestBody = R"({"model":"m","mess)";
+    e.requestBytes = 5000;
+    using tollgate::store::repeatRequest;
+    const auto cut = repeatRequest(e, QStringLiteral("anthropic"), {});
+    QVERIFY(!cut);
+    QVERIFY2(cut.error().message.contains(QStringLiteral("cut at 18 of 5000 bytes")),
+             qPrintable(cut.error().message));
+    // A whole body typed in instead goes.
+    QVERIFY(repeatRequest(e, QStringLiteral("anthropic"), {{}, QByteArray("{}"), false}));
+    // A key that would end the header and start another is refused, and not repeated.
+    const auto injected = repeatRequest(e, QStringLiteral("anthropic"),
+                                        {"sk-a\r\nx-evil: 1", QByteArray("{}"), false});
+    QVERIFY(!injected);
+    QVERIFY(!injected.error().message.contains(QStringLiteral("sk-a")));
 }
 
 QTEST_GUILESS_MAIN(TestRequestExport)
