@@ -1,5 +1,6 @@
 #include "policyeditorpage.h"
 
+#include "policychoicedelegate.h"
 #include "policyeditcommand.h"
 #include "policysectionmodel.h"
 
@@ -16,6 +17,7 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QTabWidget>
 #include <QTableView>
 #include <QToolBar>
@@ -247,6 +249,7 @@ QWidget *PolicyEditorPage::sectionPanel(Section section, PolicySectionModel *mod
 
     auto *view = new QTableView(panel);
     view->setModel(model);
+    view->setItemDelegate(new PolicyChoiceDelegate(view));
     view->setSelectionBehavior(QAbstractItemView::SelectRows);
     view->setSelectionMode(QAbstractItemView::SingleSelection);
     view->horizontalHeader()->setStretchLastSection(true);
@@ -309,11 +312,16 @@ QWidget *PolicyEditorPage::sectionPanel(Section section, PolicySectionModel *mod
 void PolicyEditorPage::connectModel(PolicySectionModel *model, Section section)
 {
     m_sections[section].model = model;
+    model->setChoiceSource([this](const QString &path) {
+        const gateway::GatewayContext *context = m_gateway.context();
+        return context ? gateway::fieldChoices(m_document, *context->policy(), path)
+                       : gateway::FieldChoices{};
+    });
     // Queued: the document (and with it the model) changes after the view has finished the
     // edit or the drop that asked for it.
     connect(
         model, &PolicySectionModel::editRequested, this,
-        [this](const QString &path, const QJsonValue &value) { setValue(path, value); },
+        [this](const QString &path, const QJsonValue &value) { editCell(path, value); },
         Qt::QueuedConnection);
     connect(model, &PolicySectionModel::renameRequested, this, &PolicyEditorPage::renameMember,
             Qt::QueuedConnection);
@@ -357,6 +365,17 @@ void PolicyEditorPage::renameMember(const QString &path, const QString &newKey)
     const qsizetype dot = path.lastIndexOf(QLatin1Char('.'));
     const QString parent = dot < 0 ? QString() : path.left(dot);
     const QString oldKey = path.mid(dot + 1);
+    if (parent == model(Plans)->path()) {
+        // Rules, budgets and the plan choices name plans: they follow, in the same undo step.
+        auto renamed = gateway::withPlanRenamed(m_document, oldKey, newKey);
+        if (!renamed) {
+            showOutcome(tr("Not renamed: %1").arg(renamed.error().toString()), true);
+            return;
+        }
+        push(tr("Rename plan %1 to %2").arg(oldKey, newKey), *renamed);
+        warnOfKeysOnPlan(oldKey);
+        return;
+    }
     QJsonObject members = policy::valueAtPath(m_document, parent).toObject();
     if (newKey.isEmpty() || members.contains(newKey)) {
         showOutcome(newKey.isEmpty() ? tr("A name cannot be empty.")
@@ -368,6 +387,40 @@ void PolicyEditorPage::renameMember(const QString &path, const QString &newKey)
     auto next = policy::withValueAtPath(m_document, parent, members);
     if (next)
         push(tr("Rename %1 to %2").arg(oldKey, newKey), next->toObject());
+}
+
+void PolicyEditorPage::warnOfKeysOnPlan(const QString &plan)
+{
+    const gateway::GatewayContext *context = m_gateway.context();
+    if (!context)
+        return;
+    const QList<policy::GatewayKey> &keys = context->policy()->gateway.gatewayKeys;
+    const auto onPlan = std::count_if(
+        keys.begin(), keys.end(), [&](const policy::GatewayKey &key) { return key.plan == plan; });
+    // Keys are the server's own (not in the editor): callers with them would fall to the
+    // default plan without a word.
+    if (onPlan > 0)
+        showOutcome(tr("%1 gateway key(s) still name plan %2; keys are the server's own: change "
+                       "them in its policy file, or their callers get the default plan.")
+                        .arg(onPlan)
+                        .arg(plan),
+                    true);
+}
+
+void PolicyEditorPage::editCell(const QString &path, const QJsonValue &value)
+{
+    // A model's id is what rules and budgets name it by: a new id renames it everywhere, in one
+    // step. An id that is taken, or none, is set as typed so that the check can say so.
+    static const QRegularExpression modelId(QStringLiteral("^models\\[\\d+\\]\\.id$"));
+    const QString current = policy::valueAtPath(m_document, path).toString();
+    if (modelId.match(path).hasMatch() && !current.isEmpty() && value.isString()) {
+        auto renamed = gateway::withModelRenamed(m_document, current, value.toString());
+        if (renamed) {
+            push(tr("Rename model %1 to %2").arg(current, value.toString()), *renamed);
+            return;
+        }
+    }
+    setValue(path, value);
 }
 
 QString PolicyEditorPage::uniqueName(Section section, const QString &base) const

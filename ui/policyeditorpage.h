@@ -106,6 +106,10 @@ private:
     void push(const QString &text, const QJsonObject &next);
     void setDocument(const QJsonObject &document);
     void renameMember(const QString &path, const QString &newKey);
+    /// Says so when gateway keys (which the editor does not change) name `plan`.
+    void warnOfKeysOnPlan(const QString &plan);
+    /// A cell's edit: a new model id renames the model (and what names it), the rest is set.
+    void editCell(const QString &path, const QJsonValue &value);
     QJsonValue newRow(Section section) const;
     QString uniqueName(Section section, const QString &base) const;
     void showProblems();

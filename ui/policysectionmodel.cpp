@@ -165,8 +165,27 @@ QVariant PolicySectionModel::data(const QModelIndex &index, int role) const
     case Qt::ToolTipRole: return problem.isEmpty() ? QVariant() : QVariant(problem);
     case Qt::BackgroundRole:
         return problem.isEmpty() ? QVariant() : QVariant(QBrush(QColor(217, 83, 79, 70)));
+    case ChoicesRole:
+    case OpenChoiceRole:
+    case BooleanRole: return choiceData(index, role);
     default: return {};
     }
+}
+
+QVariant PolicySectionModel::choiceData(const QModelIndex &index, int role) const
+{
+    const Column *column = columnAt(index.column());
+    if (!column || !m_choices)
+        return {};
+    const gateway::FieldChoices choices = m_choices(cellPath(index));
+    if (role == BooleanRole)
+        return choices.boolean;
+    if (role == OpenChoiceRole)
+        return choices.open;
+    QStringList texts;
+    for (const QJsonValue &value : choices.values)
+        texts.append(textOf(value, column->kind));
+    return texts;
 }
 
 QVariant PolicySectionModel::headerData(int section, Qt::Orientation orientation, int role) const

@@ -1,12 +1,15 @@
 #pragma once
 
 #include "common/expected.h"
+#include "gateway/policyedit.h"
 
 #include <QAbstractTableModel>
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QMap>
 #include <QStringList>
+
+#include <functional>
 
 namespace tollgate::ui {
 
@@ -27,6 +30,10 @@ public:
         QString title;
         Kind kind = Kind::Auto;
     };
+    /// A cell's fixed choices, for its editor: the texts offered (QStringList), whether other
+    /// text goes too, and whether it is a switch.
+    enum Role { ChoicesRole = Qt::UserRole + 1, OpenChoiceRole, BooleanRole };
+    using ChoiceSource = std::function<gateway::FieldChoices(const QString &path)>;
 
     /// `path` is the section's place in the document ("routes", "alerts.rules"). Keyed and
     /// Settings tables show the member's name in column 0; `keys` limits a Settings table to
@@ -35,6 +42,8 @@ public:
                        QObject *parent = nullptr, QStringList keys = {});
 
     void setDocument(const QJsonObject &document);
+    /// Where the choices of a cell (by its path) come from; without one every cell is text.
+    void setChoiceSource(ChoiceSource source) { m_choices = std::move(source); }
     /// Marks the cells the problems are about; a problem inside a row but in no column marks
     /// the row's first cell.
     void setProblems(const QList<Error> &problems);
@@ -81,6 +90,7 @@ private:
     const Column *columnAt(int column) const;
     QStringList rowKeys(const QJsonObject &document) const;
     QString messagesAt(int row, int column) const;
+    QVariant choiceData(const QModelIndex &index, int role) const;
 
     QString m_path;
     Shape m_shape;
@@ -90,6 +100,7 @@ private:
     QJsonValue m_section;
     QStringList m_keys; ///< Keyed and Settings: the member of each row
     QMap<QPair<int, int>, QStringList> m_problems;
+    ChoiceSource m_choices;
 };
 
 } // namespace tollgate::ui

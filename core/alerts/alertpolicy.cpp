@@ -307,6 +307,16 @@ QString alertSeverityName(AlertSeverity severity)
     return enumName(kSeverities, severity);
 }
 
+QStringList alertKindNames()
+{
+    return policy::enumNames(kKinds);
+}
+
+QStringList alertSeverityNames()
+{
+    return policy::enumNames(kSeverities);
+}
+
 QString prometheusDuration(int seconds)
 {
     // Prometheus' model.Duration.String(): years and weeks only when they divide evenly.

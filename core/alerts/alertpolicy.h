@@ -5,6 +5,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QString>
+#include <QStringList>
 
 namespace tollgate::alerts {
 
@@ -21,6 +22,9 @@ enum class AlertSeverity { Critical, Warning, Info };
 /// "info".
 QString alertKindName(AlertKind kind);
 QString alertSeverityName(AlertSeverity severity);
+/// The names a policy may use for each, in order.
+QStringList alertKindNames();
+QStringList alertSeverityNames();
 /// A duration as Prometheus writes one: 300 -> "5m", 5400 -> "1h30m", 45 -> "45s", 0 -> "0s".
 QString prometheusDuration(int seconds);
 

@@ -22,6 +22,34 @@ QJsonObject editablePolicy(const PolicyDocument &document);
 Expected<PolicyDocument> editedPolicy(const QJsonObject &edited, const PolicyDocument &running,
                                       QList<Error> *problems = nullptr);
 
+/// `edited` with plan `from` renamed `to` and every reference the editable sections make to it
+/// following: default_plan and local_owner_plan (also when they are absent and mean it), a
+/// rule's match.plan and a plan budget's scope. Patterns ("pro*") stay as written: they may
+/// match other plans too. Refused when there is no plan `from` or `to` is empty or taken.
+Expected<QJsonObject> withPlanRenamed(const QJsonObject &edited, const QString &from,
+                                      const QString &to);
+
+/// `edited` with model `from` renamed `to` in the price table, the rules' targets and
+/// match.model, and model budgets' scopes. Refused as for plans.
+Expected<QJsonObject> withModelRenamed(const QJsonObject &edited, const QString &from,
+                                       const QString &to);
+
+/// What a field of the edited policy may hold when that is a set known in advance or named
+/// elsewhere in the document: the values an editor offers (in order), whether other text goes
+/// too (a chain of targets, a pattern, a name the policy cannot know), or a yes/no.
+struct FieldChoices {
+    QList<QJsonValue> values;
+    bool open = false;
+    bool boolean = false;
+    bool isEmpty() const { return values.isEmpty() && !boolean; }
+};
+
+/// The choices for the value at `path` in `edited` ("budgets[0].window", "routes[2].targets",
+/// "default_plan", "alerts.rules.x.enabled"): names from the sections' own tables, plans and
+/// models from `edited`, providers from `running` (the server's own). Empty: any text.
+FieldChoices fieldChoices(const QJsonObject &edited, const PolicyDocument &running,
+                          const QString &path);
+
 /// A policy file read for editing: its editable sections over the reference defaults (a
 /// section the file leaves out is the reference one, as tollgated reads it), its models over
 /// the built-in price table. `skipped` names the server sections the file had, left out.

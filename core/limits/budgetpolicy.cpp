@@ -299,6 +299,21 @@ QString budgetScopeKindName(BudgetScopeKind kind)
     return enumName(kScopeKinds, kind);
 }
 
+QStringList budgetScopeKindNames()
+{
+    return policy::enumNames(kScopeKinds);
+}
+
+QStringList budgetWindowNames()
+{
+    return policy::enumNames(kWindows);
+}
+
+QStringList budgetAlignmentNames()
+{
+    return policy::enumNames(kAlignments);
+}
+
 QString budgetWindowName(BudgetWindow window)
 {
     return enumName(kWindows, window);

@@ -25,6 +25,10 @@ QString budgetScopeKindName(BudgetScopeKind kind);
 QString budgetWindowName(BudgetWindow window);
 QString budgetAlignmentName(BudgetAlignment alignment);
 QString budgetActionName(BudgetAction action);
+/// The names a policy may use for each, in order.
+QStringList budgetScopeKindNames();
+QStringList budgetWindowNames();
+QStringList budgetAlignmentNames();
 
 /// One entry of a budget's `actions`: `action` applies once spend reaches `atPercent` of the
 /// limit.

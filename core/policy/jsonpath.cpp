@@ -2,6 +2,7 @@
 
 #include "policy/policyfields.h"
 
+#include <QHash>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -142,6 +143,106 @@ bool isWithinPath(const QString &path, const QString &ancestor)
     return next == QLatin1Char('.') || next == QLatin1Char('[');
 }
 
+QString elementName(const QJsonValue &element)
+{
+    const QJsonObject object = element.toObject();
+    const QString name = object.value(u"name").toString();
+    return name.isEmpty() ? object.value(u"id").toString() : name;
+}
+
+namespace {
+
+/// The index of each element by its name; empty unless every element has a distinct one.
+QHash<QString, qsizetype> indexByName(const QJsonArray &list)
+{
+    QHash<QString, qsizetype> result;
+    for (qsizetype i = 0; i < list.size(); ++i) {
+        const QString name = elementName(list.at(i));
+        if (name.isEmpty() || result.contains(name))
+            return {};
+        result.insert(name, i);
+    }
+    return result;
+}
+
+/// Which of `order` (old positions, in their new order) keep their place relative to each
+/// other: a longest increasing run. The rest are what moved. Ties keep the later elements: of
+/// two rules swapped, the one now higher is the one that was dragged.
+QList<bool> keptInPlace(const QList<qsizetype> &order)
+{
+    const qsizetype n = order.size();
+    QList<qsizetype> length(n, 1), previous(n, -1);
+    qsizetype best = -1;
+    for (qsizetype i = 0; i < n; ++i) {
+        for (qsizetype j = 0; j < i; ++j) {
+            if (order.at(j) < order.at(i) && length.at(j) + 1 >= length.at(i)) {
+                length[i] = length.at(j) + 1;
+                previous[i] = j;
+            }
+        }
+        if (best < 0 || length.at(i) >= length.at(best))
+            best = i;
+    }
+    QList<bool> kept(n, false);
+    for (qsizetype i = best; i >= 0; i = previous.at(i))
+        kept[i] = true;
+    return kept;
+}
+
+QList<JsonChange> diffByPosition(const QJsonArray &was, const QJsonArray &now, const QString &path)
+{
+    QList<JsonChange> changes;
+    for (qsizetype i = 0; i < std::max(was.size(), now.size()); ++i) {
+        const QJsonValue a = i < was.size() ? was.at(i) : QJsonValue(QJsonValue::Undefined);
+        const QJsonValue b = i < now.size() ? now.at(i) : QJsonValue(QJsonValue::Undefined);
+        changes += diffJson(a, b, indexedPath(path, i));
+    }
+    return changes;
+}
+
+QList<JsonChange> diffByName(const QJsonArray &was, const QJsonArray &now,
+                             const QHash<QString, qsizetype> &wasAt,
+                             const QHash<QString, qsizetype> &nowAt, const QString &path)
+{
+    const auto isNew = [&](qsizetype i) { return !wasAt.contains(elementName(now.at(i))); };
+    const auto isGone = [&](qsizetype i) { return !nowAt.contains(elementName(was.at(i))); };
+    // A removed and an added element at one index are one element edited in place.
+    const auto pairedInPlace = [&](qsizetype i) {
+        return i < was.size() && i < now.size() && isGone(i) && isNew(i);
+    };
+    QList<JsonChange> changes;
+    for (qsizetype i = 0; i < was.size(); ++i) {
+        if (isGone(i) && !pairedInPlace(i))
+            changes.append({indexedPath(path, i), was.at(i), QJsonValue(QJsonValue::Undefined)});
+    }
+    QList<qsizetype> matched; // positions in `now` of the elements both sides have
+    for (qsizetype i = 0; i < now.size(); ++i) {
+        if (!isNew(i))
+            matched.append(i);
+    }
+    QList<qsizetype> oldOrder;
+    for (qsizetype i : matched)
+        oldOrder.append(wasAt.value(elementName(now.at(i))));
+    const QList<bool> kept = keptInPlace(oldOrder);
+    for (qsizetype i = 0, m = 0; i < now.size(); ++i) {
+        const QString at = indexedPath(path, i);
+        if (pairedInPlace(i)) {
+            changes += diffJson(was.at(i), now.at(i), at);
+        } else if (isNew(i)) {
+            changes.append({at, QJsonValue(QJsonValue::Undefined), now.at(i)});
+        } else {
+            const qsizetype from = oldOrder.at(m);
+            if (!kept.at(m))
+                changes.append({at, was.at(from), now.at(i), from, i});
+            changes += diffJson(was.at(from), now.at(i), at);
+            ++m;
+        }
+    }
+    return changes;
+}
+
+} // namespace
+
 QList<JsonChange> diffJson(const QJsonValue &before, const QJsonValue &after, const QString &path)
 {
     if (before == after)
@@ -160,12 +261,11 @@ QList<JsonChange> diffJson(const QJsonValue &before, const QJsonValue &after, co
     if (before.isArray() && after.isArray()) {
         const QJsonArray was = before.toArray();
         const QJsonArray now = after.toArray();
-        for (qsizetype i = 0; i < std::max(was.size(), now.size()); ++i) {
-            const QJsonValue a = i < was.size() ? was.at(i) : QJsonValue(QJsonValue::Undefined);
-            const QJsonValue b = i < now.size() ? now.at(i) : QJsonValue(QJsonValue::Undefined);
-            changes += diffJson(a, b, indexedPath(path, i));
-        }
-        return changes;
+        const QHash<QString, qsizetype> wasAt = indexByName(was);
+        const QHash<QString, qsizetype> nowAt = indexByName(now);
+        if ((wasAt.isEmpty() && !was.isEmpty()) || (nowAt.isEmpty() && !now.isEmpty()))
+            return diffByPosition(was, now, path);
+        return diffByName(was, now, wasAt, nowAt, path);
     }
     changes.append({path, before, after});
     return changes;
@@ -188,6 +288,11 @@ QString jsonText(const QJsonValue &value)
 
 QString describeChange(const JsonChange &change)
 {
+    if (change.isMove())
+        return QStringLiteral("%1 \"%2\": moved from position %3 to %4")
+            .arg(change.path, elementName(change.after))
+            .arg(change.movedFrom + 1)
+            .arg(change.movedTo + 1);
     if (change.before.isUndefined())
         return QStringLiteral("%1: added %2").arg(change.path, jsonText(change.after));
     if (change.after.isUndefined())

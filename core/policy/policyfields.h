@@ -25,13 +25,19 @@ QString enumName(const EnumName<Enum> (&table)[N], Enum value)
     return {};
 }
 
-/// "a, b, c": the names a problem message offers.
-template <typename Enum, std::size_t N> QString enumChoices(const EnumName<Enum> (&table)[N])
+/// Every name of a table, in its order: what an editor offers.
+template <typename Enum, std::size_t N> QStringList enumNames(const EnumName<Enum> (&table)[N])
 {
     QStringList names;
     for (const auto &entry : table)
         names.append(QLatin1String(entry.name));
-    return names.join(QStringLiteral(", "));
+    return names;
+}
+
+/// "a, b, c": the names a problem message offers.
+template <typename Enum, std::size_t N> QString enumChoices(const EnumName<Enum> (&table)[N])
+{
+    return enumNames(table).join(QStringLiteral(", "));
 }
 
 /// The JSON path of `key` inside the object at `path` ("" is the document itself).

@@ -16,8 +16,12 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QCryptographicHash>
 #include <QFile>
 #include <QJsonArray>
+#include <QLineEdit>
 #include <QMimeData>
 #include <QSettings>
 #include <QStandardPaths>
@@ -26,6 +30,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <QUndoStack>
+
+#include <functional>
+#include <memory>
 
 using namespace tollgate;
 using testsupport::HttpTestClient;
@@ -51,6 +58,8 @@ private Q_SLOTS:
     void theDiffListsTheChange();
     void saveThenOpenRoundTrips();
     void reorderingChangesWhichRuleWins();
+    void renamingAPlanCarriesItsReferences();
+    void fixedChoicesAreEditedFromAList();
     void thePageRenders();
 
 private:
@@ -58,6 +67,11 @@ private:
     QByteArray servedModel(const QByteArray &model, const testsupport::HttpHeaders &hints = {});
     Page &page() const { return m_window->policyEditorPage(); }
     ui::PolicySectionModel &routes() const { return *page().model(Page::Routes); }
+    /// The hourly request limit the gateway held a caller of `plan` to.
+    QByteArray hourlyLimitOf(const QByteArray &plan);
+    /// Opens the table's own editor on a cell, lets `use` work it, and commits it as the view does.
+    void editWith(Page::Section section, int row, int column,
+                  const std::function<void(QWidget *)> &use);
     /// Types `text` into a cell as the table's editor would, and lets the page take it.
     void typeInto(Page::Section section, int row, int column, const QString &text);
     int columnOf(Page::Section section, const QString &title) const;
@@ -130,6 +144,23 @@ QByteArray TestPolicyEditor::servedModel(const QByteArray &model,
     return used == answered ? used : used + " != " + answered;
 }
 
+QByteArray TestPolicyEditor::hourlyLimitOf(const QByteArray &plan)
+{
+    const QByteArray body = R"({"model":")" + kHaiku +
+                            R"(","max_tokens":16,"messages":[{"role":"user","content":"limit )" +
+                            QByteArray::number(++m_asked) + R"("}]})";
+    const auto response = HttpTestClient::send(m_gateway->port(), "POST", "/v1/messages",
+                                               {{"content-type", "application/json"},
+                                                {"anthropic-version", "2023-06-01"},
+                                                {"x-api-key", "sk-ant-policy-test"},
+                                                {"x-tollgate-user", "alice"},
+                                                {"x-tollgate-plan", plan}},
+                                               body);
+    if (response.status != 200)
+        return "status " + QByteArray::number(response.status);
+    return response.header("x-ratelimit-limit-requests");
+}
+
 int TestPolicyEditor::columnOf(Page::Section section, const QString &title) const
 {
     const ui::PolicySectionModel &model = *page().model(section);
@@ -147,6 +178,21 @@ void TestPolicyEditor::typeInto(Page::Section section, int row, int column, cons
     QVERIFY(model.flags(model.index(row, column)) & Qt::ItemIsEditable);
     QVERIFY(model.setData(model.index(row, column), text));
     QCoreApplication::processEvents(); // the page takes the edit once the view is done with it
+}
+
+void TestPolicyEditor::editWith(Page::Section section, int row, int column,
+                                const std::function<void(QWidget *)> &use)
+{
+    QTableView *view = page().view(section);
+    const QModelIndex index = view->model()->index(row, column);
+    QAbstractItemDelegate *delegate = view->itemDelegateForIndex(index);
+    std::unique_ptr<QWidget> editor(
+        delegate->createEditor(view->viewport(), QStyleOptionViewItem(), index));
+    QVERIFY(editor);
+    delegate->setEditorData(editor.get(), index);
+    use(editor.get());
+    delegate->setModelData(editor.get(), view->model(), index);
+    QCoreApplication::processEvents();
 }
 
 void TestPolicyEditor::thePageOpensWithItsShortcut()
@@ -367,6 +413,11 @@ void TestPolicyEditor::reorderingChangesWhichRuleWins()
     QCOMPARE(routes().index(0, 0).data().toString(), QStringLiteral("budget-strict"));
     QCOMPARE(routes().index(1, 0).data().toString(), QStringLiteral("priority-high"));
     QCOMPARE(page().view(Page::Routes)->currentIndex().row(), 0);
+    // The changes name the rule that moved, not every rule it passed.
+    QCOMPARE(page().changes().size(), 1);
+    QVERIFY2(page().diffText().contains(
+                 QStringLiteral("routes[0] \"budget-strict\": moved from position 2 to 1")),
+             qPrintable(page().diffText()));
     QVERIFY(page().apply());
     QCOMPARE(servedModel("claude-3-5-haiku-20241022", both), kHaiku);
 
@@ -384,6 +435,126 @@ void TestPolicyEditor::reorderingChangesWhichRuleWins()
     QVERIFY(page().problems().isEmpty());
     page().removeRow(Page::Routes, 1);
     QCOMPARE(routes().index(1, 0).data().toString(), QStringLiteral("priority-high"));
+}
+
+void TestPolicyEditor::renamingAPlanCarriesItsReferences()
+{
+    // The first rule sends the pro plan to sonnet.
+    const testsupport::HttpHeaders asBusiness = {{"x-tollgate-user", "alice"},
+                                                 {"x-tollgate-plan", "business"}};
+    typeInto(Page::Routes, 0, columnOf(Page::Routes, QStringLiteral("Match")),
+             QStringLiteral(R"({"plan": "pro"})"));
+    QVERIFY(page().apply());
+    QCOMPARE(hourlyLimitOf("pro"), QByteArray("1000"));
+    // No business plan yet: such a caller gets the default plan and the default route.
+    QCOMPARE(hourlyLimitOf("business"), QByteArray("100"));
+    QCOMPARE(servedModel(kHaiku, asBusiness), kHaiku);
+
+    const ui::PolicySectionModel &plans = *page().model(Page::Plans);
+    const QJsonObject before = page().document();
+    const int steps = page().undoStack()->count();
+    typeInto(Page::Plans, plans.rowOf(QStringLiteral("plans.pro")), 0, QStringLiteral("business"));
+    QCOMPARE(page().undoStack()->count(), steps + 1);
+    QVERIFY2(page().problems().isEmpty(), qPrintable(page().statusText()));
+    QVERIFY(plans.rowOf(QStringLiteral("plans.pro")) < 0);
+    QCOMPARE(routes().index(0, columnOf(Page::Routes, QStringLiteral("Match"))).data().toString(),
+             QStringLiteral(R"({"plan":"business"})"));
+    QVERIFY(page().apply());
+    QCOMPARE(hourlyLimitOf("business"), QByteArray("1000"));
+    QCOMPARE(servedModel(kHaiku, asBusiness), kSonnet);
+
+    // One undo step brings the plan and the rule back together.
+    page().undoAction()->trigger();
+    QCOMPARE(page().document(), before);
+    page().redoAction()->trigger();
+
+    // Gateway keys are the server's own: the page says which still name the old plan.
+    const gateway::PolicyDocument keyless = *m_gateway->context()->policy();
+    gateway::PolicyDocument keyed = keyless;
+    policy::GatewayKey key;
+    key.name = QStringLiteral("ci");
+    key.sha256Hex = QCryptographicHash::hash("tg-ci-key", QCryptographicHash::Sha256).toHex();
+    key.plan = QStringLiteral("business");
+    keyed.gateway.gatewayKeys = {key};
+    // A gateway with keys must not pass its callers' keys on, so it needs a provider key.
+    policy::ProviderConfig *anthropic =
+        policy::findProvider(keyed.gateway, QStringLiteral("anthropic"));
+    anthropic->apiKey = QByteArrayLiteral("sk-ant-placeholder");
+    anthropic->keySource = QStringLiteral("test");
+    QString error;
+    QVERIFY2(m_gateway->applyPolicy(keyed, &error), qPrintable(error));
+    typeInto(Page::Plans, plans.rowOf(QStringLiteral("plans.business")), 0, QStringLiteral("team"));
+    const QString outcome = page().outcomeText();
+    QVERIFY2(m_gateway->applyPolicy(keyless, &error), qPrintable(error));
+    QVERIFY2(outcome.startsWith(QStringLiteral("1 gateway key(s) still name plan business")),
+             qPrintable(outcome));
+}
+
+void TestPolicyEditor::fixedChoicesAreEditedFromAList()
+{
+    const auto itemsOf = [](QComboBox *combo) {
+        QStringList items;
+        for (int i = 0; i < combo->count(); ++i)
+            items.append(combo->itemText(i));
+        return items;
+    };
+    // A budget's window: a closed set.
+    page().addRow(Page::Budgets);
+    QCoreApplication::processEvents();
+    editWith(Page::Budgets, 0, columnOf(Page::Budgets, QStringLiteral("Window")), [&](QWidget *w) {
+        auto *combo = qobject_cast<QComboBox *>(w);
+        QVERIFY(combo && !combo->isEditable());
+        QCOMPARE(itemsOf(combo), (QStringList{"hour", "day", "month"}));
+        QCOMPARE(combo->currentText(), QStringLiteral("day"));
+        combo->setCurrentIndex(2);
+    });
+    QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("budgets[0].window")),
+             QJsonValue(QStringLiteral("month")));
+
+    // A rule's targets offer the models the document knows now, and still take a typed chain.
+    page().addRow(Page::Models);
+    QCoreApplication::processEvents();
+    const QString added = page().model(Page::Models)->index(0, 0).data().toString();
+    const int targets = columnOf(Page::Routes, QStringLiteral("Targets (in order)"));
+    editWith(Page::Routes, 0, targets, [&](QWidget *w) {
+        auto *combo = qobject_cast<QComboBox *>(w);
+        QVERIFY(combo && combo->isEditable());
+        QVERIFY2(itemsOf(combo).contains(added), qPrintable(itemsOf(combo).join(u' ')));
+        QVERIFY(itemsOf(combo).contains(QStringLiteral("$requested")));
+        combo->setEditText(added + QStringLiteral(", ") + kSonnet);
+    });
+    QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("routes[0].targets")),
+             QJsonValue(QJsonArray{added, QString::fromLatin1(kSonnet)}));
+    // A new model id renames the model where rules name it too, in one step.
+    const int steps = page().undoStack()->count();
+    typeInto(Page::Models, 0, 0, QStringLiteral("house-model"));
+    QCOMPARE(page().undoStack()->count(), steps + 1);
+    QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("routes[0].targets[0]")),
+             QJsonValue(QStringLiteral("house-model")));
+
+    // The plan choices are the plans; a switch is a check box.
+    const ui::PolicySectionModel &choice = *page().model(Page::PlanChoice);
+    editWith(Page::PlanChoice, choice.rowOf(QStringLiteral("default_plan")), 1, [&](QWidget *w) {
+        auto *combo = qobject_cast<QComboBox *>(w);
+        QVERIFY(combo && !combo->isEditable());
+        QVERIFY(itemsOf(combo).contains(QStringLiteral("enterprise")));
+        combo->setCurrentText(QStringLiteral("pro"));
+    });
+    QCOMPARE(page().document().value(u"default_plan").toString(), QStringLiteral("pro"));
+    const ui::PolicySectionModel &rules = *page().model(Page::AlertRules);
+    editWith(Page::AlertRules, rules.rowOf(QStringLiteral("alerts.rules.HighAILatency")),
+             columnOf(Page::AlertRules, QStringLiteral("On")), [](QWidget *w) {
+                 auto *box = qobject_cast<QCheckBox *>(w);
+                 QVERIFY(box && box->isChecked());
+                 box->setChecked(false);
+             });
+    QCOMPARE(policy::valueAtPath(page().document(),
+                                 QStringLiteral("alerts.rules.HighAILatency.enabled")),
+             QJsonValue(false));
+    // A number stays a text field.
+    editWith(Page::Plans, 0, columnOf(Page::Plans, QStringLiteral("Requests/hour")),
+             [](QWidget *w) { QVERIFY(qobject_cast<QLineEdit *>(w)); });
+    QVERIFY2(page().problems().isEmpty(), qPrintable(page().statusText()));
 }
 
 void TestPolicyEditor::thePageRenders()

@@ -36,6 +36,9 @@ private Q_SLOTS:
     void refusesPathsThatLeadNowhere();
     void knowsWhatLiesWithinAPath();
     void diffsMemberByMemberAndElementByElement();
+    void aMovedRuleIsOneMove();
+    void namedElementsAreAddedRemovedAndChangedByName();
+    void unnamedElementsCompareByPosition();
     void describesChanges();
 };
 
@@ -158,6 +161,71 @@ void TestJsonPath::diffsMemberByMemberAndElementByElement()
     const auto retyped = diffJson(json(R"({"a":{"b":1}})"), json(R"({"a":[1]})"));
     QCOMPARE(retyped.size(), 1);
     QCOMPARE(retyped.first().path, QStringLiteral("a"));
+}
+
+void TestJsonPath::aMovedRuleIsOneMove()
+{
+    const QJsonValue before = json(R"([{"name":"a"},{"name":"b"},{"name":"c","targets":["m1"]}])");
+    const QJsonValue after = json(R"([{"name":"c","targets":["m2"]},{"name":"a"},{"name":"b"}])");
+    const QList<JsonChange> changes = diffJson(before, after, QStringLiteral("routes"));
+    QCOMPARE(changes.size(), 2);
+    QVERIFY(changes.at(0).isMove());
+    QCOMPARE(changes.at(0).path, QStringLiteral("routes[0]"));
+    QCOMPARE(changes.at(0).movedFrom, 2);
+    QCOMPARE(changes.at(0).movedTo, 0);
+    QCOMPARE(describeChange(changes.at(0)),
+             QStringLiteral("routes[0] \"c\": moved from position 3 to 1"));
+    // Its own edit is named at its new place, after the move.
+    QCOMPARE(describeChange(changes.at(1)),
+             QStringLiteral("routes[0].targets[0]: \"m1\" → \"m2\""));
+    // Two rules swapped: the one now higher is the one that moved.
+    const auto swapped =
+        diffJson(json(R"([{"name":"a"},{"name":"b"}])"), json(R"([{"name":"b"},{"name":"a"}])"));
+    QCOMPARE(swapped.size(), 1);
+    QCOMPARE(describeChange(swapped.first()),
+             QStringLiteral("[0] \"b\": moved from position 2 to 1"));
+}
+
+void TestJsonPath::namedElementsAreAddedRemovedAndChangedByName()
+{
+    // Models go by id: one taken out at the front shifts the rest without changing them.
+    const QJsonValue before =
+        json(R"([{"id":"x","input":1},{"id":"y","input":2},{"id":"z","input":3}])");
+    const QJsonValue after =
+        json(R"([{"id":"y","input":2},{"id":"z","input":4},{"id":"w","input":5}])");
+    const QList<JsonChange> changes = diffJson(before, after, QStringLiteral("models"));
+    QCOMPARE(changes.size(), 3);
+    QCOMPARE(describeChange(changes.at(0)),
+             QStringLiteral("models[0]: removed {\"id\":\"x\",\"input\":1}"));
+    QCOMPARE(describeChange(changes.at(1)), QStringLiteral("models[1].input: 3 → 4"));
+    QCOMPARE(describeChange(changes.at(2)),
+             QStringLiteral("models[2]: added {\"id\":\"w\",\"input\":5}"));
+    QVERIFY(std::none_of(changes.begin(), changes.end(),
+                         [](const JsonChange &change) { return change.isMove(); }));
+
+    // A rule renamed where it stands is its name changing, not a removal and an addition.
+    const auto renamed = diffJson(json(R"([{"name":"a","x":1},{"name":"b"}])"),
+                                  json(R"([{"name":"a2","x":1},{"name":"b"}])"));
+    QCOMPARE(renamed.size(), 1);
+    QCOMPARE(describeChange(renamed.first()), QStringLiteral("[0].name: \"a\" → \"a2\""));
+}
+
+void TestJsonPath::unnamedElementsCompareByPosition()
+{
+    // Targets are plain names and thresholds have none: both compare index by index.
+    const auto targets = diffJson(json(R"(["m1","m2"])"), json(R"(["m2","m1"])"));
+    QCOMPARE(targets.size(), 2);
+    QCOMPARE(targets.at(0).path, QStringLiteral("[0]"));
+    const auto thresholds =
+        diffJson(json(R"([{"at_percent":50},{"at_percent":80}])"), json(R"([{"at_percent":80}])"));
+    QCOMPARE(thresholds.size(), 2);
+    QCOMPARE(describeChange(thresholds.at(0)), QStringLiteral("[0].at_percent: 50 → 80"));
+    QCOMPARE(describeChange(thresholds.at(1)), QStringLiteral("[1]: removed {\"at_percent\":80}"));
+    // Two elements sharing a name cannot be told apart by it.
+    const auto shared = diffJson(json(R"([{"name":"a","x":1},{"name":"a","x":2}])"),
+                                 json(R"([{"name":"a","x":2}])"));
+    QCOMPARE(shared.size(), 2);
+    QCOMPARE(shared.at(0).path, QStringLiteral("[0].x"));
 }
 
 void TestJsonPath::describesChanges()

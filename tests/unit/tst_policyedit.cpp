@@ -56,6 +56,10 @@ private Q_SLOTS:
     void aFileReadsOverTheReferenceDefaults();
     void aFileThatIsNotAPolicyIsRefused();
     void saveThenReadRoundTripsWithoutSecrets();
+    void renamingAPlanFollowsItsReferences();
+    void renamingAPlanIsRefusedWithoutOneOrOverAnother();
+    void renamingAModelFollowsItsReferences();
+    void fixedChoicesComeFromTheSchemaAndTheDocument();
 };
 
 void TestPolicyEdit::theEditableSectionsAreTheEditorsOnly()
@@ -195,6 +199,135 @@ void TestPolicyEdit::saveThenReadRoundTripsWithoutSecrets()
     QCOMPARE(*read, document);
     QVERIFY(!gateway::writeEditablePolicyFile(dir.filePath(QStringLiteral("no/such/dir/p.json")),
                                               document));
+}
+
+void TestPolicyEdit::renamingAPlanFollowsItsReferences()
+{
+    const gateway::PolicyDocument running = serverPolicy();
+    QJsonObject document = gateway::editablePolicy(running);
+    document = edited(document, "routes[0].match",
+                      QJsonObject{{QStringLiteral("plan"), QJsonArray{"pro", "pro*", "free"}}});
+    document = edited(
+        document, "budgets",
+        QJsonArray{
+            QJsonObject{{QStringLiteral("name"), QStringLiteral("pro-spend")},
+                        {QStringLiteral("scope"), QJsonObject{{QStringLiteral("kind"), "plan"},
+                                                              {QStringLiteral("value"), "pro"}}},
+                        {QStringLiteral("window"), "day"},
+                        {QStringLiteral("limit_usd"), 10}},
+            QJsonObject{{QStringLiteral("name"), QStringLiteral("by-model")},
+                        {QStringLiteral("scope"), QJsonObject{{QStringLiteral("kind"), "model"},
+                                                              {QStringLiteral("value"), "pro"}}},
+                        {QStringLiteral("window"), "day"},
+                        {QStringLiteral("limit_usd"), 10}}});
+    document = edited(document, "default_plan", QStringLiteral("pro"));
+    // Absent, local_owner_plan means "local": renaming "local" must keep the owner on it.
+    document.remove(QStringLiteral("local_owner_plan"));
+
+    auto renamed =
+        gateway::withPlanRenamed(document, QStringLiteral("pro"), QStringLiteral("team"));
+    QVERIFY2(renamed, qPrintable(renamed ? QString() : renamed.error().toString()));
+    const auto at = [&](const char *path) {
+        return policy::valueAtPath(*renamed, QLatin1String(path));
+    };
+    QVERIFY(at("plans.pro").isUndefined());
+    QCOMPARE(at("plans.team"), policy::valueAtPath(document, QStringLiteral("plans.pro")));
+    QCOMPARE(at("default_plan").toString(), QStringLiteral("team"));
+    // The pattern and the other plan stay as written.
+    QCOMPARE(at("routes[0].match.plan"), QJsonValue(QJsonArray{"team", "pro*", "free"}));
+    QCOMPARE(at("budgets[0].scope.value").toString(), QStringLiteral("team"));
+    // A model that happens to share the name is not the plan.
+    QCOMPARE(at("budgets[1].scope.value").toString(), QStringLiteral("pro"));
+    QVERIFY(at("local_owner_plan").isUndefined());
+    QList<Error> problems;
+    gateway::editedPolicy(*renamed, running, &problems);
+    QVERIFY2(problems.isEmpty(), qPrintable(pathsOf(problems).join(u' ')));
+
+    auto local = gateway::withPlanRenamed(document, QStringLiteral("local"), QStringLiteral("me"));
+    QVERIFY(local);
+    QCOMPARE(local->value(u"local_owner_plan").toString(), QStringLiteral("me"));
+    QVERIFY(gateway::editedPolicy(*local, running, &problems));
+    QVERIFY(problems.isEmpty());
+}
+
+void TestPolicyEdit::renamingAPlanIsRefusedWithoutOneOrOverAnother()
+{
+    const QJsonObject document = gateway::editablePolicy(serverPolicy());
+    QVERIFY(!gateway::withPlanRenamed(document, QStringLiteral("gold"), QStringLiteral("x")));
+    QVERIFY(!gateway::withPlanRenamed(document, QStringLiteral("pro"), QString()));
+    const auto taken =
+        gateway::withPlanRenamed(document, QStringLiteral("pro"), QStringLiteral("enterprise"));
+    QVERIFY(!taken);
+    QCOMPARE(taken.error().message, QStringLiteral("there is a plan \"enterprise\" already"));
+}
+
+void TestPolicyEdit::renamingAModelFollowsItsReferences()
+{
+    const gateway::PolicyDocument running = serverPolicy();
+    QJsonObject document = gateway::editablePolicy(running);
+    const QString haiku = QStringLiteral("claude-3-haiku-20240307");
+    document = edited(document, "routes[0].match",
+                      QJsonObject{{QStringLiteral("model"), QJsonArray{haiku, "claude-*"}}});
+    document = edited(document, "budgets",
+                      QJsonArray{QJsonObject{
+                          {QStringLiteral("name"), QStringLiteral("haiku")},
+                          {QStringLiteral("scope"), QJsonObject{{QStringLiteral("kind"), "model"},
+                                                                {QStringLiteral("value"), haiku}}},
+                          {QStringLiteral("window"), "day"},
+                          {QStringLiteral("limit_usd"), 10}}});
+    auto renamed = gateway::withModelRenamed(document, haiku, QStringLiteral("haiku-house"));
+    QVERIFY2(renamed, qPrintable(renamed ? QString() : renamed.error().toString()));
+    const QString text = QString::fromUtf8(QJsonDocument(*renamed).toJson(QJsonDocument::Compact));
+    QVERIFY2(!text.contains(haiku), qPrintable(text));
+    QCOMPARE(policy::valueAtPath(*renamed, QStringLiteral("routes[0].match.model")),
+             QJsonValue(QJsonArray{"haiku-house", "claude-*"}));
+    QCOMPARE(policy::valueAtPath(*renamed, QStringLiteral("budgets[0].scope.value")).toString(),
+             QStringLiteral("haiku-house"));
+    // The reference rule "budget-strict" routes to it by name.
+    QVERIFY(text.contains(QStringLiteral("\"targets\":[\"haiku-house\"]")));
+    QVERIFY(
+        !gateway::withModelRenamed(document, haiku, QStringLiteral("claude-sonnet-4-20250514")));
+}
+
+void TestPolicyEdit::fixedChoicesComeFromTheSchemaAndTheDocument()
+{
+    const gateway::PolicyDocument running = serverPolicy();
+    QJsonObject document = gateway::editablePolicy(running);
+    document = edited(document, "plans.team", QJsonObject{{"requests_per_hour", 5}});
+    document = edited(document, "models[0].id", QStringLiteral("house-model"));
+    document = edited(document, "budgets[0]",
+                      QJsonObject{{"name", "b"}, {"window", "day"}, {"limit_usd", 1}});
+    const auto choices = [&](const char *path) {
+        return gateway::fieldChoices(document, running, QLatin1String(path));
+    };
+    const auto has = [](const gateway::FieldChoices &found, const QJsonValue &value) {
+        return found.values.contains(value);
+    };
+
+    // Closed sets, from the sections' own names.
+    const gateway::FieldChoices window = choices("budgets[0].window");
+    QCOMPARE(window.values, (QList<QJsonValue>{"hour", "day", "month"}));
+    QVERIFY(!window.open && !window.boolean);
+    QCOMPARE(choices("budgets[0].alignment").values.size(), 2);
+    QVERIFY(has(choices("alerts.rules.HighAILatency.severity"), QStringLiteral("warning")));
+    QVERIFY(has(choices("alerts.rules.HighAILatency.kind"), QStringLiteral("latency")));
+    QVERIFY(has(choices("models[3].provider"), QStringLiteral("openai")));
+    // Plans and models as the document names them now.
+    QVERIFY(has(choices("default_plan"), QStringLiteral("team")));
+    QVERIFY(!choices("default_plan").open);
+    const gateway::FieldChoices targets = choices("routes[1].targets");
+    QVERIFY(has(targets, QStringLiteral("house-model")));
+    QVERIFY(has(targets, QStringLiteral("$requested")));
+    QVERIFY(targets.open); // a chain of several
+    const gateway::FieldChoices scope = choices("budgets[0].scope");
+    QVERIFY(has(scope, QJsonObject{{"kind", "plan"}, {"value", "team"}}));
+    QVERIFY(has(scope, QJsonObject{{"kind", "global"}}));
+    QVERIFY(scope.open); // teams, users, keys and model patterns
+    // Switches, and fields with no fixed set.
+    QVERIFY(choices("alerts.rules.HighAILatency.enabled").boolean);
+    QVERIFY(choices("cache.enabled").boolean);
+    QVERIFY(choices("plans.team.requests_per_hour").isEmpty());
+    QVERIFY(choices("routes[0].name").isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestPolicyEdit)

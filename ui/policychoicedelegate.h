@@ -1,0 +1,22 @@
+#pragma once
+
+#include <QStyledItemDelegate>
+
+namespace tollgate::ui {
+
+/// Edits a policy cell whose values are a fixed set as a combo box of them (one that takes other
+/// text too where the field allows it: a chain of targets, a scope by team or user) and a switch
+/// as a check box; other cells as text. What the set is comes from the model's choice roles.
+class PolicyChoiceDelegate : public QStyledItemDelegate {
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+    QWidget *createEditor(QWidget *parent, const QStyleOptionViewItem &option,
+                          const QModelIndex &index) const override;
+    void setEditorData(QWidget *editor, const QModelIndex &index) const override;
+    void setModelData(QWidget *editor, QAbstractItemModel *model,
+                      const QModelIndex &index) const override;
+};
+
+} // namespace tollgate::ui
