@@ -13,6 +13,7 @@
 #include "theme.h"
 
 #include "gateway/gatewaythread.h"
+#include "gateway/policykeeper.h"
 #include "gateway/traffichistory.h"
 
 #include <QActionGroup>
@@ -20,6 +21,7 @@
 #include <QCloseEvent>
 #include <QDateTime>
 #include <QDir>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QListWidget>
@@ -49,6 +51,13 @@ QString baseUrl(const gateway::GatewayThread &gateway)
     return QStringLiteral("http://%1:%2").arg(host).arg(gateway.port());
 }
 
+/// `path` with the home folder as "~", as people read it.
+QString homeRelative(const QString &path)
+{
+    const QString home = QDir::homePath() + QLatin1Char('/');
+    return path.startsWith(home) ? QStringLiteral("~/") + path.mid(home.size()) : path;
+}
+
 } // namespace
 
 MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
@@ -61,6 +70,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     , m_totals(new QLabel(this))
     , m_alertState(new QLabel(this))
     , m_serving(new QAction(this))
+    , m_policyState(new QLabel(this))
 {
     setWindowTitle(QStringLiteral("Tollgate"));
     applyTheme(m_settings->theme());
@@ -118,6 +128,7 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     setCentralWidget(central);
 
     statusBar()->addWidget(m_state);
+    statusBar()->addPermanentWidget(m_policyState);
     statusBar()->addPermanentWidget(m_alertState);
     statusBar()->addPermanentWidget(m_totals);
     connect(m_alertState, &QLabel::linkActivated, this, [this] { showPage(Alerts); });
@@ -142,6 +153,8 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
         if (m_pages->currentWidget() == m_overviewPage)
             m_overviewPage->refresh();
     });
+    connect(m_providersPage, &ProvidersPage::policyApplied, this, &MainWindow::keepRunningPolicy);
+    connect(m_policyEditorPage, &PolicyEditorPage::applied, this, &MainWindow::keepRunningPolicy);
     connect(m_dashboardPage, &DashboardPage::requestsOfMomentWanted, this,
             [this](qint64 fromMs, qint64 toMs) {
                 showPage(Requests);
@@ -308,9 +321,52 @@ void MainWindow::setSimulated(bool simulated)
     updateStatus();
 }
 
+void MainWindow::keepPolicy(gateway::PolicyKeeper *keeper)
+{
+    m_keeper = keeper;
+    m_policyPlace = tr("Policy kept in %1").arg(homeRelative(keeper->path()));
+    connect(keeper, &gateway::PolicyKeeper::issueChanged, this, &MainWindow::showPolicyIssue);
+    showPolicyIssue(keeper->issue());
+}
+
+void MainWindow::showPolicyFile(const QString &path)
+{
+    m_policyPlace = tr("Policy from %1 (--config, not written)")
+                        .arg(homeRelative(QFileInfo(path).absoluteFilePath()));
+    showPolicyIssue({});
+    m_policyState->setToolTip(tr("The console never writes this file: what you apply lasts until "
+                                 "it quits. Save on the Policy page writes it to a file."));
+}
+
+void MainWindow::keepRunningPolicy()
+{
+    if (const gateway::GatewayContext *context = m_gateway.context(); context && m_keeper)
+        m_keeper->keep(*context->policy());
+}
+
+void MainWindow::showPolicyIssue(const QString &issue)
+{
+    if (issue.isEmpty()) {
+        m_policyState->setText(m_policyPlace);
+        m_policyState->setStyleSheet({});
+        m_policyState->setToolTip({});
+        return;
+    }
+    // The status line has room for the start of one line; the whole story is in the tooltip.
+    constexpr int kShown = 100;
+    QString headline = issue.section(QLatin1Char('\n'), 0, 0);
+    if (headline.size() > kShown)
+        headline = headline.left(kShown - 1) + QStringLiteral("…");
+    m_policyState->setText(QStringLiteral("⚠ ") + headline);
+    m_policyState->setStyleSheet(QStringLiteral("color: #c62828;"));
+    m_policyState->setToolTip(m_policyPlace + QLatin1Char('\n') + issue);
+}
+
 QString MainWindow::statusText() const
 {
     QString text = m_state->text() + QStringLiteral("  ") + m_totals->text();
+    if (!m_policyState->text().isEmpty())
+        text += QStringLiteral("  ") + m_policyState->text();
     if (!m_alertState->text().isEmpty())
         text += QStringLiteral("  ") + m_alertState->text();
     return text;

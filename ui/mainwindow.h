@@ -16,7 +16,8 @@ class QStackedWidget;
 
 namespace tollgate::gateway {
 class GatewayThread;
-}
+class PolicyKeeper;
+} // namespace tollgate::gateway
 
 namespace tollgate::ui {
 
@@ -69,6 +70,12 @@ public:
     ConsoleSettings &settings() const { return *m_settings; }
     /// Stops or starts serving (the console and its data stay); says why when it cannot.
     void setServing(bool serving);
+    /// Keeps every policy applied on the Policy and Providers pages with `keeper`, and says in the
+    /// status line where the policy is kept and what went wrong with it.
+    void keepPolicy(gateway::PolicyKeeper *keeper);
+    /// Says in the status line that the policy in force is `path` (--config), which the console
+    /// never writes: changes last until it quits unless saved from the Policy page.
+    void showPolicyFile(const QString &path);
     /// Whether closing the window leaves the gateway running in the tray.
     bool keepsRunningInTray() const;
 
@@ -88,6 +95,8 @@ private:
     void updateStatus();
     void showFiring(int firing);
     void notify(const QString &title, const QString &message, bool serious);
+    void keepRunningPolicy();
+    void showPolicyIssue(const QString &issue);
 
     gateway::GatewayThread &m_gateway;
     ConsoleSettings *m_settings;
@@ -113,6 +122,11 @@ private:
     bool m_simulated = false;
     bool m_toldAboutTray = false;
     std::unique_ptr<QThread> m_historyLoader;
+    /// Which file holds the policy in force, and what went wrong with it.
+    QLabel *m_policyState;
+    QString m_policyPlace;
+    /// Writes each policy applied; none with --config.
+    gateway::PolicyKeeper *m_keeper = nullptr;
 };
 
 } // namespace tollgate::ui

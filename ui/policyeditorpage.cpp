@@ -648,6 +648,7 @@ Expected<bool> PolicyEditorPage::apply()
     m_undo->setClean();
     setDocument(m_running);
     showOutcome(tr("Applied %1: in force from the next request.").arg(changeCount(changed)), false);
+    Q_EMIT applied();
     return true;
 }
 

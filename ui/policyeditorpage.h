@@ -88,6 +88,10 @@ public:
     /// changes follows it.
     void refreshRunning();
 
+Q_SIGNALS:
+    /// The edited document is in force.
+    void applied();
+
 protected:
     void showEvent(QShowEvent *event) override;
 

@@ -287,6 +287,7 @@ Expected<bool> ProvidersPage::apply(gateway::PolicyDocument next)
     if (!m_gateway.applyPolicy(std::move(next), &error))
         return Error(tr("The gateway kept its policy: %1").arg(error));
     refresh();
+    Q_EMIT policyApplied();
     return true;
 }
 

@@ -72,6 +72,8 @@ protected:
 Q_SIGNALS:
     void connectionTested(const QString &name,
                           const tollgate::gateway::ProviderCheckResult &result);
+    /// A provider change is in force.
+    void policyApplied();
 
 private:
     void updateWidgets();

@@ -1,9 +1,11 @@
 #include "gatewayoptions.h"
 
+#include "gateway/policykeeper.h"
 #include "metering/pricetable.h"
 #include "policy/gatewayconfig.h"
 #include "store/redisendpoint.h"
 
+#include <QDateTime>
 #include <QFile>
 #include <QStandardPaths>
 
@@ -80,7 +82,15 @@ QString applyGatewayOptions(const QCommandLineParser &args, gateway::PolicyDocum
     return {};
 }
 
-Expected<gateway::PolicyDocument> configureGateway(const QCommandLineParser &args)
+QString dataFolder(const QCommandLineParser &args)
+{
+    return args.isSet(QStringLiteral("data-dir"))
+               ? args.value(QStringLiteral("data-dir"))
+               : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+}
+
+Expected<gateway::PolicyDocument> configureGateway(const QCommandLineParser &args,
+                                                   gateway::PolicyKeeper *keeper)
 {
     gateway::PolicyDocument document;
     document.gateway.dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
@@ -89,10 +99,19 @@ Expected<gateway::PolicyDocument> configureGateway(const QCommandLineParser &arg
         if (!loaded)
             return loaded.error();
         document = *loaded;
+    } else if (keeper) {
+        document = keeper->load(document, QDateTime::currentDateTimeUtc());
     }
     if (const QString problem = applyGatewayOptions(args, document); !problem.isEmpty())
         return Error(problem);
     return document;
+}
+
+std::unique_ptr<gateway::PolicyKeeper> consolePolicyKeeper(const QCommandLineParser &args)
+{
+    if (args.isSet(QStringLiteral("config")))
+        return nullptr;
+    return std::make_unique<gateway::PolicyKeeper>(dataFolder(args));
 }
 
 QString resolveKeys(gateway::PolicyDocument &document)

@@ -5,6 +5,12 @@
 
 #include <QCommandLineParser>
 
+#include <memory>
+
+namespace tollgate::gateway {
+class PolicyKeeper;
+}
+
 namespace tollgate::app {
 
 /// The options tollgated and the console share: --config, --listen, --data-dir, the providers'
@@ -18,9 +24,17 @@ Expected<gateway::PolicyDocument> readPolicyFile(const QString &path, gateway::P
 /// the problem with an option, or an empty string.
 QString applyGatewayOptions(const QCommandLineParser &args, gateway::PolicyDocument &document);
 
-/// The policy to start with: the --config file (or the defaults, with the data folder in the
-/// user's data location), then the options.
-Expected<gateway::PolicyDocument> configureGateway(const QCommandLineParser &args);
+/// The folder of the request log: --data-dir, or the user's data location.
+QString dataFolder(const QCommandLineParser &args);
+
+/// The policy to start with: the --config file (or the defaults, with the data folder), then the
+/// options. Without --config, `keeper` (when given) loads the policy it kept over the defaults.
+Expected<gateway::PolicyDocument> configureGateway(const QCommandLineParser &args,
+                                                   gateway::PolicyKeeper *keeper = nullptr);
+
+/// The console's keeper of its working policy, in its data folder; none with --config, whose
+/// file is in force and is never written behind the user's back.
+std::unique_ptr<gateway::PolicyKeeper> consolePolicyKeeper(const QCommandLineParser &args);
 
 /// Reads each provider's key from its reference. Returns the problems, one per line (naming the
 /// variable or file, never a key), or an empty string.

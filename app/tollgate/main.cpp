@@ -1,7 +1,7 @@
 // tollgate: the desktop console, with the gateway running in-process.
 
+#include "consolestart.h"
 #include "gatewayoptions.h"
-#include "keychain.h"
 #include "mainwindow.h"
 #include "simulatedproviders.h"
 
@@ -74,40 +74,22 @@ int main(int argc, char *argv[])
     if (!delayOk || screenshotDelay < 0 || screenshotDelay > 3600)
         return fail(QStringLiteral("--screenshots-after: expected 0 to 3600 seconds"));
 
-    auto document = app::configureGateway(args);
-    if (!document)
-        return fail(document.error().message);
-    // Keys named by keychain entries come from the OS keychain; without one, from environment
-    // variables (the Providers page says so too).
-    ui::Keychain keychain;
-    QString keychainProblem;
-    QStringList keyProblems;
-    for (const Error &problem :
-         ui::resolveConsoleKeys(document->gateway.providers, keychain, &keychainProblem))
-        keyProblems.append(problem.toString());
-    if (!keyProblems.isEmpty())
-        return fail(keyProblems.join(QLatin1Char('\n')));
-    if (!keychainProblem.isEmpty())
-        std::fprintf(stderr,
-                     "tollgate: %s; keys of keychain entries come from environment variables\n",
-                     qPrintable(keychainProblem));
-    app::SimulatedProviders simulated;
-    if (const QString problem = simulated.start(args, *document); !problem.isEmpty())
+    app::ConsoleStart start;
+    if (const QString problem = start.prepare(args); !problem.isEmpty())
         return fail(problem);
 
-    gateway::GatewayThread gateway(*document);
+    gateway::GatewayThread gateway(start.document());
     QString error;
     if (!gateway.start(&error))
         return fail(error);
     std::fprintf(stdout, "listening on %s:%u\n", qPrintable(gateway.address().toString()),
                  unsigned(gateway.port()));
     std::fflush(stdout);
-
-    if (simulated.isActive())
-        std::fprintf(stderr, "tollgate: %s\n", qPrintable(simulated.description()));
+    for (const QString &note : start.notes())
+        std::fprintf(stderr, "tollgate: %s\n", qPrintable(note));
 
     ui::MainWindow window(gateway);
-    window.setSimulated(simulated.isActive());
+    start.attach(window);
     window.show();
     if (args.isSet(QStringLiteral("screenshots")))
         scheduleScreenshots(window, args.value(QStringLiteral("screenshots")), screenshotDelay);

@@ -1,0 +1,184 @@
+#include "gateway/policykeeper.h"
+
+#include "gateway/policyedit.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+
+namespace tollgate::gateway {
+
+namespace {
+
+const QString kProviders = QStringLiteral("providers");
+
+/// A provider's entry of the effective policy as the kept file spells it: the key only when the
+/// policy states it, because the implicit variables of the built-in providers, written out, would
+/// make an unset one an error at the next start.
+QJsonObject entryToKeep(QJsonObject entry, const policy::ProviderConfig &provider)
+{
+    if (!provider.key.stated)
+        entry.remove(QStringLiteral("key"));
+    return entry;
+}
+
+QJsonArray urlsJson(const QList<QUrl> &urls)
+{
+    QJsonArray result;
+    for (const QUrl &url : urls)
+        result.append(url.toString());
+    return result;
+}
+
+/// Replaces the file at `path` whole or not at all. Returns the problem, or an empty string.
+QString writeAtomically(const QString &path, const QByteArray &content)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(content) < 0 || !file.commit())
+        return QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+    return {};
+}
+
+} // namespace
+
+const QString PolicyKeeper::kFileName = QStringLiteral("console-policy.json");
+
+PolicyKeeper::PolicyKeeper(const QString &dataDir, QObject *parent)
+    : QObject(parent)
+    , m_path(QDir(dataDir).filePath(kFileName))
+{
+    m_writer.setMaxThreadCount(1); // one writer: the last policy applied is the one on disk
+}
+
+PolicyKeeper::~PolicyKeeper()
+{
+    m_writer.waitForDone();
+}
+
+PolicyDocument PolicyKeeper::load(PolicyDocument base, const QDateTime &now)
+{
+    for (const policy::ProviderConfig &provider : base.gateway.providers)
+        m_loadedUrls.insert(provider.name, provider.baseUrls);
+    QFile file(m_path);
+    if (!file.exists())
+        return base;
+    const QByteArray json = file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+    auto loaded = file.error() == QFileDevice::NoError
+                      ? loadPolicy(json, metering::PriceTable::builtin(), base)
+                      : Expected<PolicyDocument>(Error(file.errorString()));
+    file.close();
+    if (!loaded) {
+        const QString aside = setAside(now);
+        m_startIssues.append(
+            aside.isEmpty()
+                ? tr("The kept policy %1 is broken and could not be set aside, so the console "
+                     "started on the defaults and does not keep changes this time: %2")
+                      .arg(m_path, loaded.error().toString())
+                : tr("The kept policy was broken, so the console started on the defaults; the "
+                     "file is now %1: %2")
+                      .arg(QFileInfo(aside).fileName(), loaded.error().toString()));
+        return base;
+    }
+    m_otherSections = QJsonDocument::fromJson(json).object();
+    for (const QString &section : editableSections() + QStringList{kProviders})
+        m_otherSections.remove(section);
+    for (const policy::ProviderConfig &provider : loaded->gateway.providers)
+        m_loadedUrls.insert(provider.name, provider.baseUrls);
+    return *loaded;
+}
+
+QString PolicyKeeper::setAside(const QDateTime &now)
+{
+    const QString stamp = now.toUTC().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+    QString aside = m_path + QStringLiteral(".broken-") + stamp;
+    for (int n = 2; QFile::exists(aside); ++n)
+        aside = m_path + QStringLiteral(".broken-%1-%2").arg(stamp).arg(n);
+    if (QFile::rename(m_path, aside))
+        return aside;
+    m_writable = false; // writing now would overwrite what the user may want back
+    return {};
+}
+
+void PolicyKeeper::setStarted(const PolicyDocument &started)
+{
+    m_overridden.clear();
+    for (const policy::ProviderConfig &provider : started.gateway.providers) {
+        const auto loaded = m_loadedUrls.constFind(provider.name);
+        if (loaded != m_loadedUrls.constEnd() && *loaded != provider.baseUrls)
+            m_overridden.insert(provider.name, provider.baseUrls);
+    }
+}
+
+QByteArray PolicyKeeper::fileFor(const PolicyDocument &running) const
+{
+    QJsonObject file = m_otherSections;
+    const QJsonObject effective = effectivePolicy(running);
+    for (const QString &section : editableSections())
+        file.insert(section, effective.value(section));
+
+    const PolicyDocument shipped{};
+    const QJsonObject shippedEntries = effectivePolicy(shipped).value(kProviders).toObject();
+    const QJsonObject runningEntries = effective.value(kProviders).toObject();
+    QJsonObject providers;
+    for (const policy::ProviderConfig &provider : running.gateway.providers) {
+        QJsonObject entry = entryToKeep(runningEntries.value(provider.name).toObject(), provider);
+        const auto overridden = m_overridden.constFind(provider.name);
+        if (overridden != m_overridden.constEnd() && *overridden == provider.baseUrls)
+            entry.insert(QStringLiteral("base_urls"), urlsJson(m_loadedUrls.value(provider.name)));
+        // A built-in provider as shipped is left out, so that it follows the defaults.
+        const policy::ProviderConfig *builtIn =
+            policy::findProvider(shipped.gateway.providers, provider.name);
+        if (!builtIn ||
+            entry != entryToKeep(shippedEntries.value(provider.name).toObject(), *builtIn))
+            providers.insert(provider.name, entry);
+    }
+    if (!providers.isEmpty())
+        file.insert(kProviders, providers);
+    return QJsonDocument(file).toJson(QJsonDocument::Indented);
+}
+
+void PolicyKeeper::keep(const PolicyDocument &running)
+{
+    if (!m_writable)
+        return;
+    m_writer.start([this, path = m_path, content = fileFor(running)] {
+        const QString problem = writeAtomically(path, content);
+        QMetaObject::invokeMethod(
+            this, [this, problem] { setWriteProblem(problem); }, Qt::QueuedConnection);
+    });
+}
+
+void PolicyKeeper::waitForWrites()
+{
+    m_writer.waitForDone();
+    QCoreApplication::sendPostedEvents(this, QEvent::MetaCall);
+}
+
+QString PolicyKeeper::issue() const
+{
+    QStringList issues = m_startIssues;
+    if (!m_writeProblem.isEmpty())
+        issues.append(tr("The policy in force is not kept: %1").arg(m_writeProblem));
+    return issues.join(QLatin1Char('\n'));
+}
+
+void PolicyKeeper::noteIssue(const QString &text)
+{
+    m_startIssues.append(text);
+    Q_EMIT issueChanged(issue());
+}
+
+void PolicyKeeper::setWriteProblem(const QString &problem)
+{
+    if (problem == m_writeProblem)
+        return;
+    m_writeProblem = problem;
+    Q_EMIT issueChanged(issue());
+}
+
+} // namespace tollgate::gateway
