@@ -74,13 +74,13 @@ PolicyDocument PolicyKeeper::load(PolicyDocument base, const QDateTime &now)
     file.close();
     if (!loaded) {
         const QString aside = setAside(now);
+        // A short first line for the status line, then the whole reason.
         m_startIssues.append(
             aside.isEmpty()
-                ? tr("The kept policy %1 is broken and could not be set aside, so the console "
-                     "started on the defaults and does not keep changes this time: %2")
+                ? tr("Started on the defaults, and not keeping changes: the kept policy %1 is "
+                     "broken and could not be set aside.\n%2")
                       .arg(m_path, loaded.error().toString())
-                : tr("The kept policy was broken, so the console started on the defaults; the "
-                     "file is now %1: %2")
+                : tr("Started on the defaults: the kept policy was broken (now %1).\n%2")
                       .arg(QFileInfo(aside).fileName(), loaded.error().toString()));
         return base;
     }
