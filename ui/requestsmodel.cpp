@@ -71,9 +71,9 @@ void RequestsModel::append(const QList<metering::RequestRecord> &records)
     for (const metering::RequestRecord &record : records) {
         if (m_snapshotIds.contains(record.id))
             continue; // the snapshot has it already
-        m_unwritten.push_front(record);
+        m_unwritten.push_front({record, {}});
         if (accepts(record)) {
-            m_tail.push_front(record);
+            m_tail.push_front(&m_unwritten.front());
             ++added;
         }
     }
@@ -81,7 +81,7 @@ void RequestsModel::append(const QList<metering::RequestRecord> &records)
     // the next snapshot brings them back).
     int removedFromTail = 0;
     while (m_unwritten.size() > size_t(kMaxTailRows)) {
-        if (!m_tail.empty() && m_tail.back().id == m_unwritten.back().id) {
+        if (!m_tail.empty() && m_tail.back() == &m_unwritten.back()) {
             m_tail.pop_back();
             ++removedFromTail;
         }
@@ -107,22 +107,17 @@ void RequestsModel::append(const QList<metering::RequestRecord> &records)
 
 void RequestsModel::setRunning(const QList<metering::RequestRecord> &running, qint64 nowMs)
 {
-    // A request that finished may still be in the snapshot of the running ones for a moment:
-    // the feed's record, just appended, is the one to show. It is among the newest.
-    QSet<QString> finished;
-    const size_t recent = std::min<size_t>(m_unwritten.size(), 2000);
-    for (size_t i = 0; i < recent; ++i)
-        finished.insert(m_unwritten[i].id);
-    std::vector<metering::RequestRecord> shown;
+    const QSet<QString> finished = finishedAmong(running);
+    std::vector<Row> shown;
     int all = 0;
     for (auto it = running.crbegin(); it != running.crend(); ++it) {
         if (finished.contains(it->id) || m_snapshotIds.contains(it->id))
             continue;
         ++all;
-        metering::RequestRecord record = *it;
-        record.latencyMs = double(std::max<qint64>(0, nowMs - record.startedAtMs));
-        if (accepts(record))
-            shown.push_back(std::move(record));
+        Row row{*it, {}};
+        row.record.latencyMs = double(std::max<qint64>(0, nowMs - row.record.startedAtMs));
+        if (accepts(row.record))
+            shown.push_back(std::move(row));
     }
     const int before = int(m_running.size());
     const int after = int(shown.size());
@@ -149,6 +144,26 @@ void RequestsModel::setRunning(const QList<metering::RequestRecord> &running, qi
         Q_EMIT countsChanged();
 }
 
+QSet<QString> RequestsModel::finishedAmong(const QList<metering::RequestRecord> &running) const
+{
+    // A request that finished may still be in the snapshot of the running ones for a moment:
+    // the feed's record, just appended, is the one to show. It is among the newest. The running
+    // ones are few and the newest many (a tick's worth at thousands a second): look the newest up
+    // among the running, not the other way round.
+    QSet<QString> finished;
+    if (running.isEmpty())
+        return finished;
+    QSet<QString> runningIds;
+    for (const metering::RequestRecord &record : running)
+        runningIds.insert(record.id);
+    const size_t recent = std::min<size_t>(m_unwritten.size(), 2000);
+    for (size_t i = 0; i < recent && finished.size() < runningIds.size(); ++i) {
+        if (runningIds.contains(m_unwritten[i].record.id))
+            finished.insert(m_unwritten[i].record.id);
+    }
+    return finished;
+}
+
 void RequestsModel::setFilter(const metering::RequestFilter &filter, qint64 completedFromMs,
                               qint64 completedToMs)
 {
@@ -166,9 +181,9 @@ void RequestsModel::refresh()
 void RequestsModel::rebuildTail()
 {
     m_tail.clear();
-    for (const metering::RequestRecord &record : m_unwritten) {
-        if (accepts(record))
-            m_tail.push_back(record);
+    for (const Row &row : m_unwritten) {
+        if (accepts(row.record))
+            m_tail.push_back(&row);
     }
 }
 
@@ -244,11 +259,10 @@ void RequestsModel::applySnapshot(quint64 generation, Snapshot snapshot)
     m_snapshotReady = true;
     beginResetModel();
     // The feed's records that are in the snapshot now come from it.
-    m_unwritten.erase(std::remove_if(m_unwritten.begin(), m_unwritten.end(),
-                                     [this](const metering::RequestRecord &r) {
-                                         return m_snapshotIds.contains(r.id);
-                                     }),
-                      m_unwritten.end());
+    m_unwritten.erase(
+        std::remove_if(m_unwritten.begin(), m_unwritten.end(),
+                       [this](const Row &row) { return m_snapshotIds.contains(row.record.id); }),
+        m_unwritten.end());
     rebuildTail();
     storeBlock(0, snapshot.first, false);
     // Until counted, the rows shown are those read, and a block more when there are more.
@@ -269,16 +283,18 @@ void RequestsModel::storeBlock(qint64 block, const store::RequestLogReader::Page
                                bool reversed)
 {
     Block stored;
-    stored.records = page.records;
+    stored.rows.reserve(size_t(page.records.size()));
+    for (const metering::RequestRecord &record : page.records)
+        stored.rows.push_back({record, {}});
     stored.rowIds = page.rowIds;
     if (reversed) {
-        std::reverse(stored.records.begin(), stored.records.end());
+        std::reverse(stored.rows.begin(), stored.rows.end());
         std::reverse(stored.rowIds.begin(), stored.rowIds.end());
     }
     stored.usedAt = ++m_useClock;
     // A full block tells where the next one starts: the cheap keyset read for scrolling on.
-    if (stored.records.size() == kBlockRows)
-        m_cursors[block + 1] = {stored.records.constLast().startedAtMs, stored.rowIds.constLast()};
+    if (stored.rows.size() == size_t(kBlockRows))
+        m_cursors[block + 1] = {stored.rows.back().record.startedAtMs, stored.rowIds.constLast()};
     m_blocks.insert(block, std::move(stored));
     if (m_blocks.size() > kCachedBlocks) {
         auto oldest = m_blocks.begin();
@@ -484,7 +500,10 @@ void RequestsModel::exportRows(const QString &path, store::requestexport::Format
             Qt::QueuedConnection);
         return;
     }
-    const QList<metering::RequestRecord> newer(m_tail.begin(), m_tail.end());
+    QList<metering::RequestRecord> newer;
+    newer.reserve(tailSize());
+    for (const Row *row : m_tail)
+        newer.append(row->record);
     const std::optional<store::RequestLogReader> log = m_log;
     const metering::RequestFilter filter = m_filter;
     const store::RequestLogReader::Scope scope = this->scope();
@@ -524,12 +543,18 @@ bool RequestsModel::isIdle() const
 
 const metering::RequestRecord *RequestsModel::record(int row) const
 {
+    const Row *found = rowAt(row);
+    return found ? &found->record : nullptr;
+}
+
+const RequestsModel::Row *RequestsModel::rowAt(int row) const
+{
     if (row < 0 || row >= rowCount())
         return nullptr;
     if (row < int(m_running.size()))
         return &m_running[size_t(row)];
     if (row < topRows())
-        return &m_tail[size_t(row) - m_running.size()];
+        return m_tail[size_t(row) - m_running.size()];
     const qint64 stored = row - topRows();
     const qint64 blockIndex = stored / kBlockRows;
     auto found = m_blocks.find(blockIndex);
@@ -537,11 +562,11 @@ const metering::RequestRecord *RequestsModel::record(int row) const
         want(blockIndex);
         return nullptr;
     }
-    const int offset = int(stored % kBlockRows);
-    if (offset >= found->records.size())
+    const size_t offset = size_t(stored % kBlockRows);
+    if (offset >= found->rows.size())
         return nullptr;
     found->usedAt = ++m_useClock;
-    return &found->records[offset];
+    return &found->rows[offset];
 }
 
 int RequestsModel::rowCount(const QModelIndex &parent) const
@@ -608,10 +633,11 @@ QVariant RequestsModel::data(const QModelIndex &index, int role) const
 {
     if (!index.isValid() || index.row() >= rowCount())
         return {};
-    const metering::RequestRecord *r = record(index.row());
-    if (!r)
+    const Row *row = rowAt(index.row());
+    if (!row)
         return role == Qt::DisplayRole && index.column() == 0 ? QVariant(QStringLiteral("…"))
                                                               : QVariant();
+    const metering::RequestRecord *r = &row->record;
     const bool running = isRunning(index.row());
     if (running && index.column() == Status) {
         if (role == Qt::DisplayRole)
@@ -622,7 +648,7 @@ QVariant RequestsModel::data(const QModelIndex &index, int role) const
             return tr("running for %1 ms").arg(qRound64(r->latencyMs));
     }
     switch (role) {
-    case Qt::DisplayRole: return text(*r, index.column());
+    case Qt::DisplayRole: return cellText(*row, index.column());
     case RawRole: return raw(*r, index.column());
     case Qt::ToolTipRole: return r->error.isEmpty() ? QVariant() : QVariant(r->error);
     case StatusClassRole:
@@ -633,6 +659,16 @@ QVariant RequestsModel::data(const QModelIndex &index, int role) const
         return {};
     default: return {};
     }
+}
+
+const QString &RequestsModel::cellText(const Row &row, int column)
+{
+    if (row.text.isEmpty())
+        row.text.resize(ColumnCount);
+    QString &cell = row.text[column];
+    if (cell.isNull())
+        cell = text(row.record, column);
+    return cell;
 }
 
 RequestsModel::StatusClass RequestsModel::statusClass(const metering::RequestRecord &r)

@@ -121,8 +121,15 @@ Q_SIGNALS:
     void exportFinished(const QString &path, qint64 rows, const QString &error);
 
 private:
+    /// A request and its cells' display text, each formatted the first time a view asks for it
+    /// and kept: a repaint of rows already shown formats nothing again. A record never changes
+    /// once it is in a row (a running request's next state is a new row).
+    struct Row {
+        metering::RequestRecord record;
+        mutable QStringList text; // per column, null until asked; empty until the first
+    };
     struct Block {
-        QList<metering::RequestRecord> records;
+        std::vector<Row> rows;
         QList<qint64> rowIds;
         quint64 usedAt = 0;
     };
@@ -144,10 +151,14 @@ private:
         QString error;
     };
 
+    const Row *rowAt(int row) const;
+    static const QString &cellText(const Row &row, int column);
     int tailSize() const { return int(m_tail.size()); }
     /// Rows above the stored ones: running, then the live tail.
     int topRows() const { return int(m_running.size()) + tailSize(); }
     bool accepts(const metering::RequestRecord &record) const;
+    /// Which of `running` the newest rows from the feed show finished already.
+    QSet<QString> finishedAmong(const QList<metering::RequestRecord> &running) const;
     store::RequestLogReader::Scope scope() const;
     void rebuildTail();
     void takeSnapshot();
@@ -168,12 +179,13 @@ private:
     quint64 m_generation = 0;
 
     // Requests from the feed that the snapshot does not hold, newest first: all of them, and
-    // those the filter accepts (the rows on top).
-    std::deque<metering::RequestRecord> m_unwritten;
-    std::deque<metering::RequestRecord> m_tail;
+    // those the filter accepts (the rows on top), which point into the first (a deque's elements
+    // stay where they are while it grows and shrinks at its ends).
+    std::deque<Row> m_unwritten;
+    std::deque<const Row *> m_tail;
     QSet<QString> m_snapshotIds; // the snapshot's newest ids: feed records to leave out
-    std::vector<metering::RequestRecord> m_running; // in flight, newest first, filtered
-    int m_runningAll = 0;                           // in flight, unfiltered
+    std::vector<Row> m_running;  // in flight, newest first, filtered
+    int m_runningAll = 0;        // in flight, unfiltered
 
     // The snapshot.
     bool m_snapshotReady = false;

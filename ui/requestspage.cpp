@@ -2,6 +2,7 @@
 
 #include "consolesettings.h"
 #include "format.h"
+#include "requestcelldelegate.h"
 #include "requestsmodel.h"
 #include "resenddialog.h"
 #include "statusdelegate.h"
@@ -85,6 +86,7 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     m_table->setColumnWidth(RequestsModel::Model, 210);
     m_table->setColumnWidth(RequestsModel::LatencyMs, 84);
     m_table->setColumnWidth(RequestsModel::Id, 160);
+    m_table->setItemDelegate(new RequestCellDelegate(m_table));
     m_table->setItemDelegateForColumn(RequestsModel::Status, new StatusDelegate(m_table));
     header->setContextMenuPolicy(Qt::CustomContextMenu);
     connect(header, &QHeaderView::customContextMenuRequested, this, &RequestsPage::showColumnMenu);

@@ -3,6 +3,7 @@
 #include "requestsmodel.h"
 
 #include <QPainter>
+#include <QtMath>
 
 namespace tollgate::ui {
 
@@ -25,30 +26,31 @@ void StatusDelegate::paint(QPainter *painter, const QStyleOptionViewItem &option
 {
     const QVariant statusClass = index.data(RequestsModel::StatusClassRole);
     if (!statusClass.isValid()) {
-        QStyledItemDelegate::paint(painter, option, index);
+        RequestCellDelegate::paint(painter, option, index);
         return;
     }
     // The row's background and selection first, then the pill over it.
-    QStyleOptionViewItem background = option;
-    initStyleOption(&background, index);
-    background.text.clear();
-    QStyle *style = option.widget ? option.widget->style() : nullptr;
-    if (style)
-        style->drawControl(QStyle::CE_ItemViewItem, &background, painter, option.widget);
+    QStyleOptionViewItem cell = option;
+    initStyleOption(&cell, index);
+    drawPanel(painter, cell);
 
-    const QString text = index.data(Qt::DisplayRole).toString();
-    const QFontMetrics metrics(option.font);
-    const int width = metrics.horizontalAdvance(text) + 12;
-    const int height = std::min(option.rect.height() - 2, metrics.height() + 2);
-    const QRect pill(option.rect.left() + 4, option.rect.center().y() - height / 2 + 1,
-                     std::min(width, option.rect.width() - 8), height);
+    const QStaticText &text = laidOut(cell.text, cell.font);
+    const int width = qCeil(text.size().width()) + 12;
+    const int height = std::min(cell.rect.height() - 2, cell.fontMetrics.height() + 2);
+    const QRect pill(cell.rect.left() + 4, cell.rect.center().y() - height / 2 + 1,
+                     std::min(width, cell.rect.width() - 8), height);
     painter->save();
     painter->setRenderHint(QPainter::Antialiasing);
     painter->setPen(Qt::NoPen);
     painter->setBrush(colour(statusClass.toInt()));
     painter->drawRoundedRect(pill, height / 2.0, height / 2.0);
+    painter->setClipRect(pill);
+    painter->setFont(cell.font);
     painter->setPen(Qt::white);
-    painter->drawText(pill, Qt::AlignCenter, text);
+    const QSizeF size = text.size();
+    painter->drawStaticText(QPointF(pill.left() + (pill.width() - size.width()) / 2,
+                                    pill.top() + (pill.height() - size.height()) / 2),
+                            text);
     painter->restore();
 }
 

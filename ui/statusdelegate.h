@@ -1,15 +1,15 @@
 #pragma once
 
-#include <QStyledItemDelegate>
+#include "requestcelldelegate.h"
 
 namespace tollgate::ui {
 
 /// Draws the request log's status as a coloured pill: green 2xx, amber 4xx, red 5xx and failures,
 /// blue for a cache hit, grey while running; the colour comes from the model's StatusClassRole.
-class StatusDelegate : public QStyledItemDelegate {
+class StatusDelegate : public RequestCellDelegate {
     Q_OBJECT
 public:
-    using QStyledItemDelegate::QStyledItemDelegate;
+    using RequestCellDelegate::RequestCellDelegate;
 
     void paint(QPainter *painter, const QStyleOptionViewItem &option,
                const QModelIndex &index) const override;

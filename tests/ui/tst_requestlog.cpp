@@ -5,6 +5,7 @@
 #include "consolesettings.h"
 #include "feedpoller.h"
 #include "mainwindow.h"
+#include "requestcelldelegate.h"
 #include "requestsmodel.h"
 #include "requestspage.h"
 #include "resenddialog.h"
@@ -70,6 +71,12 @@ metering::RequestRecord generated(int i, qint64 newestMs)
     return r;
 }
 
+// The delegate that draws the log's cells (the status column has one of its own).
+const ui::RequestCellDelegate *cellDelegate(const QTableView *table)
+{
+    return qobject_cast<const ui::RequestCellDelegate *>(table->itemDelegate());
+}
+
 // Waits until every read the model asked for is answered, asking again for the rows the view
 // shows (a paint asks for them).
 bool settle(QTableView *table, ui::RequestsModel &model, int timeoutMs = 10000)
@@ -109,6 +116,8 @@ private Q_SLOTS:
     void resendSendsTheCapturedRequestAgain();
     void exportsHoldExactlyTheFilteredRows();
     void runningRequestsShowUntilTheyFinish();
+    void repaintLaysOutOnlyNewText();
+    void laidOutTextStaysBounded();
 
 private:
     testsupport::HttpTestResponse ask(const QByteArray &user);
@@ -562,6 +571,8 @@ void TestRequestLogView::runningRequestsShowUntilTheyFinish()
     // Watched while the (blocking) client waits on a slow upstream.
     QString status;
     QString user;
+    QString firstLatency;
+    QString lastLatency;
     int statusClass = -1;
     double firstElapsed = -1;
     double lastElapsed = -1;
@@ -578,8 +589,11 @@ void TestRequestLogView::runningRequestsShowUntilTheyFinish()
                           .toInt();
         user = model.index(0, ui::RequestsModel::User).data().toString();
         lastElapsed = model.record(0)->latencyMs;
-        if (firstElapsed < 0)
+        lastLatency = model.index(0, ui::RequestsModel::LatencyMs).data().toString();
+        if (firstElapsed < 0) {
             firstElapsed = lastElapsed;
+            firstLatency = lastLatency;
+        }
         rowsWhileRunning = model.rowCount();
         page.table()->selectRow(0);
         detail = page.detailText();
@@ -602,6 +616,8 @@ void TestRequestLogView::runningRequestsShowUntilTheyFinish()
     QCOMPARE(statusClass, int(ui::RequestsModel::StatusClass::Running));
     QVERIFY2(lastElapsed - firstElapsed >= 500,
              qPrintable(QStringLiteral("%1 → %2").arg(firstElapsed).arg(lastElapsed)));
+    // The cells' text is kept per row, and a running request's row is new on every tick.
+    QVERIFY2(firstLatency != lastLatency, qPrintable(firstLatency));
     QCOMPARE(rowsWhileRunning, before + 1);
     QVERIFY2(detail.contains(QStringLiteral("is running")), qPrintable(detail));
     // Then it turns into its finished row, once.
@@ -612,6 +628,58 @@ void TestRequestLogView::runningRequestsShowUntilTheyFinish()
              QStringLiteral("slow-user"));
     QCOMPARE(model.rowCount(), before + 1);
     QVERIFY(model.index(1, ui::RequestsModel::User).data().toString() != "slow-user");
+}
+
+void TestRequestLogView::repaintLaysOutOnlyNewText()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    QTableView *table = m_window->requestsPage().table();
+    const ui::RequestCellDelegate *cells = cellDelegate(table);
+    QVERIFY(cells);
+    table->scrollToTop();
+    QVERIFY(settle(table, model));
+    table->viewport()->repaint();
+    const quint64 laidOut = cells->layoutCount();
+    QVERIFY(laidOut > 0);
+    // The same rows again: every string they show is laid out already.
+    table->viewport()->repaint();
+    QCOMPARE(cells->layoutCount(), laidOut);
+    // A new row on top lays out its own new strings (its time, its user), not the rows below,
+    // and draws them.
+    QCOMPARE(ask("layout-once").status, 200);
+    QTRY_COMPARE(model.index(0, ui::RequestsModel::User).data().toString(),
+                 QStringLiteral("layout-once"));
+    QTRY_VERIFY(!model.isRunning(0));
+    table->viewport()->repaint();
+    const quint64 added = cells->layoutCount() - laidOut;
+    QVERIFY2(added >= 2 && added <= quint64(2 * ui::RequestsModel::ColumnCount),
+             qPrintable(QString::number(added)));
+    const QRect cell = table->visualRect(model.index(0, ui::RequestsModel::User));
+    const QImage image = table->viewport()->grab().toImage();
+    const QColor background = image.pixelColor(cell.right() - 1, cell.top() + 1);
+    int inked = 0;
+    for (int x = cell.left(); x < cell.right(); ++x)
+        inked += image.pixelColor(x, cell.center().y()) != background;
+    QVERIFY2(inked > 3, qPrintable(QString::number(inked)));
+}
+
+void TestRequestLogView::laidOutTextStaysBounded()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    QTableView *table = m_window->requestsPage().table();
+    const ui::RequestCellDelegate *cells = cellDelegate(table);
+    QVERIFY(cells);
+    // Pages of rows with times and ids of their own, well beyond what the cache keeps.
+    const int rowsShown = table->rowAt(table->viewport()->height() - 1) - table->rowAt(0) + 1;
+    QVERIFY(rowsShown > 5);
+    const int pages = 3 * ui::RequestCellDelegate::kLaidOutStrings / rowsShown;
+    for (int p = 0; p < pages; ++p) {
+        table->scrollTo(model.index(p * rowsShown, 0), QAbstractItemView::PositionAtTop);
+        QVERIFY(settle(table, model));
+    }
+    QVERIFY(cells->layoutCount() > quint64(2 * ui::RequestCellDelegate::kLaidOutStrings));
+    QVERIFY(cells->laidOutCount() <= 2 * ui::RequestCellDelegate::kLaidOutStrings);
+    table->scrollToTop();
 }
 
 QTEST_MAIN(TestRequestLogView)
