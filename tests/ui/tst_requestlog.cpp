@@ -396,6 +396,7 @@ void TestRequestLogView::detailShowsTheCapturedExchange()
     QCOMPARE(streamed.status, 200);
     QTRY_COMPARE(model.index(0, ui::RequestsModel::User).data().toString(),
                  QStringLiteral("capture-user"));
+    QTRY_VERIFY(!model.isRunning(0)); // the finished record, whose exchange is kept
     // The exchange is written with the log's batch; select once both are there.
     m_gateway->context()->log->flush();
     page.table()->clearSelection();
@@ -469,6 +470,7 @@ void TestRequestLogView::resendSendsTheCapturedRequestAgain()
     const QString originalId = QString::fromLatin1(original.header("x-tollgate-request-id"));
     QTRY_COMPARE(model.index(0, ui::RequestsModel::User).data().toString(),
                  QStringLiteral("resend-user"));
+    QTRY_VERIFY(!model.isRunning(0));
     m_gateway->context()->log->flush();
     QSignalSpy shown(&page, &ui::RequestsPage::exchangeShown);
     page.table()->clearSelection();
