@@ -29,6 +29,7 @@
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QSystemTrayIcon>
+#include <QTableView>
 #include <QThread>
 
 namespace tollgate::ui {
@@ -295,7 +296,9 @@ Expected<QStringList> MainWindow::saveScreenshots(const QString &folder)
         showPage(Page(page));
         if (page == Overview)
             m_overviewPage->refresh();
-        QCoreApplication::processEvents(); // lay the page out before it is grabbed
+        if (page == Requests && !m_requestsPage->table()->selectionModel()->hasSelection())
+            m_requestsPage->selectNewestFinished(2000); // a detail pane worth seeing
+        QCoreApplication::processEvents();              // lay the page out before it is grabbed
         const QString name = m_pageList->item(page)->text().toLower();
         const QString path = QDir(folder).filePath(
             QStringLiteral("%1-%2.png").arg(page + 1, 2, 10, QLatin1Char('0')).arg(name));

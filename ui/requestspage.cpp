@@ -13,6 +13,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QDateTime>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFontDatabase>
 #include <QHBoxLayout>
@@ -27,6 +28,7 @@
 #include <QSplitter>
 #include <QTableView>
 #include <QThread>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -371,6 +373,33 @@ QString RequestsPage::curlCommand() const
     if (m_exchange)
         return store::requestexport::curlCommand(*m_selected, *m_exchange, m_baseUrl);
     return store::requestexport::curlCommand(*m_selected, m_baseUrl);
+}
+
+bool RequestsPage::selectNewestFinished(int timeoutMs)
+{
+    // Among the newest rows (those already read), one that reached a provider shows the most.
+    int row = -1;
+    const int rows = std::min(m_model.rowCount(), 500);
+    for (int candidate = 0; candidate < rows; ++candidate) {
+        const metering::RequestRecord *record = m_model.record(candidate);
+        if (!record || m_model.isRunning(candidate))
+            continue;
+        if (row < 0)
+            row = candidate;
+        if (record->queueMs >= 0) {
+            row = candidate;
+            break;
+        }
+    }
+    if (row < 0)
+        return false;
+    QEventLoop wait;
+    QTimer::singleShot(timeoutMs, &wait, &QEventLoop::quit);
+    connect(this, &RequestsPage::exchangeShown, &wait, &QEventLoop::quit);
+    m_table->selectRow(row);
+    if (m_exchangeReading && m_exchangeReading->isRunning())
+        wait.exec();
+    return true;
 }
 
 ResendDialog *RequestsPage::resendSelected()

@@ -54,6 +54,11 @@ public:
     QString detailText() const;
     /// The curl command for the selected request (what "Copy as curl" copies).
     QString curlCommand() const;
+    /// Selects the newest finished request (one that reached a provider when the newest rows have
+    /// one), and waits up to `timeoutMs` for its captured
+    /// exchange to show: for the screenshots, whose Requests page shows a detail pane filled in.
+    /// False when the page has no finished request.
+    bool selectNewestFinished(int timeoutMs);
     /// Opens a dialog that sends the selected request's captured exchange again (nullptr when
     /// nothing captured is selected).
     ResendDialog *resendSelected();
