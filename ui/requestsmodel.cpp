@@ -488,7 +488,8 @@ void RequestsModel::setStoredCount(qint64 count)
     Q_EMIT countsChanged();
 }
 
-void RequestsModel::exportRows(const QString &path, store::requestexport::Format format)
+void RequestsModel::exportRows(const QString &path, store::requestexport::Format format,
+                               const QString &baseUrl)
 {
     if (!m_snapshotReady) {
         // Its snapshot is being taken: which rows it holds is not known yet.
@@ -514,8 +515,8 @@ void RequestsModel::exportRows(const QString &path, store::requestexport::Format
         if (!file.open(QIODevice::WriteOnly)) {
             error = file.errorString();
         } else {
-            const auto written =
-                store::requestexport::write(file, format, log, filter, scope, newer);
+            const auto written = store::requestexport::write(file, format, log, filter, scope,
+                                                             newer, {}, 1000, baseUrl);
             if (!written) {
                 error = written.error().message;
                 file.cancelWriting();

@@ -98,8 +98,10 @@ public:
     bool hasLog() const { return m_log.has_value(); }
 
     /// Writes the rows shown (the tail, then the snapshot, under the filter) to `path` off the
-    /// GUI thread, a page at a time; exportFinished() tells how it went.
-    void exportRows(const QString &path, store::requestexport::Format format);
+    /// GUI thread, a page at a time; exportFinished() tells how it went. `baseUrl` makes a HAR's
+    /// request URLs absolute.
+    void exportRows(const QString &path, store::requestexport::Format format,
+                    const QString &baseUrl = {});
 
     static QVariant raw(const metering::RequestRecord &record, int column);
     static QString text(const metering::RequestRecord &record, int column);

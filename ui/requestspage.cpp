@@ -119,6 +119,8 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
                           [this] { chooseExport(store::requestexport::Format::Jsonl); });
     exportMenu->addAction(tr("CSV (.csv)…"), this,
                           [this] { chooseExport(store::requestexport::Format::Csv); });
+    exportMenu->addAction(tr("HAR, with the captured exchanges (.har)…"), this,
+                          [this] { chooseExport(store::requestexport::Format::Har); });
     exportMenu->addSeparator();
     exportMenu->addAction(tr("Selected request as HAR (.har)…"), this,
                           &RequestsPage::chooseHarExport);
@@ -420,7 +422,7 @@ void RequestsPage::exportTo(const QString &path, store::requestexport::Format fo
     m_exportStatus->setText(tr("Exporting to %1…").arg(path));
     m_exportStatus->setStyleSheet(QString());
     m_exportStatus->show();
-    m_model.exportRows(path, format);
+    m_model.exportRows(path, format, m_baseUrl);
 }
 
 Expected<QString> RequestsPage::exportHar(const QString &path) const
@@ -460,11 +462,16 @@ QString RequestsPage::exportStatus() const
 
 void RequestsPage::chooseExport(store::requestexport::Format format)
 {
-    const bool csv = format == store::requestexport::Format::Csv;
+    using Format = store::requestexport::Format;
+    const QString suffix = format == Format::Csv   ? QStringLiteral("csv")
+                           : format == Format::Har ? QStringLiteral("har")
+                                                   : QStringLiteral("jsonl");
+    const QString kind = format == Format::Csv   ? tr("CSV")
+                         : format == Format::Har ? tr("HAR")
+                                                 : tr("JSON Lines");
     const QString path = QFileDialog::getSaveFileName(
-        this, tr("Export requests"),
-        csv ? QStringLiteral("requests.csv") : QStringLiteral("requests.jsonl"),
-        csv ? tr("CSV (*.csv)") : tr("JSON Lines (*.jsonl)"));
+        this, tr("Export requests"), QStringLiteral("requests.") + suffix,
+        QStringLiteral("%1 (*.%2)").arg(kind, suffix));
     if (!path.isEmpty())
         exportTo(path, format);
 }

@@ -44,6 +44,15 @@ QString csvDuration(double ms)
     return ms < 0 ? QString() : csvNumber(ms);
 }
 
+// A HAR 1.2 log without its entries.
+QJsonObject harLog()
+{
+    return {{QStringLiteral("version"), QStringLiteral("1.2")},
+            {QStringLiteral("creator"),
+             QJsonObject{{QStringLiteral("name"), QStringLiteral("Tollgate")},
+                         {QStringLiteral("version"), QStringLiteral(TOLLGATE_VERSION)}}}};
+}
+
 // HAR's phases from what Tollgate measured: the queue (checks, routing, a wait for an upstream
 // connection) is "blocked", opening connections is "connect", the rest until the first byte
 // "wait", and the rest of the response "receive". -1: a phase that did not happen.
@@ -162,36 +171,59 @@ QByteArray line(const metering::RequestRecord &record, Format format)
 Expected<qint64> write(QIODevice &out, Format format, const std::optional<RequestLogReader> &log,
                        const metering::RequestFilter &filter, const RequestLogReader::Scope &scope,
                        const QList<metering::RequestRecord> &newer,
-                       const std::function<bool(qint64)> &keepGoing, int pageRows)
+                       const std::function<bool(qint64)> &keepGoing, int pageRows,
+                       const QString &harBaseUrl)
 {
     qint64 rows = 0;
     const auto put = [&out](const QByteArray &bytes) { return out.write(bytes) == bytes.size(); };
     const auto writeFailed = [&out] {
         return Error{QStringLiteral("cannot write the export: %1").arg(out.errorString())};
     };
+    // A HAR is one JSON document: its log's head, the entries one by one, then the close.
+    const auto row = [&](const metering::RequestRecord &record) -> QByteArray {
+        if (format != Format::Har)
+            return line(record, format);
+        std::optional<CapturedExchange> exchange;
+        if (log) {
+            if (auto found = log->exchange(record.id))
+                exchange = std::move(*found);
+        }
+        const QByteArray entry =
+            QJsonDocument(harEntry(record, exchange ? &*exchange : nullptr, harBaseUrl))
+                .toJson(QJsonDocument::Compact);
+        return (rows == 0 ? QByteArray("\n") : QByteArray(",\n")) + entry;
+    };
     if (format == Format::Csv && !put(csvHeader()))
         return writeFailed();
+    if (format == Format::Har) {
+        const QByteArray head = QJsonDocument(QJsonObject{{QStringLiteral("log"), harLog()}})
+                                    .toJson(QJsonDocument::Compact);
+        if (!put(head.left(head.size() - 2) + ",\"entries\":["))
+            return writeFailed();
+    }
     for (const metering::RequestRecord &record : newer) {
-        if (!put(line(record, format)))
+        if (!put(row(record)))
             return writeFailed();
         ++rows;
     }
-    if (!log)
-        return rows;
     std::optional<RequestLogReader::PageCursor> cursor;
-    do {
+    while (log) {
         const auto page = log->page(filter, scope, pageRows, cursor);
         if (!page)
             return page.error();
         for (const metering::RequestRecord &record : page->records) {
-            if (!put(line(record, format)))
+            if (!put(row(record)))
                 return writeFailed();
             ++rows;
         }
         cursor = page->next;
         if (keepGoing && !keepGoing(rows))
             return Error{QStringLiteral("export stopped after %1 requests").arg(rows)};
-    } while (cursor);
+        if (!cursor)
+            break;
+    }
+    if (format == Format::Har && !put("\n]}}\n"))
+        return writeFailed();
     return rows;
 }
 
@@ -385,58 +417,71 @@ QJsonArray harHeaders(const http::HeaderList &headers)
 
 } // namespace
 
-QByteArray harDocument(const metering::RequestRecord &record, const CapturedExchange &exchange,
-                       const QString &baseUrl)
+QJsonObject harEntry(const metering::RequestRecord &record, const CapturedExchange *exchange,
+                     const QString &baseUrl)
 {
+    // Without a capture the entry says what the log knows: the endpoint, the status, the timing.
+    CapturedExchange known;
+    if (!exchange) {
+        known.method = "POST";
+        known.target = record.endpoint.toUtf8();
+        known.status = record.status;
+    }
+    const CapturedExchange &e = exchange ? *exchange : known;
     const QString requestType =
-        QString::fromLatin1(http::headerValue(exchange.requestHeaders, "content-type"));
+        QString::fromLatin1(http::headerValue(e.requestHeaders, "content-type"));
     const QString responseType =
-        QString::fromLatin1(http::headerValue(exchange.responseHeaders, "content-type"));
-    QJsonObject request{
-        {QStringLiteral("method"), QString::fromLatin1(exchange.method)},
-        {QStringLiteral("url"), baseUrl + QString::fromLatin1(exchange.target)},
+        QString::fromLatin1(http::headerValue(e.responseHeaders, "content-type"));
+    const QJsonObject request{
+        {QStringLiteral("method"), QString::fromLatin1(e.method)},
+        {QStringLiteral("url"), baseUrl + QString::fromLatin1(e.target)},
         {QStringLiteral("httpVersion"), QStringLiteral("HTTP/1.1")},
-        {QStringLiteral("headers"), harHeaders(exchange.requestHeaders)},
+        {QStringLiteral("headers"), harHeaders(e.requestHeaders)},
         {QStringLiteral("queryString"), QJsonArray()},
         {QStringLiteral("cookies"), QJsonArray()},
         {QStringLiteral("headersSize"), -1},
-        {QStringLiteral("bodySize"), exchange.requestBytes},
+        {QStringLiteral("bodySize"), exchange ? e.requestBytes : -1},
         {QStringLiteral("postData"),
-         QJsonObject{{QStringLiteral("mimeType"), requestType},
-                     {QStringLiteral("text"), QString::fromUtf8(exchange.requestBody)},
-                     {QStringLiteral("comment"),
-                      cutComment(exchange.requestBody.size(), exchange.requestBytes)}}}};
-    QJsonObject response{
-        {QStringLiteral("status"), exchange.status},
+         QJsonObject{
+             {QStringLiteral("mimeType"), requestType},
+             {QStringLiteral("text"), QString::fromUtf8(e.requestBody)},
+             {QStringLiteral("comment"), cutComment(e.requestBody.size(), e.requestBytes)}}}};
+    const QJsonObject response{
+        {QStringLiteral("status"), e.status},
         {QStringLiteral("statusText"), QString()},
         {QStringLiteral("httpVersion"), QStringLiteral("HTTP/1.1")},
-        {QStringLiteral("headers"), harHeaders(exchange.responseHeaders)},
+        {QStringLiteral("headers"), harHeaders(e.responseHeaders)},
         {QStringLiteral("cookies"), QJsonArray()},
         {QStringLiteral("content"),
-         QJsonObject{{QStringLiteral("size"), exchange.responseBytes},
-                     {QStringLiteral("mimeType"), responseType},
-                     {QStringLiteral("text"), QString::fromUtf8(exchange.responseBody)},
-                     {QStringLiteral("comment"),
-                      cutComment(exchange.responseBody.size(), exchange.responseBytes)}}},
+         QJsonObject{
+             {QStringLiteral("size"), exchange ? e.responseBytes : -1},
+             {QStringLiteral("mimeType"), responseType},
+             {QStringLiteral("text"), QString::fromUtf8(e.responseBody)},
+             {QStringLiteral("comment"), cutComment(e.responseBody.size(), e.responseBytes)}}},
         {QStringLiteral("redirectURL"), QString()},
         {QStringLiteral("headersSize"), -1},
-        {QStringLiteral("bodySize"), exchange.responseBytes}};
-    const QJsonObject timings = harTimings(record);
-    const QJsonObject entry{
+        {QStringLiteral("bodySize"), exchange ? e.responseBytes : -1}};
+    QJsonObject entry{
         {QStringLiteral("startedDateTime"),
          QDateTime::fromMSecsSinceEpoch(record.startedAtMs, Qt::UTC).toString(Qt::ISODateWithMs)},
         {QStringLiteral("time"), record.latencyMs},
         {QStringLiteral("request"), request},
         {QStringLiteral("response"), response},
         {QStringLiteral("cache"), QJsonObject()},
-        {QStringLiteral("timings"), timings},
+        {QStringLiteral("timings"), harTimings(record)},
         {QStringLiteral("_tollgate"), toJson(record)}};
-    const QJsonObject log{
-        {QStringLiteral("version"), QStringLiteral("1.2")},
-        {QStringLiteral("creator"),
-         QJsonObject{{QStringLiteral("name"), QStringLiteral("Tollgate")},
-                     {QStringLiteral("version"), QStringLiteral(TOLLGATE_VERSION)}}},
-        {QStringLiteral("entries"), QJsonArray{entry}}};
+    if (!exchange)
+        entry.insert(QStringLiteral("comment"),
+                     QStringLiteral("headers and bodies not captured (capture was off, or the "
+                                    "log's cap let them go)"));
+    return entry;
+}
+
+QByteArray harDocument(const metering::RequestRecord &record, const CapturedExchange &exchange,
+                       const QString &baseUrl)
+{
+    QJsonObject log = harLog();
+    log.insert(QStringLiteral("entries"), QJsonArray{harEntry(record, &exchange, baseUrl)});
     return QJsonDocument(QJsonObject{{QStringLiteral("log"), log}}).toJson(QJsonDocument::Indented);
 }
 

@@ -21,7 +21,9 @@ class QIODevice;
 /// ever written: the log holds none.
 namespace tollgate::store::requestexport {
 
-enum class Format { Jsonl, Csv };
+/// JSON Lines, CSV (RFC 4180), or HAR 1.2 (one document, an entry per request with its captured
+/// exchange when the log has one).
+enum class Format { Jsonl, Csv, Har };
 
 /// One request as the JSON object of a JSONL line (every RequestRecord field, times as epoch ms
 /// and UTC ISO 8601).
@@ -36,11 +38,12 @@ QByteArray line(const metering::RequestRecord &record, Format format);
 /// filtered), then every request of `log` matching `filter` within `scope`, newest first, reading
 /// `pageRows` at a time so that memory stays flat however long the log. `keepGoing` is asked
 /// after every page with the rows so far; false stops the export (an error). Returns the rows
-/// written.
+/// written. `harBaseUrl` makes a HAR's request URLs absolute.
 Expected<qint64> write(QIODevice &out, Format format, const std::optional<RequestLogReader> &log,
                        const metering::RequestFilter &filter, const RequestLogReader::Scope &scope,
                        const QList<metering::RequestRecord> &newer = {},
-                       const std::function<bool(qint64)> &keepGoing = {}, int pageRows = 1000);
+                       const std::function<bool(qint64)> &keepGoing = {}, int pageRows = 1000,
+                       const QString &harBaseUrl = {});
 
 /// A shell command that sends a request like `record` to the gateway at `baseUrl`. Headers and
 /// bodies are not logged, so the body is a template with the logged model and stream flag and a
@@ -62,6 +65,10 @@ QString exchangeText(const CapturedExchange &exchange);
 /// route, tokens, cost). `baseUrl` makes the request's URL absolute.
 QByteArray harDocument(const metering::RequestRecord &record, const CapturedExchange &exchange,
                        const QString &baseUrl);
+/// One request as a HAR entry: with its captured exchange, or (nullptr) what the log knows of
+/// it, with a comment that headers and bodies were not captured.
+QJsonObject harEntry(const metering::RequestRecord &record, const CapturedExchange *exchange,
+                     const QString &baseUrl);
 
 /// The text a stream's content deltas add up to (Anthropic content_block_delta text, OpenAI
 /// choices[].delta.content).

@@ -557,11 +557,30 @@ void TestRequestLogView::exportsHoldExactlyTheFilteredRows()
     QFile csvFile(csv);
     QVERIFY(csvFile.open(QIODevice::ReadOnly));
     QCOMPARE(csvFile.readAll().count("\r\n"), kRows / kUsers + 2); // a header line
+    // As HAR: the same rows; the one sent through the proxy with its captured exchange.
+    m_gateway->context()->log->flush();
+    const QString har = m_dataDir.filePath(QStringLiteral("export.har"));
+    page.exportTo(har, store::requestexport::Format::Har);
+    QTRY_COMPARE(finished.size(), 3);
+    QCOMPARE(finished.at(2).at(2).toString(), QString());
+    QFile harFile(har);
+    QVERIFY(harFile.open(QIODevice::ReadOnly));
+    const QJsonArray entries = QJsonDocument::fromJson(harFile.readAll())
+                                   .object()
+                                   .value(u"log")
+                                   .toObject()
+                                   .value(u"entries")
+                                   .toArray();
+    QCOMPARE(entries.size(), kRows / kUsers + 1);
+    const QJsonObject liveRequest = entries.first().toObject().value(u"request").toObject();
+    QCOMPARE(liveRequest.value(u"url").toString(),
+             QStringLiteral("http://127.0.0.1:%1/v1/messages").arg(m_gateway->port()));
+    QVERIFY(!liveRequest.value(u"headers").toArray().isEmpty()); // captured
     // A place it cannot write says so on the page.
     page.exportTo(m_dataDir.filePath(QStringLiteral("missing/x.csv")),
                   store::requestexport::Format::Csv);
-    QTRY_COMPARE(finished.size(), 3);
-    QVERIFY(!finished.at(2).at(2).toString().isEmpty());
+    QTRY_COMPARE(finished.size(), 4);
+    QVERIFY(!finished.at(3).at(2).toString().isEmpty());
     QVERIFY(page.exportStatus().contains(QStringLiteral("failed")));
     page.filter()->clear();
 }

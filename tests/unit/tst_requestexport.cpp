@@ -53,6 +53,22 @@ RequestRecord record(int i)
     return r;
 }
 
+tollgate::store::CapturedExchange exchangeOf(const RequestRecord &r)
+{
+    tollgate::store::CapturedExchange e;
+    e.id = r.id;
+    e.startedAtMs = r.startedAtMs;
+    e.method = "POST";
+    e.target = r.endpoint.toUtf8();
+    e.requestHeaders = {{"content-type", "application/json"}, {"x-api-key", "[redacted]"}};
+    e.requestBody = R"({"prompt":")" + r.id.toUtf8() + R"("})";
+    e.requestBytes = e.requestBody.size();
+    e.status = r.status;
+    e.responseBody = R"({"answer":")" + r.id.toUtf8() + R"("})";
+    e.responseBytes = e.responseBody.size();
+    return e;
+}
+
 // RFC 4180 as a spreadsheet reads it: quoted fields may hold separators and line breaks.
 QList<QStringList> parseCsv(const QString &text)
 {
@@ -97,6 +113,7 @@ private Q_SLOTS:
     void capturedExchangeAsText();
     void curlRepeatsTheCapturedRequest();
     void harHoldsTheCapturedExchange();
+    void harOfTheFilteredRowsHoldsTheirExchanges();
     void repeatSendsTheCapturedRequestWithTheGivenKey();
     void repeatRefusesACutBodyAndABadKey();
     void initTestCase();
@@ -132,6 +149,8 @@ void TestRequestExport::initTestCase()
     for (int i = 0; i < 250; ++i) {
         m_records.append(record(i));
         QVERIFY(m_log->append(m_records.last()));
+        if (i % 3 == 0) // capture was on for some of them
+            QVERIFY(m_log->appendExchange(exchangeOf(m_records.last())));
     }
     m_log->flush();
 }
@@ -399,6 +418,56 @@ void TestRequestExport::harHoldsTheCapturedExchange()
     QCOMPARE(timings.value(u"receive").toDouble(), 150.0);
     QCOMPARE(timings.value(u"dns").toDouble(), -1.0);
     QCOMPARE(entry.value(u"_tollgate").toObject().value(u"id").toString(), QStringLiteral("h-1"));
+}
+
+void TestRequestExport::harOfTheFilteredRowsHoldsTheirExchanges()
+{
+    const RequestFilter filter = *RequestFilter::parse(QStringLiteral("status=5xx"));
+    RequestRecord live = record(999); // a live row the log has not written yet
+    live.status = 529;
+    QBuffer buffer;
+    buffer.open(QIODevice::WriteOnly);
+    const auto rows = requestexport::write(buffer, requestexport::Format::Har, m_log->reader(),
+                                           filter, {}, {live}, {}, 7, QStringLiteral("http://h:1"));
+    QVERIFY2(rows, rows ? "" : qPrintable(rows.error().message));
+    QJsonParseError error;
+    const QJsonObject log =
+        QJsonDocument::fromJson(buffer.data(), &error).object().value(u"log").toObject();
+    QCOMPARE(error.error, QJsonParseError::NoError);
+    QCOMPARE(log.value(u"version").toString(), QStringLiteral("1.2"));
+    const QJsonArray entries = log.value(u"entries").toArray();
+    QCOMPARE(entries.size(), *rows);
+    QCOMPARE(entries.size(), 1 + 25); // the live row, then every 529 of the log, newest first
+    QCOMPARE(entries.first().toObject().value(u"_tollgate").toObject().value(u"id").toString(),
+             live.id);
+    int captured = 0;
+    for (const QJsonValue &value : entries) {
+        const QJsonObject entry = value.toObject();
+        const QString id = entry.value(u"_tollgate").toObject().value(u"id").toString();
+        const int i = id.mid(4).toInt();
+        const QString body = entry.value(u"request")
+                                 .toObject()
+                                 .value(u"postData")
+                                 .toObject()
+                                 .value(u"text")
+                                 .toString();
+        QCOMPARE(entry.value(u"response").toObject().value(u"status").toInt(), 529);
+        QVERIFY(entry.value(u"request")
+                    .toObject()
+                    .value(u"url")
+                    .toString()
+                    .startsWith(QStringLiteral("http://h:1/v1/")));
+        if (i % 3 == 0 && id != live.id) {
+            ++captured;
+            QCOMPARE(body, QStringLiteral(R"({"prompt":"%1"})").arg(id));
+            QVERIFY(!entry.contains(u"comment"));
+        } else {
+            QCOMPARE(body, QString());
+            QVERIFY(entry.value(u"comment").toString().contains(QStringLiteral("not captured")));
+        }
+    }
+    QVERIFY(captured > 0);
+    QVERIFY(!buffer.data().contains("sk-"));
 }
 
 void TestRequestExport::repeatSendsTheCapturedRequestWithTheGivenKey()
