@@ -84,7 +84,8 @@ ResendDialog::ResendDialog(const metering::RequestRecord &record, store::Capture
     form->addRow(QString(), keyHint);
     form->addRow(QString(), m_skipCache);
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Close, this);
-    buttons->addButton(m_send, QDialogButtonBox::AcceptRole);
+    // An action, not Accept: the answer shows here, and one may send again.
+    buttons->addButton(m_send, QDialogButtonBox::ActionRole);
     buttons->addButton(m_cancel, QDialogButtonBox::ActionRole);
     buttons->addButton(m_showInLog, QDialogButtonBox::ActionRole);
     m_send->setDefault(true);
@@ -94,8 +95,6 @@ ResendDialog::ResendDialog(const metering::RequestRecord &record, store::Capture
     layout->addWidget(buttons);
     resize(640, 560);
 
-    // Send keeps the dialog open: the answer shows here, and one may send again.
-    disconnect(buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(m_send, &QPushButton::clicked, this, &ResendDialog::send);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(m_cancel, &QPushButton::clicked, this, [this] {

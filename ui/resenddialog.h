@@ -18,7 +18,7 @@ class QPushButton;
 namespace tollgate::ui {
 
 /// Sends a captured request again through this gateway, its body editable. The client's key was
-/// never kept, so one may be typed in for this send; it is held only until the send is made.
+/// never kept, so one may be typed in; only the dialog holds it, and it is stored nowhere.
 /// The answer lands in the request log like any other; the dialog says how it went and can show
 /// it there.
 class ResendDialog : public QDialog {
