@@ -559,6 +559,7 @@ void TestRequestLogView::exportsHoldExactlyTheFilteredRows()
     QCOMPARE(csvFile.readAll().count("\r\n"), kRows / kUsers + 2); // a header line
     // As HAR: the same rows; the one sent through the proxy with its captured exchange.
     m_gateway->context()->log->flush();
+    QVERIFY(settle(page.table(), model)); // an export waits for no snapshot being taken
     const QString har = m_dataDir.filePath(QStringLiteral("export.har"));
     page.exportTo(har, store::requestexport::Format::Har);
     QTRY_COMPARE(finished.size(), 3);
