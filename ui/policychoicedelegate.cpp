@@ -7,6 +7,13 @@
 
 namespace tollgate::ui {
 
+namespace {
+
+// The check state a switch's editor opened with.
+constexpr const char *kShownState = "tollgateShownState";
+
+} // namespace
+
 QWidget *PolicyChoiceDelegate::createEditor(QWidget *parent, const QStyleOptionViewItem &option,
                                             const QModelIndex &index) const
 {
@@ -34,9 +41,15 @@ QWidget *PolicyChoiceDelegate::createEditor(QWidget *parent, const QStyleOptionV
 void PolicyChoiceDelegate::setEditorData(QWidget *editor, const QModelIndex &index) const
 {
     const QString current = index.data(Qt::EditRole).toString();
-    if (auto *box = qobject_cast<QCheckBox *>(editor))
-        box->setChecked(current == QLatin1String("true"));
-    else if (auto *combo = qobject_cast<QComboBox *>(editor))
+    if (auto *box = qobject_cast<QCheckBox *>(editor)) {
+        // An absent switch means its default, which this delegate does not know: it shows half
+        // checked until clicked, and leaving it so writes nothing.
+        box->setTristate(current.isEmpty());
+        box->setCheckState(current.isEmpty()                  ? Qt::PartiallyChecked
+                           : current == QLatin1String("true") ? Qt::Checked
+                                                              : Qt::Unchecked);
+        box->setProperty(kShownState, int(box->checkState()));
+    } else if (auto *combo = qobject_cast<QComboBox *>(editor))
         combo->setCurrentText(current);
     else
         QStyledItemDelegate::setEditorData(editor, index);
@@ -45,9 +58,14 @@ void PolicyChoiceDelegate::setEditorData(QWidget *editor, const QModelIndex &ind
 void PolicyChoiceDelegate::setModelData(QWidget *editor, QAbstractItemModel *model,
                                         const QModelIndex &index) const
 {
-    if (auto *box = qobject_cast<QCheckBox *>(editor))
-        model->setData(index, box->isChecked() ? QStringLiteral("true") : QStringLiteral("false"));
-    else if (auto *combo = qobject_cast<QComboBox *>(editor))
+    if (auto *box = qobject_cast<QCheckBox *>(editor)) {
+        // Only a change the user made is an edit.
+        const Qt::CheckState state = box->checkState();
+        if (state == Qt::PartiallyChecked || int(state) == box->property(kShownState).toInt())
+            return;
+        model->setData(index,
+                       state == Qt::Checked ? QStringLiteral("true") : QStringLiteral("false"));
+    } else if (auto *combo = qobject_cast<QComboBox *>(editor))
         model->setData(index, combo->currentText());
     else
         QStyledItemDelegate::setModelData(editor, model, index);

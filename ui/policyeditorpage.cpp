@@ -394,7 +394,8 @@ void PolicyEditorPage::warnOfKeysOnPlan(const QString &plan)
     const gateway::GatewayContext *context = m_gateway.context();
     if (!context)
         return;
-    const QList<policy::GatewayKey> &keys = context->policy()->gateway.gatewayKeys;
+    const auto running = context->policy(); // keeps the document alive while it is read
+    const QList<policy::GatewayKey> &keys = running->gateway.gatewayKeys;
     const auto onPlan = std::count_if(
         keys.begin(), keys.end(), [&](const policy::GatewayKey &key) { return key.plan == plan; });
     // Keys are the server's own (not in the editor): callers with them would fall to the

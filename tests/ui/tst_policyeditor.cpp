@@ -551,6 +551,38 @@ void TestPolicyEditor::fixedChoicesAreEditedFromAList()
     QCOMPARE(policy::valueAtPath(page().document(),
                                  QStringLiteral("alerts.rules.HighAILatency.enabled")),
              QJsonValue(false));
+    // A switch opened and left as it was is no edit.
+    const int edits = page().undoStack()->count();
+    editWith(Page::AlertRules, rules.rowOf(QStringLiteral("alerts.rules.HighAILatency")),
+             columnOf(Page::AlertRules, QStringLiteral("On")), [](QWidget *w) {
+                 auto *box = qobject_cast<QCheckBox *>(w);
+                 QVERIFY(box && box->checkState() == Qt::Unchecked);
+             });
+    QCOMPARE(page().undoStack()->count(), edits);
+    // A rule from a file that leaves "enabled" out keeps its default when its switch is opened.
+    QJsonObject withoutSwitch = page().document();
+    QJsonObject alerts = withoutSwitch.value(u"alerts").toObject();
+    QJsonObject alertRules = alerts.value(u"rules").toObject();
+    QJsonObject latency = alertRules.value(u"HighAILatency").toObject();
+    latency.remove(QStringLiteral("enabled"));
+    alertRules.insert(QStringLiteral("HighAILatency"), latency);
+    alerts.insert(QStringLiteral("rules"), alertRules);
+    withoutSwitch.insert(QStringLiteral("alerts"), alerts);
+    const QString file = QDir(m_dataDir.path()).filePath(QStringLiteral("no-switch.json"));
+    QFile out(file);
+    QVERIFY(out.open(QIODevice::WriteOnly));
+    out.write(QJsonDocument(withoutSwitch).toJson());
+    out.close();
+    QVERIFY(page().openFrom(file));
+    editWith(Page::AlertRules, rules.rowOf(QStringLiteral("alerts.rules.HighAILatency")),
+             columnOf(Page::AlertRules, QStringLiteral("On")), [](QWidget *w) {
+                 auto *box = qobject_cast<QCheckBox *>(w);
+                 QVERIFY(box && box->checkState() == Qt::PartiallyChecked);
+             });
+    QVERIFY(
+        policy::valueAtPath(page().document(), QStringLiteral("alerts.rules.HighAILatency.enabled"))
+            .isUndefined());
+    page().undoAction()->trigger(); // the file
     // A number stays a text field.
     editWith(Page::Plans, 0, columnOf(Page::Plans, QStringLiteral("Requests/hour")),
              [](QWidget *w) { QVERIFY(qobject_cast<QLineEdit *>(w)); });
