@@ -506,7 +506,7 @@ QString RequestsPage::describe(const metering::RequestRecord &r, bool running)
     field(tr("status"),
           r.status == 0 ? tr("none (the client left first)") : QString::number(r.status));
     group(tr("Timing"));
-    field(tr("queue"), r.queueMs < 0 ? tr("none (no upstream call)") : ms(r.queueMs));
+    field(tr("queue"), ms(r.queueMs));
     field(tr("connect"), r.connectMs == 0 ? tr("0 ms (pooled connection)") : ms(r.connectMs));
     field(tr("first token"), ms(r.ttftMs));
     field(tr("latency"), ms(r.latencyMs));

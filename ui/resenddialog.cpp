@@ -141,7 +141,7 @@ void ResendDialog::send()
         m_exchange, m_flavor, {m_key->text().toUtf8(), editedBody(), m_skipCache->isChecked()});
     if (!request) {
         showOutcome(request.error().message, true);
-        Q_EMIT finished(0, QString(), request.error().message);
+        Q_EMIT answered(0, QString(), request.error().message);
         return;
     }
     QNetworkRequest http(QUrl(m_baseUrl + QString::fromLatin1(request->target)));
@@ -165,7 +165,9 @@ void ResendDialog::onReplyFinished()
     m_sentId = QString::fromLatin1(reply->rawHeader("x-tollgate-request-id"));
     const QString took = milliseconds(double(m_clock.nsecsElapsed()) / 1e6);
     QString problem;
-    if (status == 0)
+    if (reply->error() == QNetworkReply::OperationCanceledError)
+        problem = tr("stopped; the gateway may have logged the request all the same");
+    else if (status == 0)
         problem = tr("no answer from the gateway at %1: %2").arg(m_baseUrl, reply->errorString());
     else if (status >= 300)
         problem = errorMessage(reply->readAll());
@@ -176,7 +178,7 @@ void ResendDialog::onReplyFinished()
     const bool failed = status == 0 || status >= 300;
     showOutcome(text, failed);
     updateWidgets();
-    Q_EMIT finished(status, m_sentId, failed ? text : QString());
+    Q_EMIT answered(status, m_sentId, failed ? text : QString());
 }
 
 void ResendDialog::showOutcome(const QString &text, bool failed)

@@ -34,13 +34,13 @@ public:
     /// How the last send went, as the dialog shows it.
     QString outcomeText() const;
 
-    /// Sends the request as the dialog's fields say; finished() tells how it went.
+    /// Sends the request as the dialog's fields say; answered() tells how it went.
     void send();
 
 Q_SIGNALS:
     /// The gateway answered `status` (0: no answer) under the id `requestId` (empty when none);
     /// `problem` says what went wrong, empty on a 2xx.
-    void finished(int status, const QString &requestId, const QString &problem);
+    void answered(int status, const QString &requestId, const QString &problem);
     /// The user asked to see the resent request in the log.
     void showRequest(const QString &requestId);
 

@@ -125,10 +125,15 @@ void UpstreamCall::attach(UpstreamConnection *connection)
     connection->send(this, serialize());
 }
 
-void UpstreamCall::onSent()
+void UpstreamCall::endConnecting()
 {
     if (std::exchange(m_connecting, false))
         m_connectMs += elapsedMs() - m_attachedAtMs;
+}
+
+void UpstreamCall::onSent()
+{
+    endConnecting();
     m_phase = Phase::FirstByte;
     armTimer(m_request.timeouts.firstByteMs);
 }
@@ -158,6 +163,7 @@ void UpstreamCall::onComplete()
 
 void UpstreamCall::onConnectionLost(const UpstreamError &error, bool wasReused)
 {
+    endConnecting(); // a connection that failed to open took its time too
     release(false);
     // A reused keep-alive connection that dies before any response byte was most likely
     // closed by the upstream while idle: the request never reached it, so one retry is safe.
@@ -198,6 +204,7 @@ void UpstreamCall::timerEvent(QTimerEvent *event)
     if (m_done)
         return;
     m_done = true;
+    endConnecting();
     const bool started = m_status != 0;
     release(false);
     // Worded only now: building it for every phase of every call cost more than a timeout ever

@@ -63,8 +63,8 @@ public:
     /// Milliseconds from start until the call had a connection of its own (it waits in the
     /// pool while the host's connections are all busy); -1 until then.
     double queuedMs() const { return m_queuedMs; }
-    /// Milliseconds spent opening connections (TCP, and TLS for https) before the request could
-    /// be sent: 0 on a pooled keep-alive connection.
+    /// Milliseconds spent opening connections (TCP, and TLS for https), those that failed to open
+    /// included: 0 on a pooled keep-alive connection.
     double connectMs() const { return m_connectMs; }
 
 Q_SIGNALS:
@@ -80,6 +80,8 @@ private:
 
     QByteArray serialize() const;
     void attach(UpstreamConnection *connection);
+    /// Adds the time since the connection was assigned, if it was still opening, to connectMs.
+    void endConnecting();
     void onSent();
     void onHeaders(int status, const HeaderList &headers);
     void onBody(const QByteArray &data);

@@ -179,20 +179,38 @@ Expected<qint64> write(QIODevice &out, Format format, const std::optional<Reques
     const auto writeFailed = [&out] {
         return Error{QStringLiteral("cannot write the export: %1").arg(out.errorString())};
     };
-    // A HAR is one JSON document: its log's head, the entries one by one, then the close.
-    const auto row = [&](const metering::RequestRecord &record) -> QByteArray {
-        if (format != Format::Har)
-            return line(record, format);
-        std::optional<CapturedExchange> exchange;
-        if (log) {
-            if (auto found = log->exchange(record.id))
-                exchange = std::move(*found);
+    // Writes a page of rows; a HAR's entries take their captured exchanges, read per page.
+    const auto putRows =
+        [&](const QList<metering::RequestRecord> &records) -> std::optional<Error> {
+        QHash<QString, CapturedExchange> captured;
+        if (format == Format::Har && log) {
+            QStringList ids;
+            for (const metering::RequestRecord &record : records)
+                ids.append(record.id);
+            auto found = log->exchanges(ids);
+            if (!found)
+                return found.error();
+            captured = std::move(*found);
         }
-        const QByteArray entry =
-            QJsonDocument(harEntry(record, exchange ? &*exchange : nullptr, harBaseUrl))
-                .toJson(QJsonDocument::Compact);
-        return (rows == 0 ? QByteArray("\n") : QByteArray(",\n")) + entry;
+        for (const metering::RequestRecord &record : records) {
+            QByteArray bytes;
+            if (format == Format::Har) {
+                const auto exchange = captured.constFind(record.id);
+                bytes = (rows == 0 ? QByteArray("\n") : QByteArray(",\n")) +
+                        QJsonDocument(
+                            harEntry(record, exchange == captured.constEnd() ? nullptr : &*exchange,
+                                     harBaseUrl))
+                            .toJson(QJsonDocument::Compact);
+            } else {
+                bytes = line(record, format);
+            }
+            if (!put(bytes))
+                return writeFailed();
+            ++rows;
+        }
+        return std::nullopt;
     };
+    // A HAR is one JSON document: its log's head, the entries, then the close.
     if (format == Format::Csv && !put(csvHeader()))
         return writeFailed();
     if (format == Format::Har) {
@@ -201,21 +219,15 @@ Expected<qint64> write(QIODevice &out, Format format, const std::optional<Reques
         if (!put(head.left(head.size() - 2) + ",\"entries\":["))
             return writeFailed();
     }
-    for (const metering::RequestRecord &record : newer) {
-        if (!put(row(record)))
-            return writeFailed();
-        ++rows;
-    }
+    if (auto failed = putRows(newer))
+        return *failed;
     std::optional<RequestLogReader::PageCursor> cursor;
     while (log) {
         const auto page = log->page(filter, scope, pageRows, cursor);
         if (!page)
             return page.error();
-        for (const metering::RequestRecord &record : page->records) {
-            if (!put(row(record)))
-                return writeFailed();
-            ++rows;
-        }
+        if (auto failed = putRows(page->records))
+            return *failed;
         cursor = page->next;
         if (keepGoing && !keepGoing(rows))
             return Error{QStringLiteral("export stopped after %1 requests").arg(rows)};
@@ -423,7 +435,8 @@ QJsonObject harEntry(const metering::RequestRecord &record, const CapturedExchan
     // Without a capture the entry says what the log knows: the endpoint, the status, the timing.
     CapturedExchange known;
     if (!exchange) {
-        known.method = "POST";
+        // Every endpoint Tollgate logs is a POST but the model list.
+        known.method = record.endpoint.endsWith(QLatin1String("/models")) ? "GET" : "POST";
         known.target = record.endpoint.toUtf8();
         known.status = record.status;
     }
@@ -472,8 +485,8 @@ QJsonObject harEntry(const metering::RequestRecord &record, const CapturedExchan
         {QStringLiteral("_tollgate"), toJson(record)}};
     if (!exchange)
         entry.insert(QStringLiteral("comment"),
-                     QStringLiteral("headers and bodies not captured (capture was off, or the "
-                                    "log's cap let them go)"));
+                     QStringLiteral("headers and bodies are not in the log (not captured, not "
+                                    "written yet, or gone with its cap)"));
     return entry;
 }
 

@@ -3,6 +3,8 @@
 #include "store/sqlite.h"
 
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QVariant>
 
 #include <sqlite3.h>
@@ -179,6 +181,11 @@ constexpr const char *kSelectExchange =
     "SELECT id, started_at_ms, method, target, request_headers, request_body, request_bytes, "
     "status, response_headers, response_body, response_bytes, streamed FROM exchanges "
     "WHERE id = ?1 ORDER BY rowid DESC LIMIT 1";
+// The ids come as one JSON array; the newest row of an id comes last.
+constexpr const char *kSelectExchanges =
+    "SELECT id, started_at_ms, method, target, request_headers, request_body, request_bytes, "
+    "status, response_headers, response_body, response_bytes, streamed FROM exchanges "
+    "WHERE id IN (SELECT value FROM json_each(?1)) ORDER BY rowid";
 
 QByteArray columnBytes(sqlite3_stmt *stmt, int column)
 {
@@ -409,6 +416,27 @@ Expected<std::optional<CapturedExchange>> RequestLogReader::exchange(const QStri
             sqlite3_bind_text(stmt, 1, key.constData(), int(key.size()), SQLITE_STATIC);
         },
         [&](sqlite3_stmt *stmt) { found = exchangeOf(stmt); });
+    if (!rows)
+        return rows.error();
+    return found;
+}
+
+Expected<QHash<QString, CapturedExchange>> RequestLogReader::exchanges(const QStringList &ids) const
+{
+    QHash<QString, CapturedExchange> found;
+    if (ids.isEmpty())
+        return found;
+    const QByteArray list =
+        QJsonDocument(QJsonArray::fromStringList(ids)).toJson(QJsonDocument::Compact);
+    const auto rows = readRows(
+        m_path, QString::fromLatin1(kSelectExchanges),
+        [&](sqlite3_stmt *stmt) {
+            sqlite3_bind_text(stmt, 1, list.constData(), int(list.size()), SQLITE_STATIC);
+        },
+        [&](sqlite3_stmt *stmt) {
+            CapturedExchange exchange = exchangeOf(stmt);
+            found.insert(exchange.id, std::move(exchange));
+        });
     if (!rows)
         return rows.error();
     return found;

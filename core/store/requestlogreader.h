@@ -5,6 +5,7 @@
 #include "metering/requestrecord.h"
 #include "store/capturedexchange.h"
 
+#include <QHash>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -89,6 +90,8 @@ public:
     Expected<Spend> spendBetween(qint64 fromMs, qint64 toMs) const;
     /// The exchange captured for request `id`, if any (capture off, or gone with retention).
     Expected<std::optional<CapturedExchange>> exchange(const QString &id) const;
+    /// The exchanges captured for `ids` in one read, by id (ids without one are absent).
+    Expected<QHash<QString, CapturedExchange>> exchanges(const QStringList &ids) const;
 
 private:
     QString m_path;

@@ -179,6 +179,9 @@ void TestUpstreamPool::reportsConnectFailure()
     const auto error = failed.first().first().value<UpstreamError>();
     QCOMPARE(int(error.kind), int(UpstreamError::Kind::Connect));
     QVERIFY(!error.responseStarted);
+    // The attempt to connect counts as connect time, though it failed.
+    QVERIFY(call->connectMs() > 0);
+    QVERIFY(call->queuedMs() >= 0);
     delete call;
 }
 

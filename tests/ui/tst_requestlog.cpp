@@ -485,7 +485,7 @@ void TestRequestLogView::resendSendsTheCapturedRequestAgain()
     dialog->body()->setPlainText(
         dialog->body()->toPlainText().replace(QStringLiteral("first"), QStringLiteral("second")));
     dialog->key()->setText(QStringLiteral("sk-ant-typed-for-resend"));
-    QSignalSpy finished(dialog, &ui::ResendDialog::finished);
+    QSignalSpy finished(dialog, &ui::ResendDialog::answered);
     m_mock.clearJournal();
     dialog->send();
     QVERIFY(finished.wait(10000));
