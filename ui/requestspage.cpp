@@ -22,7 +22,6 @@
 #include <QLineEdit>
 #include <QMenu>
 #include <QPlainTextEdit>
-#include <QPushButton>
 #include <QSaveFile>
 #include <QScrollBar>
 #include <QSplitter>
@@ -45,8 +44,8 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     , m_count(new QLabel(this))
     , m_table(new QTableView(this))
     , m_detail(new QPlainTextEdit(this))
-    , m_copyCurl(new QPushButton(tr("Copy as curl"), this))
-    , m_resend(new QPushButton(tr("Resend…"), this))
+    , m_copyCurl(new QAction(tr("Copy as curl"), this))
+    , m_resend(new QAction(tr("Resend…"), this))
     , m_exportStatus(new QLabel(this))
 {
     m_filter->setPlaceholderText(
@@ -143,16 +142,22 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
     m_detail->setObjectName(QStringLiteral("requestDetail"));
     m_detail->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_detail->setPlaceholderText(tr("Select a request to see its details."));
+    // The request's actions: buttons above its details, the table's context menu (which shows
+    // their shortcuts), and Ctrl+R anywhere on the page.
     m_copyCurl->setEnabled(false);
-    m_copyCurl->setToolTip(tr("A curl command that sends a request like this one through the "
-                              "gateway; the body is a template (bodies are not logged)"));
-    connect(m_copyCurl, &QPushButton::clicked, this,
+    m_copyCurl->setToolTip(tr("A curl command that sends this request again through the gateway "
+                              "(as captured, or a template), the key from your environment"));
+    connect(m_copyCurl, &QAction::triggered, this,
             [this] { QApplication::clipboard()->setText(curlCommand()); });
     m_resend->setEnabled(false);
     m_resend->setToolTip(tr("Send the captured request again through the gateway, its body "
-                            "editable (Ctrl+R)"));
+                            "editable"));
     m_resend->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
-    connect(m_resend, &QPushButton::clicked, this, &RequestsPage::resendSelected);
+    m_resend->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    connect(m_resend, &QAction::triggered, this, &RequestsPage::resendSelected);
+    addAction(m_resend);
+    m_table->setContextMenuPolicy(Qt::ActionsContextMenu);
+    m_table->addActions({m_copyCurl, m_resend});
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             &RequestsPage::updateDetail);
     // A selected row still being read fills in when its page arrives.
@@ -164,8 +169,11 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
 
     auto *detailPane = new QWidget(this);
     auto *detailButtons = new QHBoxLayout;
-    detailButtons->addWidget(m_copyCurl);
-    detailButtons->addWidget(m_resend);
+    for (QAction *action : {m_copyCurl, m_resend}) {
+        auto *button = new QToolButton(this);
+        button->setDefaultAction(action);
+        detailButtons->addWidget(button);
+    }
     detailButtons->addStretch(1);
     auto *detailLayout = new QVBoxLayout(detailPane);
     detailLayout->setContentsMargins(0, 0, 0, 0);

@@ -9,10 +9,10 @@
 #include <memory>
 #include <optional>
 
+class QAction;
 class QLabel;
 class QLineEdit;
 class QPlainTextEdit;
-class QPushButton;
 class QThread;
 class QSplitter;
 class QTableView;
@@ -99,8 +99,8 @@ private:
     QLabel *m_count;
     QTableView *m_table;
     QPlainTextEdit *m_detail;
-    QPushButton *m_copyCurl;
-    QPushButton *m_resend; // enabled once the selected request's exchange is read
+    QAction *m_copyCurl;
+    QAction *m_resend; // enabled once the selected request's exchange is read
     QLabel *m_exportStatus;
     std::optional<metering::RequestRecord> m_selected;
     std::optional<store::CapturedExchange> m_exchange; // the selected request's, when captured

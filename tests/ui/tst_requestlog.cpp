@@ -477,6 +477,17 @@ void TestRequestLogView::resendSendsTheCapturedRequestAgain()
     page.table()->selectRow(0);
     QTRY_VERIFY(!shown.isEmpty() && shown.last().at(1).toBool());
 
+    // Ctrl+R opens it, and the table's context menu offers it with its shortcut.
+    const QList<QAction *> menu = page.table()->actions();
+    const auto resend = std::find_if(menu.begin(), menu.end(), [](QAction *action) {
+        return action->shortcut() == QKeySequence(Qt::CTRL | Qt::Key_R);
+    });
+    QVERIFY(resend != menu.end() && (*resend)->isEnabled());
+    QVERIFY(page.findChildren<ui::ResendDialog *>().isEmpty());
+    page.table()->setFocus();
+    QTest::keyClick(page.table(), Qt::Key_R, Qt::ControlModifier);
+    QTRY_COMPARE(page.findChildren<ui::ResendDialog *>().size(), 1);
+    page.findChildren<ui::ResendDialog *>().first()->close();
     // The body edited, a key typed in for this send only.
     ui::ResendDialog *dialog = page.resendSelected();
     QVERIFY(dialog);
