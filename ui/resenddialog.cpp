@@ -2,6 +2,8 @@
 
 #include "format.h"
 
+#include "store/requestexport.h"
+
 #include <QCheckBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
@@ -24,15 +26,6 @@ namespace {
 // A stream may run for minutes; only silence this long gives up.
 constexpr int kSilenceTimeoutMs = 300000;
 
-QString shownBody(const QByteArray &body)
-{
-    QJsonParseError error;
-    const QJsonDocument json = QJsonDocument::fromJson(body, &error);
-    return error.error == QJsonParseError::NoError
-               ? QString::fromUtf8(json.toJson(QJsonDocument::Indented)).trimmed()
-               : QString::fromUtf8(body);
-}
-
 // The message of an error answer in either API's shape ({"error": {"message": ...}}).
 QString errorMessage(const QByteArray &body)
 {
@@ -49,7 +42,7 @@ ResendDialog::ResendDialog(const metering::RequestRecord &record, store::Capture
     , m_flavor(record.flavor)
     , m_exchange(std::move(exchange))
     , m_baseUrl(baseUrl)
-    , m_shownBody(shownBody(m_exchange.requestBody))
+    , m_shownBody(store::requestexport::prettyBody(m_exchange.requestBody))
     , m_body(new QPlainTextEdit(m_shownBody, this))
     , m_key(new QLineEdit(this))
     , m_skipCache(new QCheckBox(tr("Ask the provider even if the cache holds the answer"), this))

@@ -287,15 +287,6 @@ bool curlSetsItself(const QByteArray &name)
            lower == "transfer-encoding" || lower == "accept-encoding";
 }
 
-QString prettyBody(const QByteArray &body)
-{
-    QJsonParseError error;
-    const QJsonDocument json = QJsonDocument::fromJson(body, &error);
-    if (error.error == QJsonParseError::NoError)
-        return QString::fromUtf8(json.toJson(QJsonDocument::Indented)).trimmed();
-    return QString::fromUtf8(body);
-}
-
 QString headerLines(const http::HeaderList &headers)
 {
     QStringList lines;
@@ -378,6 +369,15 @@ QString assembledStreamText(const QByteArray &sse)
             text += choice.toObject().value(u"delta").toObject().value(u"content").toString();
     }
     return text;
+}
+
+QString prettyBody(const QByteArray &body)
+{
+    QJsonParseError error;
+    const QJsonDocument json = QJsonDocument::fromJson(body, &error);
+    if (error.error == QJsonParseError::NoError)
+        return QString::fromUtf8(json.toJson(QJsonDocument::Indented)).trimmed();
+    return QString::fromUtf8(body);
 }
 
 QString exchangeText(const CapturedExchange &exchange)

@@ -55,6 +55,8 @@ QString curlCommand(const metering::RequestRecord &record, const QString &baseUr
 QString curlCommand(const metering::RequestRecord &record, const CapturedExchange &exchange,
                     const QString &baseUrl);
 
+/// A body as it is shown: JSON pretty-printed, anything else as sent.
+QString prettyBody(const QByteArray &body);
 /// A captured exchange as the request detail shows it: the request line and headers, the body
 /// (JSON pretty-printed), the response status and headers, and its body, or for a stream each
 /// SSE event in order and then the text the deltas assemble to. Cut bodies say so.
