@@ -4,6 +4,7 @@
 
 #include <QCheckBox>
 #include <QComboBox>
+#include <QEvent>
 
 namespace tollgate::ui {
 
@@ -36,6 +37,17 @@ QWidget *PolicyChoiceDelegate::createEditor(QWidget *parent, const QStyleOptionV
         combo->addItem(current);
     combo->addItems(choices);
     return combo;
+}
+
+bool PolicyChoiceDelegate::editorEvent(QEvent *event, QAbstractItemModel *model,
+                                       const QStyleOptionViewItem &option, const QModelIndex &index)
+{
+    if (event->type() == QEvent::MouseButtonDblClick &&
+        index.data(PolicySectionModel::FormRole).toBool()) {
+        Q_EMIT formRequested(index);
+        return true; // no editor in the cell
+    }
+    return QStyledItemDelegate::editorEvent(event, model, option, index);
 }
 
 void PolicyChoiceDelegate::setEditorData(QWidget *editor, const QModelIndex &index) const

@@ -1,8 +1,10 @@
 #include "policyeditorpage.h"
 
+#include "matchdialog.h"
 #include "policychoicedelegate.h"
 #include "policyeditcommand.h"
 #include "policysectionmodel.h"
+#include "thresholdsdialog.h"
 
 #include "gateway/gatewaythread.h"
 #include "gateway/policyedit.h"
@@ -43,7 +45,7 @@ PolicySectionModel *makeModel(PolicyEditorPage::Section section, QObject *parent
         return new PolicySectionModel(
             QStringLiteral("routes"), Shape::List,
             {{QStringLiteral("name"), tr("Rule"), Kind::Text},
-             {QStringLiteral("match"), tr("Match"), Kind::Auto},
+             {QStringLiteral("match"), tr("Match"), Kind::Form},
              {QStringLiteral("targets"), tr("Targets (in order)"), Kind::List},
              {QStringLiteral("max_tokens"), tr("max_tokens"), Kind::Auto},
              {QStringLiteral("description"), tr("Description"), Kind::Text}},
@@ -82,7 +84,7 @@ PolicySectionModel *makeModel(PolicyEditorPage::Section section, QObject *parent
                                        {QStringLiteral("window"), tr("Window"), Kind::Text},
                                        {QStringLiteral("alignment"), tr("Alignment"), Kind::Text},
                                        {QStringLiteral("limit_usd"), tr("Limit $")},
-                                       {QStringLiteral("actions"), tr("Thresholds")}},
+                                       {QStringLiteral("actions"), tr("Thresholds"), Kind::Form}},
                                       parent);
     case S::AlertRules:
         return new PolicySectionModel(QStringLiteral("alerts.rules"), Shape::Keyed,
@@ -249,7 +251,14 @@ QWidget *PolicyEditorPage::sectionPanel(Section section, PolicySectionModel *mod
 
     auto *view = new QTableView(panel);
     view->setModel(model);
-    view->setItemDelegate(new PolicyChoiceDelegate(view));
+    auto *delegate = new PolicyChoiceDelegate(view);
+    view->setItemDelegate(delegate);
+    const auto openFormOf = [this, section](const QModelIndex &index) {
+        if (index.data(PolicySectionModel::FormRole).toBool())
+            openForm(section, index);
+    };
+    connect(delegate, &PolicyChoiceDelegate::formRequested, this, openFormOf);
+    connect(view, &QTableView::activated, this, openFormOf); // Enter
     view->setSelectionBehavior(QAbstractItemView::SelectRows);
     view->setSelectionMode(QAbstractItemView::SingleSelection);
     view->horizontalHeader()->setStretchLastSection(true);
@@ -422,6 +431,86 @@ void PolicyEditorPage::editCell(const QString &path, const QJsonValue &value)
         }
     }
     setValue(path, value);
+}
+
+PolicyFormDialog *PolicyEditorPage::openForm(Section section, const QModelIndex &index)
+{
+    if (!index.data(PolicySectionModel::FormRole).toBool())
+        return nullptr;
+    const PolicySectionModel *table = model(section);
+    const QString path = table->cellPath(index);
+    const QString rowName = table->index(index.row(), 0).data().toString();
+    const bool isMatch = section == Routes;
+    QJsonValue current = policy::valueAtPath(m_document, path);
+    // A budget without thresholds has the default ones: the form shows what is in force.
+    if (!isMatch && current.isUndefined())
+        current = limits::BudgetPolicy::actionsJson(limits::BudgetPolicy::defaultActions());
+    if (!current.isUndefined() && !(isMatch ? current.isObject() : current.isArray())) {
+        showOutcome(
+            tr("%1 is not in a shape its form can show; edit its JSON in the cell (F2)").arg(path),
+            true);
+        return nullptr;
+    }
+    PolicyFormDialog *dialog = nullptr;
+    if (isMatch)
+        dialog = new MatchDialog(
+            rowName, current.toObject(),
+            [this, path](const QString &key) { return choiceTexts(policy::memberPath(path, key)); },
+            this);
+    else
+        dialog = new ThresholdsDialog(
+            rowName, current,
+            choiceTexts(policy::memberPath(policy::indexedPath(path, 0), QStringLiteral("action"))),
+            this);
+    dialog->setChecker([this, path](const QJsonValue &value) { return problemsIf(path, value); });
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog, path, current] {
+        if (const QJsonValue value = dialog->value(); value != current)
+            setValue(path, value);
+    });
+    dialog->open();
+    return dialog;
+}
+
+QStringList PolicyEditorPage::choiceTexts(const QString &path) const
+{
+    const gateway::GatewayContext *context = m_gateway.context();
+    if (!context)
+        return {};
+    QStringList texts;
+    for (const QJsonValue &value :
+         gateway::fieldChoices(m_document, *context->policy(), path).values)
+        texts.append(value.toString());
+    return texts;
+}
+
+QStringList PolicyEditorPage::problemsIf(const QString &path, const QJsonValue &value) const
+{
+    const gateway::GatewayContext *context = m_gateway.context();
+    const auto next = policy::withValueAtPath(m_document, path, value);
+    if (!context || !next)
+        return {};
+    QList<Error> problems;
+    gateway::editedPolicy(next->toObject(), *context->policy(), &problems);
+    static const QRegularExpression leadingIndex(QStringLiteral("^\\[(\\d+)\\]\\.?"));
+    QStringList messages;
+    for (const Error &problem : problems) {
+        if (!policy::isWithinPath(problem.path, path))
+            continue;
+        // "routes[0].match.model[1]" as "model[1]"; "budgets[0].actions[1].action" as
+        // "row 2 action", counting rows as the form shows them.
+        QString where = problem.path.mid(path.size());
+        if (where.startsWith(QLatin1Char('.')))
+            where.remove(0, 1);
+        if (const auto row = leadingIndex.match(where); row.hasMatch())
+            where = tr("row %1 %2")
+                        .arg(row.captured(1).toInt() + 1)
+                        .arg(where.mid(row.capturedLength()))
+                        .trimmed();
+        messages.append(where.isEmpty() ? problem.message
+                                        : QStringLiteral("%1: %2").arg(where, problem.message));
+    }
+    return messages;
 }
 
 QString PolicyEditorPage::uniqueName(Section section, const QString &base) const

@@ -19,6 +19,7 @@ class GatewayThread;
 
 namespace tollgate::ui {
 
+class PolicyFormDialog;
 class PolicySectionModel;
 
 /// The running policy's editable sections (routing rules, models and prices, plans, budgets,
@@ -64,6 +65,10 @@ public:
     void removeRow(Section section, int row);
     /// Moves row `from` so that it lands before row `to` (rowCount(): to the end).
     void moveRow(Section section, int from, int to);
+    /// Opens the form of a structured cell (a rule's match, a budget's thresholds), which shows
+    /// its problems as it changes; OK makes its value one undoable edit. nullptr, with the reason
+    /// in the outcome, for a cell without a form or a value the form cannot show.
+    PolicyFormDialog *openForm(Section section, const QModelIndex &index);
     /// Back to the running policy (undoable).
     void revert();
 
@@ -115,6 +120,11 @@ private:
     /// A cell's edit: a new model id renames the model (and what names it), the rest is set.
     void editCell(const QString &path, const QJsonValue &value);
     QJsonValue newRow(Section section) const;
+    /// The texts fieldChoices offers for the value at `path`.
+    QStringList choiceTexts(const QString &path) const;
+    /// The problems the document would have at `path` (or inside it) with `value` there, each
+    /// as "where inside: what".
+    QStringList problemsIf(const QString &path, const QJsonValue &value) const;
     QString uniqueName(Section section, const QString &base) const;
     void showProblems();
     void updateWidgets();

@@ -162,7 +162,13 @@ QVariant PolicySectionModel::data(const QModelIndex &index, int role) const
         if (!column)
             return keyOf(index.row());
         return textOf(policy::valueAtPath(m_document, cellPath(index)), column->kind);
-    case Qt::ToolTipRole: return problem.isEmpty() ? QVariant() : QVariant(problem);
+    case Qt::ToolTipRole:
+        if (!problem.isEmpty())
+            return problem;
+        if (column && column->kind == Kind::Form)
+            return tr("Double-click or press Enter to edit in a form; F2 edits the JSON");
+        return {};
+    case FormRole: return column && column->kind == Kind::Form;
     case Qt::BackgroundRole:
         return problem.isEmpty() ? QVariant() : QVariant(QBrush(QColor(217, 83, 79, 70)));
     case ChoicesRole:
@@ -237,7 +243,7 @@ QJsonValue PolicySectionModel::valueFromText(const QString &text, Kind kind,
     const QString trimmed = text.trimmed();
     if (trimmed.isEmpty())
         return QJsonValue(QJsonValue::Undefined);
-    if (kind == Kind::Text || (kind == Kind::Auto && current.isString()))
+    if (kind == Kind::Text || (kind != Kind::List && current.isString()))
         return trimmed;
     if (kind == Kind::List) {
         QJsonArray items;

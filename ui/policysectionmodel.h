@@ -23,8 +23,9 @@ class PolicySectionModel : public QAbstractTableModel {
 public:
     enum class Shape { List, Keyed, Settings };
     /// How a cell's text becomes JSON: Auto reads JSON (a number, true, {...}) and otherwise
-    /// keeps the text; a cell that holds a string stays a string.
-    enum class Kind { Auto, Text, List };
+    /// keeps the text; a cell that holds a string stays a string. Form is read as Auto, and is a
+    /// structure the page also edits in a form of its own (FormRole).
+    enum class Kind { Auto, Text, List, Form };
     struct Column {
         QString field;
         QString title;
@@ -32,7 +33,8 @@ public:
     };
     /// A cell's fixed choices, for its editor: the texts offered (QStringList), whether other
     /// text goes too, and whether it is a switch.
-    enum Role { ChoicesRole = Qt::UserRole + 1, OpenChoiceRole, BooleanRole };
+    /// FormRole: whether the cell is a Form cell.
+    enum Role { ChoicesRole = Qt::UserRole + 1, OpenChoiceRole, BooleanRole, FormRole };
     using ChoiceSource = std::function<gateway::FieldChoices(const QString &path)>;
 
     /// `path` is the section's place in the document ("routes", "alerts.rules"). Keyed and

@@ -38,8 +38,9 @@ QString ConsoleStart::resolveKeys()
     // out of the console that fixes it. A --config file is the user's, and is taken as given.
     if (!m_keeper)
         return problems.join(QLatin1Char('\n'));
-    m_keeper->noteIssue(QStringLiteral("%1 (clients' own keys pass through instead)")
-                            .arg(problems.join(QStringLiteral("; "))));
+    m_keeper->noteIssue(
+        QStringLiteral("%1 (until it is fixed, that provider has no key of its own)")
+            .arg(problems.join(QStringLiteral("; "))));
     return {};
 }
 

@@ -254,6 +254,12 @@ FieldChoices fieldChoices(const QJsonObject &edited, const PolicyDocument &runni
         return {valuesOf(plans)};
     if (field == QLatin1String("routes[].targets"))
         return {valuesOf(modelIds(edited) << QStringLiteral("$requested")), true};
+    if (field == QLatin1String("routes[].match.model"))
+        return {valuesOf(QStringList{QString(routing::kAutoModel)} + modelIds(edited)), true};
+    if (field == QLatin1String("routes[].match.plan"))
+        return {valuesOf(plans), true};
+    if (field == QLatin1String("budgets[].actions[].action"))
+        return {valuesOf(limits::budgetActionNames())};
     if (field == QLatin1String("models[].provider")) {
         QStringList providers;
         for (const policy::ProviderConfig &provider : running.gateway.providers)

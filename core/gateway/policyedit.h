@@ -45,8 +45,9 @@ struct FieldChoices {
 };
 
 /// The choices for the value at `path` in `edited` ("budgets[0].window", "routes[2].targets",
-/// "default_plan", "alerts.rules.x.enabled"): names from the sections' own tables, plans and
-/// models from `edited`, providers from `running` (the server's own). Empty: any text.
+/// "routes[0].match.model", "budgets[1].actions[0].action", "default_plan",
+/// "alerts.rules.x.enabled"): names from the sections' own tables, plans and models from
+/// `edited`, providers from `running` (the server's own). Empty: any text.
 FieldChoices fieldChoices(const QJsonObject &edited, const PolicyDocument &running,
                           const QString &path);
 

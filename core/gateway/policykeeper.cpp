@@ -15,6 +15,7 @@ namespace tollgate::gateway {
 namespace {
 
 const QString kProviders = QStringLiteral("providers");
+const QString kModels = QStringLiteral("models");
 
 /// A provider's entry of the effective policy as the kept file spells it: the key only when the
 /// policy states it, because the implicit variables of the built-in providers, written out, would
@@ -32,6 +33,22 @@ QJsonArray urlsJson(const QList<QUrl> &urls)
     for (const QUrl &url : urls)
         result.append(url.toString());
     return result;
+}
+
+/// The models of `running` that `shipped` lacks or describes otherwise. The others are left to the
+/// built-in table, which a policy's models are laid over, so a later release's prices reach them.
+QJsonArray modelsToKeep(const QJsonArray &running, const QJsonArray &shipped)
+{
+    QHash<QString, QJsonObject> shippedById;
+    for (const QJsonValue &model : shipped)
+        shippedById.insert(model.toObject().value(u"id").toString(), model.toObject());
+    QJsonArray kept;
+    for (const QJsonValue &model : running) {
+        const auto builtIn = shippedById.constFind(model.toObject().value(u"id").toString());
+        if (builtIn == shippedById.constEnd() || *builtIn != model.toObject())
+            kept.append(model);
+    }
+    return kept;
 }
 
 /// Replaces the file at `path` whole or not at all. Returns the problem, or an empty string.
@@ -120,8 +137,14 @@ QByteArray PolicyKeeper::fileFor(const PolicyDocument &running) const
     const QJsonObject effective = effectivePolicy(running);
     for (const QString &section : editableSections())
         file.insert(section, effective.value(section));
-
     const PolicyDocument shipped{};
+    const QJsonArray models = modelsToKeep(effective.value(kModels).toArray(),
+                                           effectivePolicy(shipped).value(kModels).toArray());
+    if (models.isEmpty())
+        file.remove(kModels);
+    else
+        file.insert(kModels, models);
+
     const QJsonObject shippedEntries = effectivePolicy(shipped).value(kProviders).toObject();
     const QJsonObject runningEntries = effective.value(kProviders).toObject();
     QJsonObject providers;

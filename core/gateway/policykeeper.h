@@ -15,9 +15,10 @@ namespace tollgate::gateway {
 /// Keeps the console's working policy as a policy file in its data folder, so that what the user
 /// applied and the providers they added are there at the next start. The file has the format
 /// `tollgated --config` reads: the editable sections and the providers (keys only as references),
-/// plus whatever other sections the file already had, as they were. What the command line or the
-/// simulator changed for this run (listen address, workers, data folder, Redis, base URLs) is never
-/// written, so a start without those options means what it meant before.
+/// plus whatever other sections the file already had, as they were. Models and built-in providers
+/// are written only where they differ from what ships, so the rest follows a later release. What
+/// the command line or the simulator changed for this run (listen address, workers, data folder,
+/// Redis, base URLs) is never written, so a start without those options means what it meant before.
 class PolicyKeeper : public QObject {
     Q_OBJECT
 public:

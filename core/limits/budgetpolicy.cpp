@@ -314,6 +314,11 @@ QStringList budgetAlignmentNames()
     return policy::enumNames(kAlignments);
 }
 
+QStringList budgetActionNames()
+{
+    return policy::enumNames(kActions);
+}
+
 QString budgetWindowName(BudgetWindow window)
 {
     return enumName(kWindows, window);
@@ -392,6 +397,15 @@ const Budget *BudgetPolicy::budget(const QString &name) const
     return nullptr;
 }
 
+QJsonArray BudgetPolicy::actionsJson(const QList<BudgetThreshold> &actions)
+{
+    QJsonArray result;
+    for (const BudgetThreshold &threshold : actions)
+        result.append(QJsonObject{{QStringLiteral("at_percent"), threshold.atPercent},
+                                  {QStringLiteral("action"), budgetActionName(threshold.action)}});
+    return result;
+}
+
 QJsonObject BudgetPolicy::toJson() const
 {
     QJsonArray budgets;
@@ -399,11 +413,7 @@ QJsonObject BudgetPolicy::toJson() const
         QJsonObject scope{{QStringLiteral("kind"), budgetScopeKindName(budget.scope.kind)}};
         if (budget.scope.kind != BudgetScopeKind::Global)
             scope.insert(QStringLiteral("value"), budget.scope.value);
-        QJsonArray actions;
-        for (const BudgetThreshold &threshold : budget.actions)
-            actions.append(
-                QJsonObject{{QStringLiteral("at_percent"), threshold.atPercent},
-                            {QStringLiteral("action"), budgetActionName(threshold.action)}});
+        const QJsonArray actions = actionsJson(budget.actions);
         budgets.append(
             QJsonObject{{QStringLiteral("name"), budget.name},
                         {QStringLiteral("scope"), scope},

@@ -3,6 +3,7 @@
 #include "common/expected.h"
 #include "policy/requestfeatures.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QList>
 #include <QString>
@@ -29,6 +30,7 @@ QString budgetActionName(BudgetAction action);
 QStringList budgetScopeKindNames();
 QStringList budgetWindowNames();
 QStringList budgetAlignmentNames();
+QStringList budgetActionNames();
 
 /// One entry of a budget's `actions`: `action` applies once spend reaches `atPercent` of the
 /// limit.
@@ -89,6 +91,8 @@ public:
     static BudgetPolicy reference();
     /// The actions of a budget that gives none: alert at 50 % and 80 %, block at 100 %.
     static QList<BudgetThreshold> defaultActions();
+    /// `actions` as a budget's `actions` member spells them.
+    static QJsonArray actionsJson(const QList<BudgetThreshold> &actions);
 
     const QList<Budget> &budgets() const { return m_budgets; }
     /// The budget called `name`, or nullptr.

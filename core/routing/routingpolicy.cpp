@@ -138,19 +138,12 @@ private:
 
     RouteMatch parseMatch(const QJsonValue &value, const QString &path)
     {
-        static const QStringList known = {QStringLiteral("priority"),
-                                          QStringLiteral("budget"),
-                                          QStringLiteral("complexity_above"),
-                                          QStringLiteral("complexity_at_most"),
-                                          QStringLiteral("model"),
-                                          QStringLiteral("plan"),
-                                          QStringLiteral("user"),
-                                          QStringLiteral("team"),
-                                          QStringLiteral("key"),
-                                          QStringLiteral("header"),
-                                          QStringLiteral("metadata"),
-                                          QStringLiteral("budget_state"),
-                                          QStringLiteral("api")};
+        static const QStringList known = [] {
+            QStringList keys;
+            for (const MatchCondition &condition : matchConditions())
+                keys.append(condition.key);
+            return keys;
+        }();
         RouteMatch match;
         forEachField(value, path, known, QStringLiteral("condition"),
                      [&](const QString &key, const QJsonValue &field, const QString &fieldPath) {
@@ -402,6 +395,73 @@ RouteRule rule(const QString &name, RouteMatch match, const QString &target,
 }
 
 } // namespace
+
+const QList<MatchCondition> &matchConditions()
+{
+    using Form = MatchCondition::Form;
+    static const QList<MatchCondition> conditions = {
+        {QStringLiteral("priority"), Form::Choices, policy::enumNames(kPriorities),
+         QStringLiteral("Priority hint"),
+         QStringLiteral("the x-tollgate-priority hint is one of these")},
+        {QStringLiteral("budget"), Form::Choices, policy::enumNames(kBudgets),
+         QStringLiteral("Budget hint"),
+         QStringLiteral("the x-tollgate-budget hint is one of these")},
+        {QStringLiteral("complexity_above"),
+         Form::Fraction,
+         {},
+         QStringLiteral("Complexity above"),
+         QStringLiteral("the request's complexity (0-1) is greater than this")},
+        {QStringLiteral("complexity_at_most"),
+         Form::Fraction,
+         {},
+         QStringLiteral("Complexity at most"),
+         QStringLiteral("the request's complexity (0-1) is at most this")},
+        {QStringLiteral("model"),
+         Form::Patterns,
+         {},
+         QStringLiteral("Model"),
+         QStringLiteral("the requested model, or the price table's id for it, matches; auto "
+                        "stands for every router model")},
+        {QStringLiteral("plan"),
+         Form::Patterns,
+         {},
+         QStringLiteral("Plan"),
+         QStringLiteral("the caller's plan matches")},
+        {QStringLiteral("user"),
+         Form::Patterns,
+         {},
+         QStringLiteral("User"),
+         QStringLiteral("the caller's user (gateway key or x-tollgate-user) matches")},
+        {QStringLiteral("team"),
+         Form::Patterns,
+         {},
+         QStringLiteral("Team"),
+         QStringLiteral("the caller's team matches")},
+        {QStringLiteral("key"),
+         Form::Patterns,
+         {},
+         QStringLiteral("Gateway key"),
+         QStringLiteral("the name of the gateway key that authenticated the request matches")},
+        {QStringLiteral("header"),
+         Form::NamedPatterns,
+         {},
+         QStringLiteral("Headers"),
+         QStringLiteral("every named header is present and its value matches (names are "
+                        "case-insensitive)")},
+        {QStringLiteral("metadata"),
+         Form::NamedPatterns,
+         {},
+         QStringLiteral("Metadata"),
+         QStringLiteral("every named field of the body's metadata is present and its value "
+                        "matches")},
+        {QStringLiteral("budget_state"), Form::Choices, policy::enumNames(kBudgetStates),
+         QStringLiteral("Budget state"),
+         QStringLiteral("the budget guard's verdict for this request is one of these")},
+        {QStringLiteral("api"), Form::Choices, policy::enumNames(kApis), QStringLiteral("API"),
+         QStringLiteral("the client speaks this wire format")},
+    };
+    return conditions;
+}
 
 bool RouteMatch::isEmpty() const
 {

@@ -56,6 +56,24 @@ struct RouteMatch {
     bool isEmpty() const;
 };
 
+/// A condition a rule's `match` may hold, as an editor offers it.
+struct MatchCondition {
+    enum class Form {
+        Choices,       ///< one or more of `choices` (a name or a list)
+        Patterns,      ///< one or more name patterns (a pattern or a list)
+        Fraction,      ///< a number from 0 to 1
+        NamedPatterns, ///< an object of names (headers, metadata fields) to patterns
+    };
+    QString key; ///< its member in `match`
+    Form form;
+    QStringList choices; ///< Choices: the names it takes
+    QString label;       ///< a short title ("Priority hint")
+    QString description; ///< when it holds
+};
+
+/// Every condition a match may hold, in the order docs/routing.md lists them.
+const QList<MatchCondition> &matchConditions();
+
 /// The `max_tokens` a matching request is sent with.
 struct MaxTokensTransform {
     int defaultValue = 0; ///< for requests without max_tokens; 0: none

@@ -114,6 +114,7 @@ private Q_SLOTS:
     void cleanup();
     void aProviderAddedOnThePageIsThereAfterARestart();
     void anAppliedEditIsInForceAfterARestart();
+    void onlyARepricedModelIsKeptTheRestFollowTheBuiltInTable();
     void theCommandLineIsNeverWrittenIntoTheFile();
     void theSimulatorIsNeverKept();
     void aBuiltInProviderKeepsItsKeyFromTheEnvironment();
@@ -291,6 +292,36 @@ void TestKeptPolicy::anAppliedEditIsInForceAfterARestart()
     QVERIFY(m_console->policyPage().changes().isEmpty());
 }
 
+void TestKeptPolicy::onlyARepricedModelIsKeptTheRestFollowTheBuiltInTable()
+{
+    QVERIFY(start());
+    const QList<metering::ModelPrice> &models = m_console->policy()->prices.models();
+    const auto haiku = std::find_if(models.begin(), models.end(), [](const auto &model) {
+        return model.id == QString::fromLatin1(kHaiku);
+    });
+    QVERIFY(haiku != models.end());
+    const double repriced = haiku->inputPerMTok + 0.125;
+    const auto edited = m_console->policyPage().setValue(
+        QStringLiteral("models[%1].input").arg(haiku - models.begin()), repriced);
+    QVERIFY2(edited, why(edited));
+    const auto applied = m_console->policyPage().apply();
+    QVERIFY2(applied, why(applied));
+    m_console->waitForWrites();
+
+    const QJsonArray kept = readJson(keptPath()).value(u"models").toArray();
+    QCOMPARE(kept.size(), 1);
+    QCOMPARE(kept.first().toObject().value(u"id").toString(), QString::fromLatin1(kHaiku));
+    QCOMPARE(kept.first().toObject().value(u"input").toDouble(), repriced);
+
+    QVERIFY(start());
+    const metering::PriceTable builtIn = metering::PriceTable::builtin();
+    QCOMPARE(m_console->policy()->prices.find(QString::fromLatin1(kHaiku))->inputPerMTok, repriced);
+    QCOMPARE(m_console->policy()->prices.find(QString::fromLatin1(kSonnet))->inputPerMTok,
+             builtIn.find(QString::fromLatin1(kSonnet))->inputPerMTok);
+    QCOMPARE(m_console->policy()->prices.models().size(), builtIn.models().size());
+    QVERIFY(m_console->policyPage().changes().isEmpty());
+}
+
 void TestKeptPolicy::theCommandLineIsNeverWrittenIntoTheFile()
 {
     // Sections the console does not edit stay as the file has them.
@@ -417,6 +448,8 @@ void TestKeptPolicy::aKeptKeyThatNoLongerResolvesDoesNotStopTheConsole()
     QVERIFY(start());
     const QString status = m_console->window->statusText();
     QVERIFY2(status.contains(u"TOLLGATE_KEPT_TEST_KEY"), qPrintable(status));
+    QVERIFY2(m_console->keeper()->issue().contains(u"that provider has no key of its own"),
+             qPrintable(m_console->keeper()->issue()));
     const policy::ProviderConfig *local =
         policy::findProvider(m_console->policy()->gateway.providers, QStringLiteral("local"));
     QVERIFY(local && local->apiKey.isEmpty());

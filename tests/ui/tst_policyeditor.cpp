@@ -1,12 +1,15 @@
 // The console's Policy page against a running embedded gateway and the mock upstream, offscreen:
 // an edit applied live changes how the next request is routed, undo takes it back, problems
 // show by their fields and keep Apply off, the diff names the change, files round-trip, and the
-// order of the rules decides which one wins.
+// order of the rules decides which one wins. A rule's match and a budget's thresholds are also
+// edited in forms of their own.
 
 #include "consolepolicy.h"
 #include "mainwindow.h"
+#include "matchdialog.h"
 #include "policyeditorpage.h"
 #include "policysectionmodel.h"
+#include "thresholdsdialog.h"
 
 #include "gateway/gatewaythread.h"
 #include "httptestclient.h"
@@ -19,16 +22,21 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCryptographicHash>
+#include <QDoubleSpinBox>
 #include <QFile>
 #include <QJsonArray>
 #include <QLineEdit>
+#include <QMenu>
 #include <QMimeData>
+#include <QPointer>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTabWidget>
 #include <QTableView>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QToolButton>
 #include <QUndoStack>
 
 #include <functional>
@@ -60,6 +68,10 @@ private Q_SLOTS:
     void reorderingChangesWhichRuleWins();
     void renamingAPlanCarriesItsReferences();
     void fixedChoicesAreEditedFromAList();
+    void aRuleMatchIsEditedInAForm();
+    void aFormKeepsWhatItCannotShow();
+    void budgetThresholdsAreEditedInAForm();
+    void aDoubleClickOrEnterOpensTheForm();
     void thePageRenders();
 
 private:
@@ -75,6 +87,8 @@ private:
     /// Types `text` into a cell as the table's editor would, and lets the page take it.
     void typeInto(Page::Section section, int row, int column, const QString &text);
     int columnOf(Page::Section section, const QString &title) const;
+    /// The form of a rule's match.
+    ui::MatchDialog *matchForm(int row);
 
     QTemporaryDir m_dataDir;
     testsupport::MockUpstream m_mock;
@@ -587,6 +601,207 @@ void TestPolicyEditor::fixedChoicesAreEditedFromAList()
     editWith(Page::Plans, 0, columnOf(Page::Plans, QStringLiteral("Requests/hour")),
              [](QWidget *w) { QVERIFY(qobject_cast<QLineEdit *>(w)); });
     QVERIFY2(page().problems().isEmpty(), qPrintable(page().statusText()));
+}
+
+ui::MatchDialog *TestPolicyEditor::matchForm(int row)
+{
+    return qobject_cast<ui::MatchDialog *>(
+        page().openForm(Page::Routes, routes().index(row, columnOf(Page::Routes, "Match"))));
+}
+
+void TestPolicyEditor::aRuleMatchIsEditedInAForm()
+{
+    QCOMPARE(servedModel(kHaiku), kHaiku);
+    // The first rule: priority high, for Anthropic clients.
+    QPointer<ui::MatchDialog> form = matchForm(0);
+    QVERIFY(form && form->isVisible());
+    const auto box = [&](const QString &key, const QString &name) -> QCheckBox * {
+        for (QCheckBox *candidate : form->editorOf(key)->findChildren<QCheckBox *>()) {
+            if (candidate->text() == name)
+                return candidate;
+        }
+        return nullptr;
+    };
+    QVERIFY(box("priority", "high") && box("priority", "high")->isChecked());
+    QVERIFY(box("priority", "low") && !box("priority", "low")->isChecked());
+    QVERIFY(box("api", "anthropic")->isChecked());
+    QVERIFY2(form->problemText().isEmpty(), qPrintable(form->problemText()));
+
+    // Catch requests for haiku instead of high priority ones; the model is picked from the
+    // names the policy knows.
+    box("priority", "high")->click();
+    auto *pick = form->editorOf("model")->findChild<QToolButton *>();
+    QVERIFY(pick && pick->menu());
+    QAction *haiku = nullptr;
+    for (QAction *action : pick->menu()->actions()) {
+        if (action->text() == QString::fromLatin1(kHaiku))
+            haiku = action;
+    }
+    QVERIFY(haiku);
+    QVERIFY(pick->menu()->actions().first()->text() == QStringLiteral("auto"));
+    haiku->trigger();
+    QCOMPARE(form->editorOf("model")->findChild<QLineEdit *>()->text(),
+             QString::fromLatin1(kHaiku));
+
+    // Problems show as the form changes, by the condition they are about.
+    auto *above = form->editorOf("complexity_above");
+    auto *atMost = form->editorOf("complexity_at_most");
+    above->findChild<QCheckBox *>()->click();
+    above->findChild<QDoubleSpinBox *>()->setValue(0.8);
+    atMost->findChild<QCheckBox *>()->click();
+    atMost->findChild<QDoubleSpinBox *>()->setValue(0.3);
+    QVERIFY2(form->problemText().startsWith(u"complexity_above: must be less than"),
+             qPrintable(form->problemText()));
+    above->findChild<QCheckBox *>()->click();
+    atMost->findChild<QCheckBox *>()->click();
+    QVERIFY2(form->problemText().isEmpty(), qPrintable(form->problemText()));
+    // Nothing changes before OK.
+    QCOMPARE(page().document(), m_original);
+    form->accept();
+    QTRY_VERIFY(!form); // closed and gone
+
+    const QJsonObject expected{{QStringLiteral("api"), QStringLiteral("anthropic")},
+                               {QStringLiteral("model"), QString::fromLatin1(kHaiku)}};
+    QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("routes[0].match")),
+             QJsonValue(expected));
+    QCOMPARE(page().undoStack()->count(), 1);
+    QVERIFY(page().apply());
+    QCOMPARE(servedModel(kHaiku), kSonnet);
+    page().undoAction()->trigger();
+    QCOMPARE(page().document(), m_original);
+    QVERIFY(page().apply());
+    QCOMPARE(servedModel(kHaiku), kHaiku);
+
+    // Cancel changes nothing.
+    form = matchForm(0);
+    box("api", "openai")->click();
+    form->reject();
+    QCOMPARE(page().document(), m_original);
+}
+
+void TestPolicyEditor::aFormKeepsWhatItCannotShow()
+{
+    // A member the core does not know and a pattern list the form shows as text stay as they are
+    // unless their own row is changed.
+    const QJsonObject match{
+        {QStringLiteral("api"), QStringLiteral("anthropic")},
+        {QStringLiteral("colour"), QStringLiteral("red")},
+        {QStringLiteral("header"),
+         QJsonObject{{QStringLiteral("user-agent"),
+                      QJsonArray{QStringLiteral("a, b"), QStringLiteral("c")}}}}};
+    QVERIFY(page().setValue(QStringLiteral("routes[1].match"), match));
+    QPointer<ui::MatchDialog> form = matchForm(1);
+    QVERIFY(form);
+    QVERIFY2(form->problemText().contains(u"colour: unknown condition"),
+             qPrintable(form->problemText()));
+    form->editorOf("user")->findChild<QLineEdit *>()->setText(QStringLiteral("alice"));
+    QTest::keyClicks(form->editorOf("user")->findChild<QLineEdit *>(), QStringLiteral(", bob"));
+    form->accept();
+    QJsonObject expected = match;
+    expected.insert(QStringLiteral("user"),
+                    QJsonArray{QStringLiteral("alice"), QStringLiteral("bob")});
+    QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("routes[1].match")),
+             QJsonValue(expected));
+
+    // A match that is not an object is not the form's: the outcome says to edit its JSON.
+    QVERIFY(page().setValue(QStringLiteral("routes[1].match"), QStringLiteral("anything")));
+    QVERIFY(!matchForm(1));
+    QVERIFY2(page().outcomeText().contains(u"F2"), qPrintable(page().outcomeText()));
+}
+
+void TestPolicyEditor::budgetThresholdsAreEditedInAForm()
+{
+    page().addRow(Page::Budgets);
+    QCoreApplication::processEvents();
+    const int thresholds = columnOf(Page::Budgets, QStringLiteral("Thresholds"));
+    const QModelIndex cell = page().model(Page::Budgets)->index(0, thresholds);
+    QVERIFY(cell.data(ui::PolicySectionModel::FormRole).toBool());
+    QPointer<ui::ThresholdsDialog> form =
+        qobject_cast<ui::ThresholdsDialog *>(page().openForm(Page::Budgets, cell));
+    QVERIFY(form);
+    // A new budget gives none, so it has the default ones, and the form shows them.
+    QCOMPARE(form->table()->rowCount(), 3);
+    const auto percentAt = [&](int row) {
+        return qobject_cast<QDoubleSpinBox *>(form->table()->cellWidget(row, 0));
+    };
+    const auto actionAt = [&](int row) {
+        return qobject_cast<QComboBox *>(form->table()->cellWidget(row, 1));
+    };
+    QCOMPARE(percentAt(2)->value(), 100.0);
+    QCOMPARE(actionAt(2)->currentText(), QStringLiteral("block"));
+    QCOMPARE(actionAt(0)->count(), 3); // alert, downgrade, block
+    // Left alone and accepted, the budget still gives none.
+    const int steps = page().undoStack()->count();
+    form->accept();
+    QCoreApplication::processEvents();
+    QCOMPARE(page().undoStack()->count(), steps);
+
+    form = qobject_cast<ui::ThresholdsDialog *>(page().openForm(Page::Budgets, cell));
+    actionAt(1)->setCurrentText(QStringLiteral("downgrade"));
+    percentAt(0)->setValue(0);
+    QVERIFY2(form->problemText().startsWith(u"row 1 at_percent: expected a number greater than 0"),
+             qPrintable(form->problemText()));
+    form->removeThreshold(0);
+    form->addThreshold(95, QStringLiteral("alert"));
+    QVERIFY2(form->problemText().isEmpty(), qPrintable(form->problemText()));
+    form->accept();
+    QCoreApplication::processEvents();
+    const QJsonArray expected{QJsonObject{{QStringLiteral("at_percent"), 80},
+                                          {QStringLiteral("action"), QStringLiteral("downgrade")}},
+                              QJsonObject{{QStringLiteral("at_percent"), 100},
+                                          {QStringLiteral("action"), QStringLiteral("block")}},
+                              QJsonObject{{QStringLiteral("at_percent"), 95},
+                                          {QStringLiteral("action"), QStringLiteral("alert")}}};
+    QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("budgets[0].actions")),
+             QJsonValue(expected));
+    QCOMPARE(page().undoStack()->count(), steps + 1);
+    QVERIFY(page().apply());
+    const QJsonArray running =
+        policy::valueAtPath(page().running(), QStringLiteral("budgets[0].actions")).toArray();
+    QCOMPARE(running.size(), 3);
+
+    // No row: a budget that only tracks spend.
+    form = qobject_cast<ui::ThresholdsDialog *>(page().openForm(Page::Budgets, cell));
+    while (form->table()->rowCount() > 0)
+        form->removeThreshold(0);
+    form->accept();
+    QCoreApplication::processEvents();
+    QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("budgets[0].actions")),
+             QJsonValue(QJsonArray()));
+}
+
+void TestPolicyEditor::aDoubleClickOrEnterOpensTheForm()
+{
+    m_window->showPage(ui::MainWindow::PolicyEditor);
+    page().tabs()->setCurrentIndex(Page::RoutingTab);
+    QTableView *view = page().view(Page::Routes);
+    const QModelIndex cell = routes().index(2, columnOf(Page::Routes, QStringLiteral("Match")));
+    const auto openForms = [&] {
+        QList<ui::MatchDialog *> open;
+        for (ui::MatchDialog *form : page().findChildren<ui::MatchDialog *>()) {
+            if (form->isVisible())
+                open.append(form);
+        }
+        return open;
+    };
+    QVERIFY(openForms().isEmpty());
+    const QPoint center = view->visualRect(cell).center();
+    // A double-click as the window system sends it: press, release, then the double-click.
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, center);
+    QTest::mouseDClick(view->viewport(), Qt::LeftButton, {}, center);
+    QCOMPARE(openForms().size(), 1);
+    QCOMPARE(openForms().first()->windowTitle(), QStringLiteral("Match of rule auto-complex"));
+    QVERIFY(view->viewport()->findChildren<QLineEdit *>().isEmpty()); // no editor in the cell
+    openForms().first()->reject();
+    QCoreApplication::processEvents();
+
+    view->setFocus();
+    view->setCurrentIndex(cell);
+    QTest::keyClick(view, Qt::Key_Return);
+    QCOMPARE(openForms().size(), 1);
+    openForms().first()->reject();
+    QCoreApplication::processEvents();
+    QCOMPARE(page().document(), m_original);
 }
 
 void TestPolicyEditor::thePageRenders()
