@@ -44,6 +44,7 @@
 #include <thread>
 
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -157,6 +158,21 @@ std::map<int, std::pair<QString, double>> threadCpu()
                                           double(ticksPerSecond)};
     }
     return threads;
+}
+
+/// Gives the threads that stand for the traffic's two ends (the mock upstream, the open-loop
+/// clients) the niceness `nice`. In use those run on other machines; here they share the cores
+/// with the console, and a positive nice lets the GUI and the gateway go first when both wait.
+void niceTrafficThreads(int nice)
+{
+    if (nice == 0)
+        return;
+    for (const auto &[tid, thread] : threadCpu()) {
+        if (thread.first == QLatin1String("mock-upstream") ||
+            thread.first == QLatin1String("bench-client") ||
+            thread.first == QLatin1String("bench-streams"))
+            ::setpriority(PRIO_PROCESS, id_t(tid), nice);
+    }
 }
 
 double guiThreadCpuSeconds(pid_t tid)
@@ -377,6 +393,7 @@ struct Settings {
     int workers = 1;
     int mockThreads = 1;
     int connections = 32;
+    int trafficNice = 0; ///< nice of the mock upstream's and the clients' threads
     int maxConnections = 256;
     int width = 1280;
     int height = 800;
@@ -569,6 +586,7 @@ public:
                                                 seconds, windowStartNs, windowEndNs, m_settings);
         }
         spin(windowStartNs);
+        niceTrafficThreads(m_settings.trafficNice); // the clients started in the warm-up
         m_recorder.reset();
         m_recorder.setRecording(true);
         const double gui0 = guiThreadCpuSeconds(m_guiTid);
@@ -913,6 +931,10 @@ Settings parseSettings(const QApplication &app)
         {QStringLiteral("connections"),
          QStringLiteral("Keep-alive connections opened before a load phase. Default: 32."),
          QStringLiteral("n"), QStringLiteral("32")},
+        {QStringLiteral("traffic-nice"),
+         QStringLiteral("Niceness (0-19) of the mock upstream's and the clients' threads, which "
+                        "in use run on other machines. Default: 0."),
+         QStringLiteral("n"), QStringLiteral("0")},
         {QStringLiteral("size"), QStringLiteral("Window size WxH. Default: 1280x800."),
          QStringLiteral("WxH"), QStringLiteral("1280x800")},
     });
@@ -945,6 +967,7 @@ Settings parseSettings(const QApplication &app)
     s.workers = int(number("workers", 1, 64));
     s.mockThreads = int(number("mock-threads", 1, 64));
     s.connections = int(number("connections", 1, 1024));
+    s.trafficNice = int(number("traffic-nice", 0, 19));
     const QStringList size = args.value(QStringLiteral("size")).split(QLatin1Char('x'));
     if (size.size() != 2 || size[0].toInt() < 200 || size[1].toInt() < 200)
         usageError(QStringLiteral("--size: expected WxH, e.g. 1280x800"));
@@ -1016,6 +1039,10 @@ int main(int argc, char *argv[])
                     "log on, default policy: every request a cache miss that is stored), the "
                     "console's MainWindow, open-loop clients on 127.0.0.1\n",
                     settings.mockThreads, settings.workers);
+        if (settings.trafficNice != 0)
+            std::printf("- the mock upstream's and the clients' threads at nice %d (they stand "
+                        "for other machines); the console's and the gateway's at 0\n",
+                        settings.trafficNice);
         std::printf("- each phase: %.0f s warm-up (unmeasured), then %.0f s measured\n\n",
                     settings.warmup, settings.duration);
         std::fflush(stdout);
