@@ -339,6 +339,7 @@ void MainWindow::showPolicyFile(const QString &path)
     showPolicyIssue({});
     m_policyState->setToolTip(tr("The console never writes this file: what you apply lasts until "
                                  "it quits. Save on the Policy page writes it to a file."));
+    m_providersPage->setPolicyFile(homeRelative(QFileInfo(path).absoluteFilePath()));
 }
 
 void MainWindow::keepRunningPolicy()

@@ -1,10 +1,15 @@
 #include "providerspage.h"
 
 #include "gateway/gatewaythread.h"
+#include "gateway/policykeeper.h"
 #include "policy/gatewayconfig.h"
 
+#include <QClipboard>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
 #include <QPushButton>
 #include <QTableWidget>
@@ -51,6 +56,8 @@ ProvidersPage::ProvidersPage(gateway::GatewayThread &gateway, QWidget *parent)
     : QWidget(parent)
     , m_gateway(gateway)
     , m_notice(new QLabel(this))
+    , m_fileNotice(new QLabel(this))
+    , m_copyJson(new QPushButton(tr("&Copy as JSON"), this))
     , m_table(new QTableWidget(0, ColumnCount, this))
     , m_add(new QPushButton(tr("&Add…"), this))
     , m_edit(new QPushButton(tr("&Edit…"), this))
@@ -72,6 +79,11 @@ ProvidersPage::ProvidersPage(gateway::GatewayThread &gateway, QWidget *parent)
     m_notice->setFrameShape(QFrame::StyledPanel);
     m_notice->setMargin(6);
     m_notice->hide();
+    m_fileNotice->setObjectName(QStringLiteral("policyFileNotice"));
+    m_fileNotice->setWordWrap(true);
+    m_fileNotice->hide();
+    m_copyJson->setToolTip(tr("The providers section of a policy file, keys only as references"));
+    m_copyJson->hide();
 
     m_table->setHorizontalHeaderLabels(
         {tr("Name"), tr("API"), tr("Endpoints"), tr("Key from"), tr("Key")});
@@ -95,6 +107,10 @@ ProvidersPage::ProvidersPage(gateway::GatewayThread &gateway, QWidget *parent)
             showOutcome(removed.error().message, true);
     });
     connect(m_test, &QPushButton::clicked, this, [this] { testConnection(selectedProvider()); });
+    connect(m_copyJson, &QPushButton::clicked, this, [this] {
+        QGuiApplication::clipboard()->setText(QString::fromUtf8(providersJson()));
+        showOutcome(tr("Copied the providers section; it holds no key."), false);
+    });
     connect(m_table, &QTableWidget::itemSelectionChanged, this, &ProvidersPage::updateWidgets);
     connect(m_table, &QTableWidget::cellDoubleClicked, this,
             [this](int row) { openDialog(m_table->item(row, Name)->text()); });
@@ -108,6 +124,10 @@ ProvidersPage::ProvidersPage(gateway::GatewayThread &gateway, QWidget *parent)
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(intro);
     layout->addWidget(m_notice);
+    auto *fileRow = new QHBoxLayout;
+    fileRow->addWidget(m_fileNotice, 1);
+    fileRow->addWidget(m_copyJson, 0, Qt::AlignTop);
+    layout->addLayout(fileRow);
     layout->addWidget(m_table, 1);
     layout->addLayout(buttons);
     layout->addWidget(m_outcome);
@@ -119,6 +139,32 @@ ProvidersPage::ProvidersPage(gateway::GatewayThread &gateway, QWidget *parent)
         if (!m_probed)
             probeKeychain();
     });
+}
+
+void ProvidersPage::setPolicyFile(const QString &path)
+{
+    m_fileNotice->setText(
+        tr("Running from %1 (--config), which the console never writes: providers added or "
+           "changed here last until it quits (their keys stay in the keychain). To keep them, "
+           "copy this section into that file.")
+            .arg(path));
+    m_fileNotice->show();
+    m_copyJson->show();
+}
+
+QString ProvidersPage::policyFileNotice() const
+{
+    return m_fileNotice->isHidden() ? QString() : m_fileNotice->text();
+}
+
+QByteArray ProvidersPage::providersJson() const
+{
+    const gateway::GatewayContext *context = m_gateway.context();
+    if (!context)
+        return {};
+    const QJsonObject section{
+        {QStringLiteral("providers"), gateway::providersToKeep(*context->policy())}};
+    return QJsonDocument(section).toJson(QJsonDocument::Indented);
 }
 
 ProvidersPage::~ProvidersPage()

@@ -50,6 +50,15 @@ public:
     /// Starts a check of the provider; connectionTested() reports it.
     void testConnection(const QString &name);
 
+    /// The console runs from the policy file `path` (--config), which it never writes: the page
+    /// says that what changes here lasts until quit, and offers the providers as JSON for it.
+    void setPolicyFile(const QString &path);
+    /// {"providers": ...} as a policy file holds the running providers (keys only as
+    /// references); what "Copy as JSON" puts on the clipboard.
+    QByteArray providersJson() const;
+    QPushButton *copyJsonButton() const { return m_copyJson; }
+    QString policyFileNotice() const;
+
     /// Rereads the running policy into the table.
     void refresh();
     int rowCount() const;
@@ -87,6 +96,8 @@ private:
     QString m_keychainProblem;
     bool m_probed = false;
     QLabel *m_notice;
+    QLabel *m_fileNotice;
+    QPushButton *m_copyJson;
     QTableWidget *m_table;
     QPushButton *m_add;
     QPushButton *m_edit;

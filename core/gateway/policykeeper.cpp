@@ -63,6 +63,27 @@ QString writeAtomically(const QString &path, const QByteArray &content)
 
 } // namespace
 
+QJsonObject providersToKeep(const PolicyDocument &running,
+                            const QHash<QString, QList<QUrl>> &urlsToWrite)
+{
+    const PolicyDocument shipped{};
+    const QJsonObject shippedEntries = effectivePolicy(shipped).value(kProviders).toObject();
+    const QJsonObject runningEntries = effectivePolicy(running).value(kProviders).toObject();
+    QJsonObject providers;
+    for (const policy::ProviderConfig &provider : running.gateway.providers) {
+        QJsonObject entry = entryToKeep(runningEntries.value(provider.name).toObject(), provider);
+        if (const auto urls = urlsToWrite.constFind(provider.name); urls != urlsToWrite.constEnd())
+            entry.insert(QStringLiteral("base_urls"), urlsJson(*urls));
+        // A built-in provider as shipped is left out, so that it follows the defaults.
+        const policy::ProviderConfig *builtIn =
+            policy::findProvider(shipped.gateway.providers, provider.name);
+        if (!builtIn ||
+            entry != entryToKeep(shippedEntries.value(provider.name).toObject(), *builtIn))
+            providers.insert(provider.name, entry);
+    }
+    return providers;
+}
+
 const QString PolicyKeeper::kFileName = QStringLiteral("console-policy.json");
 
 PolicyKeeper::PolicyKeeper(const QString &dataDir, QObject *parent)
@@ -145,21 +166,13 @@ QByteArray PolicyKeeper::fileFor(const PolicyDocument &running) const
     else
         file.insert(kModels, models);
 
-    const QJsonObject shippedEntries = effectivePolicy(shipped).value(kProviders).toObject();
-    const QJsonObject runningEntries = effective.value(kProviders).toObject();
-    QJsonObject providers;
+    QHash<QString, QList<QUrl>> urlsToWrite;
     for (const policy::ProviderConfig &provider : running.gateway.providers) {
-        QJsonObject entry = entryToKeep(runningEntries.value(provider.name).toObject(), provider);
         const auto overridden = m_overridden.constFind(provider.name);
         if (overridden != m_overridden.constEnd() && *overridden == provider.baseUrls)
-            entry.insert(QStringLiteral("base_urls"), urlsJson(m_loadedUrls.value(provider.name)));
-        // A built-in provider as shipped is left out, so that it follows the defaults.
-        const policy::ProviderConfig *builtIn =
-            policy::findProvider(shipped.gateway.providers, provider.name);
-        if (!builtIn ||
-            entry != entryToKeep(shippedEntries.value(provider.name).toObject(), *builtIn))
-            providers.insert(provider.name, entry);
+            urlsToWrite.insert(provider.name, m_loadedUrls.value(provider.name));
     }
+    const QJsonObject providers = providersToKeep(running, urlsToWrite);
     if (!providers.isEmpty())
         file.insert(kProviders, providers);
     return QJsonDocument(file).toJson(QJsonDocument::Indented);

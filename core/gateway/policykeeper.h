@@ -12,6 +12,13 @@
 
 namespace tollgate::gateway {
 
+/// The `providers` section of a policy file for `running`: each provider's entry with its key only
+/// as the reference the policy states (an environment variable or keychain entry, never the key),
+/// built-in providers left out where they are as shipped. `urlsToWrite` replaces the base URLs of
+/// the providers it names.
+QJsonObject providersToKeep(const PolicyDocument &running,
+                            const QHash<QString, QList<QUrl>> &urlsToWrite = {});
+
 /// Keeps the console's working policy as a policy file in its data folder, so that what the user
 /// applied and the providers they added are there at the next start. The file has the format
 /// `tollgated --config` reads: the editable sections and the providers (keys only as references),

@@ -18,10 +18,13 @@
 #include "httptestclient.h"
 #include "mockupstream.h"
 
+#include <QClipboard>
 #include <QDirIterator>
+#include <QGuiApplication>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -120,6 +123,7 @@ private Q_SLOTS:
     void aBuiltInProviderKeepsItsKeyFromTheEnvironment();
     void aBrokenFileIsSetAsideAndTheConsoleStartsOnTheDefaults();
     void aConfigFileIsInForceAndNeverWritten();
+    void underAConfigFileProvidersAreCopiedAsJsonForIt();
     void aKeptKeyThatNoLongerResolvesDoesNotStopTheConsole();
 
 private:
@@ -132,6 +136,16 @@ private:
         return QDir(m_dataDir).filePath(QStringLiteral("console-policy.json"));
     }
     QByteArray servedModel(const QByteArray &model);
+    /// An OpenAI-compatible provider "compat" at the mock, with kCompatKey, as the dialog gives it.
+    ui::ProviderDialog::Values compatProvider() const
+    {
+        ui::ProviderDialog::Values values;
+        values.kind = policy::ProviderKind::OpenAICompatible;
+        values.name = QStringLiteral("compat");
+        values.baseUrl = m_mock.baseUrl().toString() + QStringLiteral("/v1");
+        values.key = kCompatKey;
+        return values;
+    }
 
     QString m_home;
     QString m_dataDir;
@@ -211,12 +225,7 @@ void TestKeptPolicy::aProviderAddedOnThePageIsThereAfterARestart()
 {
     QVERIFY(start());
     QVERIFY(m_console->providers().hasKeychain());
-    ui::ProviderDialog::Values values;
-    values.kind = policy::ProviderKind::OpenAICompatible;
-    values.name = QStringLiteral("compat");
-    values.baseUrl = m_mock.baseUrl().toString() + QStringLiteral("/v1");
-    values.key = kCompatKey;
-    const auto saved = m_console->providers().saveProvider(values);
+    const auto saved = m_console->providers().saveProvider(compatProvider());
     QVERIFY2(saved, why(saved));
     m_console->waitForWrites();
     const QByteArray kept = readAll(keptPath());
@@ -437,6 +446,47 @@ void TestKeptPolicy::aConfigFileIsInForceAndNeverWritten()
     stop();
     QCOMPARE(readAll(config), team);
     QCOMPARE(readJson(keptPath()).value(u"cache").toObject().value(u"ttl_seconds").toInt(), 60);
+}
+
+void TestKeptPolicy::underAConfigFileProvidersAreCopiedAsJsonForIt()
+{
+    QVERIFY(start());
+    QVERIFY(m_console->providers().policyFileNotice().isEmpty()); // the kept policy keeps them
+
+    const QString config = QDir(m_dataDir).filePath(QStringLiteral("team.json"));
+    QVERIFY(writeFile(config, R"({"cache": {"ttl_seconds": 30}})"));
+    QVERIFY(start({QStringLiteral("--config"), config}));
+    const QString notice = m_console->providers().policyFileNotice();
+    QVERIFY2(notice.contains(u"team.json") && notice.contains(u"until it quits"),
+             qPrintable(notice));
+    const auto saved = m_console->providers().saveProvider(compatProvider());
+    QVERIFY2(saved, why(saved));
+
+    // The button copies the providers section: the key as its keychain entry, never the key.
+    m_console->providers().copyJsonButton()->click();
+    const QByteArray copied = QGuiApplication::clipboard()->text().toUtf8();
+    QCOMPARE(copied, m_console->providers().providersJson());
+    QVERIFY(!copied.contains(kCompatKey));
+    const QJsonObject providers =
+        QJsonDocument::fromJson(copied).object().value(u"providers").toObject();
+    QCOMPARE(providers.value(u"compat")
+                 .toObject()
+                 .value(u"key")
+                 .toObject()
+                 .value(u"keychain")
+                 .toString(),
+             QStringLiteral("provider/compat"));
+
+    // Put into the file, it brings the provider back at the next start, key and all.
+    QJsonObject file = readJson(config);
+    file.insert(QStringLiteral("providers"), providers);
+    QVERIFY(writeFile(config, QJsonDocument(file).toJson()));
+    QVERIFY(start({QStringLiteral("--config"), config}));
+    const policy::ProviderConfig *compat =
+        policy::findProvider(m_console->policy()->gateway.providers, QStringLiteral("compat"));
+    QVERIFY(compat);
+    QCOMPARE(compat->apiKey, kCompatKey);
+    QVERIFY(m_console->providers().removeProvider(QStringLiteral("compat"))); // its keychain entry
 }
 
 void TestKeptPolicy::aKeptKeyThatNoLongerResolvesDoesNotStopTheConsole()
