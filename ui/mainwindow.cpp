@@ -332,14 +332,14 @@ void MainWindow::keepPolicy(gateway::PolicyKeeper *keeper)
     showPolicyIssue(keeper->issue());
 }
 
-void MainWindow::showPolicyFile(const QString &path)
+void MainWindow::showPolicyFile(const QString &path, const gateway::StartUrls &urls)
 {
     m_policyPlace = tr("Policy from %1 (--config, not written)")
                         .arg(homeRelative(QFileInfo(path).absoluteFilePath()));
     showPolicyIssue({});
     m_policyState->setToolTip(tr("The console never writes this file: what you apply lasts until "
                                  "it quits. Save on the Policy page writes it to a file."));
-    m_providersPage->setPolicyFile(homeRelative(QFileInfo(path).absoluteFilePath()));
+    m_providersPage->setPolicyFile(homeRelative(QFileInfo(path).absoluteFilePath()), urls);
 }
 
 void MainWindow::keepRunningPolicy()

@@ -2,6 +2,7 @@
 
 #include "common/expected.h"
 #include "consolesettings.h"
+#include "gateway/policykeeper.h"
 
 #include <QMainWindow>
 
@@ -74,8 +75,9 @@ public:
     /// status line where the policy is kept and what went wrong with it.
     void keepPolicy(gateway::PolicyKeeper *keeper);
     /// Says in the status line that the policy in force is `path` (--config), which the console
-    /// never writes: changes last until it quits unless saved from the Policy page.
-    void showPolicyFile(const QString &path);
+    /// never writes: changes last until it quits unless saved from the Policy page. `urls` are
+    /// the file's base URLs and the start's, for the providers the Providers page copies.
+    void showPolicyFile(const QString &path, const gateway::StartUrls &urls);
     /// Whether closing the window leaves the gateway running in the tray.
     bool keepsRunningInTray() const;
 

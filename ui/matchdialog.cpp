@@ -16,11 +16,15 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace tollgate::ui {
 
 namespace {
 
 using Condition = routing::MatchCondition;
+
+constexpr const char *kNameProperty = "tollgateName";
 
 /// The names a condition's value holds: a string, or the strings of a list.
 QStringList namesIn(const QJsonValue &value)
@@ -54,6 +58,36 @@ QStringList splitList(const QString &text)
             names.append(part.trimmed());
     }
     return names;
+}
+
+/// Whether `value` is a name list the form shows as "a, b" and reads back the same: a name or a
+/// non-empty list of names, none holding a comma.
+bool isPlainList(const QJsonValue &value)
+{
+    const QJsonArray list = value.isArray() ? value.toArray() : QJsonArray{value};
+    return !list.isEmpty() && std::all_of(list.begin(), list.end(), [](const QJsonValue &entry) {
+        return entry.isString() && !entry.toString().contains(QLatin1Char(','));
+    });
+}
+
+/// Whether the form can show `value` of a condition of `form` without changing it once touched.
+bool fitsTheForm(Condition::Form form, const QJsonValue &value)
+{
+    if (value.isUndefined())
+        return true;
+    switch (form) {
+    case Condition::Form::Choices:
+    case Condition::Form::Patterns: return isPlainList(value);
+    case Condition::Form::Fraction:
+        return value.isDouble() && value.toDouble() >= 0 && value.toDouble() <= 1;
+    case Condition::Form::NamedPatterns: {
+        const QJsonObject named = value.toObject();
+        return value.isObject() && !named.isEmpty() &&
+               std::all_of(named.begin(), named.end(),
+                           [](const QJsonValue &patterns) { return isPlainList(patterns); });
+    }
+    }
+    return false;
 }
 
 } // namespace
@@ -113,6 +147,7 @@ public:
         }
         for (const QString &name : names) {
             auto *box = new QCheckBox(name, widget());
+            box->setProperty(kNameProperty, name); // the text may gain an accelerator's &
             box->setChecked(held.contains(name));
             QObject::connect(box, &QCheckBox::toggled, widget(),
                              [this, changed] { touch(changed); });
@@ -128,7 +163,7 @@ protected:
         QStringList names;
         for (const QCheckBox *box : m_boxes) {
             if (box->isChecked())
-                names.append(box->text());
+                names.append(box->property(kNameProperty).toString());
         }
         return oneOrList(names);
     }
@@ -300,6 +335,7 @@ MatchDialog::MatchDialog(const QString &ruleName, const QJsonObject &match,
     auto *form = new QFormLayout;
     form->addRow(intro);
     const auto changed = [this] { formChanged(); };
+    QStringList keptAsWritten;
     for (const Condition &condition : routing::matchConditions()) {
         const QJsonValue original = m_unknown.take(condition.key);
         std::unique_ptr<Field> field;
@@ -319,13 +355,22 @@ MatchDialog::MatchDialog(const QString &ruleName, const QJsonObject &match,
             field = std::make_unique<NamedPatternsField>(condition, original, this, changed);
             break;
         }
+        if (!fitsTheForm(condition.form, original)) {
+            // Shown as far as it goes, but read-only: written back from the widgets it would
+            // change (a pattern with a comma would split).
+            field->widget()->setEnabled(false);
+            keptAsWritten.append(condition.key);
+        }
         form->addRow(condition.label, field->widget());
         m_fields.push_back(std::move(field));
     }
-    if (!m_unknown.isEmpty()) {
-        auto *kept = new QLabel(tr("Also in this match, kept as written: %1")
-                                    .arg(m_unknown.keys().join(QStringLiteral(", "))),
+    keptAsWritten += m_unknown.keys();
+    if (!keptAsWritten.isEmpty()) {
+        auto *kept = new QLabel(tr("Kept as written, since the form cannot show them as they are "
+                                   "(edit the match's JSON in its cell with F2): %1")
+                                    .arg(keptAsWritten.join(QStringLiteral(", "))),
                                 this);
+        kept->setObjectName(QStringLiteral("keptAsWritten"));
         kept->setWordWrap(true);
         form->addRow(kept);
     }

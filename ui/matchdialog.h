@@ -13,8 +13,9 @@ namespace tollgate::ui {
 /// A routing rule's match as a form, a row for each condition the core knows
 /// (routing::matchConditions()): check boxes for a set of names, patterns as a comma-separated
 /// list with the names the policy knows a click away, a number from 0 to 1, a table of names
-/// (headers, metadata fields) to patterns. A condition left alone goes back exactly as it came,
-/// even in a shape the form cannot show; members the core does not know are kept, and listed.
+/// (headers, metadata fields) to patterns. A condition left alone goes back exactly as it came. One
+/// the form cannot show as it is (a pattern holding a comma, a value of another kind) is
+/// read-only, and members the core does not know are kept; the form lists both.
 class MatchDialog : public PolicyFormDialog {
     Q_OBJECT
 public:

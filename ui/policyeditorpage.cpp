@@ -445,7 +445,9 @@ PolicyFormDialog *PolicyEditorPage::openForm(Section section, const QModelIndex 
     // A budget without thresholds has the default ones: the form shows what is in force.
     if (!isMatch && current.isUndefined())
         current = limits::BudgetPolicy::actionsJson(limits::BudgetPolicy::defaultActions());
-    if (!current.isUndefined() && !(isMatch ? current.isObject() : current.isArray())) {
+    const bool fits =
+        isMatch ? current.isUndefined() || current.isObject() : ThresholdsDialog::canShow(current);
+    if (!fits) {
         showOutcome(
             tr("%1 is not in a shape its form can show; edit its JSON in the cell (F2)").arg(path),
             true);
@@ -465,7 +467,10 @@ PolicyFormDialog *PolicyEditorPage::openForm(Section section, const QModelIndex 
     dialog->setChecker([this, path](const QJsonValue &value) { return problemsIf(path, value); });
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog, path, current] {
-        if (const QJsonValue value = dialog->value(); value != current)
+        const QJsonValue value = dialog->value();
+        // No match shows as an empty one: OK on it changes nothing.
+        const bool same = value == current || (current.isUndefined() && value == QJsonObject());
+        if (!same)
             setValue(path, value);
     });
     dialog->open();

@@ -243,7 +243,7 @@ QJsonValue PolicySectionModel::valueFromText(const QString &text, Kind kind,
     const QString trimmed = text.trimmed();
     if (trimmed.isEmpty())
         return QJsonValue(QJsonValue::Undefined);
-    if (kind == Kind::Text || (kind != Kind::List && current.isString()))
+    if (kind == Kind::Text || (kind == Kind::Auto && current.isString()))
         return trimmed;
     if (kind == Kind::List) {
         QJsonArray items;

@@ -23,8 +23,8 @@ class PolicySectionModel : public QAbstractTableModel {
 public:
     enum class Shape { List, Keyed, Settings };
     /// How a cell's text becomes JSON: Auto reads JSON (a number, true, {...}) and otherwise
-    /// keeps the text; a cell that holds a string stays a string. Form is read as Auto, and is a
-    /// structure the page also edits in a form of its own (FormRole).
+    /// keeps the text; a cell that holds a string stays a string. Form is a structure the page
+    /// also edits in a form of its own (FormRole); its text is always read as JSON first.
     enum class Kind { Auto, Text, List, Form };
     struct Column {
         QString field;

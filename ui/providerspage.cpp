@@ -141,8 +141,9 @@ ProvidersPage::ProvidersPage(gateway::GatewayThread &gateway, QWidget *parent)
     });
 }
 
-void ProvidersPage::setPolicyFile(const QString &path)
+void ProvidersPage::setPolicyFile(const QString &path, const gateway::StartUrls &urls)
 {
+    m_fileUrls = urls;
     m_fileNotice->setText(
         tr("Running from %1 (--config), which the console never writes: providers added or "
            "changed here last until it quits (their keys stay in the keychain). To keep them, "
@@ -163,7 +164,8 @@ QByteArray ProvidersPage::providersJson() const
     if (!context)
         return {};
     const QJsonObject section{
-        {QStringLiteral("providers"), gateway::providersToKeep(*context->policy())}};
+        {QStringLiteral("providers"),
+         gateway::providersToKeep(*context->policy(), m_fileUrls.toWrite(*context->policy()))}};
     return QJsonDocument(section).toJson(QJsonDocument::Indented);
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/expected.h"
 #include "gateway/policydocument.h"
+#include "gateway/policykeeper.h"
 #include "gateway/providercheck.h"
 #include "keychain.h"
 #include "providerdialog.h"
@@ -51,8 +52,9 @@ public:
     void testConnection(const QString &name);
 
     /// The console runs from the policy file `path` (--config), which it never writes: the page
-    /// says that what changes here lasts until quit, and offers the providers as JSON for it.
-    void setPolicyFile(const QString &path);
+    /// says that what changes here lasts until quit, and offers the providers as JSON for it,
+    /// with the file's base URLs where only the start (command line, simulator) changed them.
+    void setPolicyFile(const QString &path, const gateway::StartUrls &urls);
     /// {"providers": ...} as a policy file holds the running providers (keys only as
     /// references); what "Copy as JSON" puts on the clipboard.
     QByteArray providersJson() const;
@@ -97,6 +99,7 @@ private:
     bool m_probed = false;
     QLabel *m_notice;
     QLabel *m_fileNotice;
+    gateway::StartUrls m_fileUrls;
     QPushButton *m_copyJson;
     QTableWidget *m_table;
     QPushButton *m_add;

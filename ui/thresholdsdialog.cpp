@@ -1,5 +1,6 @@
 #include "thresholdsdialog.h"
 
+#include <QApplication>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QHBoxLayout>
@@ -10,6 +11,9 @@
 #include <QPushButton>
 #include <QTableWidget>
 #include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
 
 namespace tollgate::ui {
 
@@ -25,6 +29,7 @@ ThresholdsDialog::ThresholdsDialog(const QString &budgetName, const QJsonValue &
     , m_original(actions)
     , m_actionNames(actionNames)
     , m_table(new QTableWidget(0, 2, this))
+    , m_remove(new QPushButton(tr("Remove"), this))
 {
     setWindowTitle(tr("Thresholds of budget %1").arg(budgetName));
     auto *intro = new QLabel(tr("Each row acts once spend reaches its percentage of the limit: "
@@ -44,15 +49,18 @@ ThresholdsDialog::ThresholdsDialog(const QString &budgetName, const QJsonValue &
     }
 
     auto *add = new QPushButton(tr("Add"), this);
-    auto *remove = new QPushButton(tr("Remove"), this);
     connect(add, &QPushButton::clicked, this, [this] {
         addThreshold(100, m_actionNames.isEmpty() ? QString() : m_actionNames.last());
     });
-    connect(remove, &QPushButton::clicked, this,
+    connect(m_remove, &QPushButton::clicked, this,
             [this] { removeThreshold(m_table->currentRow()); });
+    // The rows are editors: clicking into one does not make its row current by itself.
+    connect(qApp, &QApplication::focusChanged, this,
+            [this](QWidget *, QWidget *now) { followFocus(now); });
+    connect(m_table, &QTableWidget::currentCellChanged, this, &ThresholdsDialog::updateWidgets);
     auto *buttons = new QHBoxLayout;
     buttons->addWidget(add);
-    buttons->addWidget(remove);
+    buttons->addWidget(m_remove);
     buttons->addStretch(1);
 
     auto *form = new QVBoxLayout;
@@ -60,6 +68,38 @@ ThresholdsDialog::ThresholdsDialog(const QString &budgetName, const QJsonValue &
     form->addWidget(m_table, 1);
     form->addLayout(buttons);
     setForm(form);
+    updateWidgets();
+}
+
+bool ThresholdsDialog::canShow(const QJsonValue &actions)
+{
+    if (!actions.isArray())
+        return false;
+    const QJsonArray list = actions.toArray();
+    return std::all_of(list.begin(), list.end(), [](const QJsonValue &entry) {
+        const QJsonObject threshold = entry.toObject();
+        const QJsonValue percent = threshold.value(u"at_percent");
+        const double hundredths = percent.toDouble() * 100;
+        return entry.isObject() && threshold.size() == 2 && percent.isDouble() &&
+               percent.toDouble() >= 0 && percent.toDouble() <= 1000 &&
+               hundredths == std::round(hundredths) && threshold.value(u"action").isString();
+    });
+}
+
+void ThresholdsDialog::followFocus(QWidget *focused)
+{
+    for (int row = 0; focused && row < m_table->rowCount(); ++row) {
+        for (int column = 0; column < m_table->columnCount(); ++column) {
+            QWidget *editor = m_table->cellWidget(row, column);
+            if (editor && (editor == focused || editor->isAncestorOf(focused)))
+                m_table->setCurrentCell(row, column);
+        }
+    }
+}
+
+void ThresholdsDialog::updateWidgets()
+{
+    m_remove->setEnabled(m_table->currentRow() >= 0);
 }
 
 void ThresholdsDialog::insertRow(double atPercent, const QString &action)
@@ -96,6 +136,7 @@ void ThresholdsDialog::removeThreshold(int row)
     if (row < 0 || row >= m_table->rowCount())
         return;
     m_table->removeRow(row);
+    updateWidgets();
     touch();
 }
 

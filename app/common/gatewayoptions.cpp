@@ -90,7 +90,8 @@ QString dataFolder(const QCommandLineParser &args)
 }
 
 Expected<gateway::PolicyDocument> configureGateway(const QCommandLineParser &args,
-                                                   gateway::PolicyKeeper *keeper)
+                                                   gateway::PolicyKeeper *keeper,
+                                                   gateway::PolicyDocument *asRead)
 {
     gateway::PolicyDocument document;
     document.gateway.dataDir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
@@ -102,6 +103,8 @@ Expected<gateway::PolicyDocument> configureGateway(const QCommandLineParser &arg
     } else if (keeper) {
         document = keeper->load(document, QDateTime::currentDateTimeUtc());
     }
+    if (asRead)
+        *asRead = document;
     if (const QString problem = applyGatewayOptions(args, document); !problem.isEmpty())
         return Error(problem);
     return document;

@@ -29,8 +29,10 @@ QString dataFolder(const QCommandLineParser &args);
 
 /// The policy to start with: the --config file (or the defaults, with the data folder), then the
 /// options. Without --config, `keeper` (when given) loads the policy it kept over the defaults.
+/// `asRead` (when given) receives the policy as read, before the options.
 Expected<gateway::PolicyDocument> configureGateway(const QCommandLineParser &args,
-                                                   gateway::PolicyKeeper *keeper = nullptr);
+                                                   gateway::PolicyKeeper *keeper = nullptr,
+                                                   gateway::PolicyDocument *asRead = nullptr);
 
 /// The console's keeper of its working policy, in its data folder; none with --config, whose
 /// file is in force and is never written behind the user's back.

@@ -10,16 +10,19 @@ QString ConsoleStart::prepare(const QCommandLineParser &args)
 {
     m_configFile = args.value(QStringLiteral("config"));
     m_keeper = consolePolicyKeeper(args);
-    auto document = configureGateway(args, m_keeper.get());
+    gateway::PolicyDocument loaded;
+    auto document = configureGateway(args, m_keeper.get(), &loaded);
     if (!document)
         return document.error().message;
     m_document = *document;
+    m_configUrls.setLoaded(loaded);
     if (const QString problem = resolveKeys(); !problem.isEmpty())
         return problem;
     if (const QString problem = m_simulated.start(args, m_document); !problem.isEmpty())
         return problem;
     if (m_keeper)
         m_keeper->setStarted(m_document);
+    m_configUrls.setStarted(m_document);
     return {};
 }
 
@@ -63,7 +66,7 @@ void ConsoleStart::attach(ui::MainWindow &window) const
     if (m_keeper)
         window.keepPolicy(m_keeper.get());
     else
-        window.showPolicyFile(m_configFile);
+        window.showPolicyFile(m_configFile, m_configUrls);
 }
 
 } // namespace tollgate::app

@@ -43,6 +43,7 @@ private:
     SimulatedProviders m_simulated;
     QString m_keychainProblem;
     QString m_configFile;
+    gateway::StartUrls m_configUrls; ///< with --config: the file's base URLs and the start's
 };
 
 } // namespace tollgate::app

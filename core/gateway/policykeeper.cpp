@@ -63,6 +63,33 @@ QString writeAtomically(const QString &path, const QByteArray &content)
 
 } // namespace
 
+void StartUrls::setLoaded(const PolicyDocument &loaded)
+{
+    for (const policy::ProviderConfig &provider : loaded.gateway.providers)
+        m_loaded.insert(provider.name, provider.baseUrls);
+}
+
+void StartUrls::setStarted(const PolicyDocument &started)
+{
+    m_overridden.clear();
+    for (const policy::ProviderConfig &provider : started.gateway.providers) {
+        const auto loaded = m_loaded.constFind(provider.name);
+        if (loaded != m_loaded.constEnd() && *loaded != provider.baseUrls)
+            m_overridden.insert(provider.name, provider.baseUrls);
+    }
+}
+
+QHash<QString, QList<QUrl>> StartUrls::toWrite(const PolicyDocument &running) const
+{
+    QHash<QString, QList<QUrl>> urls;
+    for (const policy::ProviderConfig &provider : running.gateway.providers) {
+        const auto overridden = m_overridden.constFind(provider.name);
+        if (overridden != m_overridden.constEnd() && *overridden == provider.baseUrls)
+            urls.insert(provider.name, m_loaded.value(provider.name));
+    }
+    return urls;
+}
+
 QJsonObject providersToKeep(const PolicyDocument &running,
                             const QHash<QString, QList<QUrl>> &urlsToWrite)
 {
@@ -100,8 +127,7 @@ PolicyKeeper::~PolicyKeeper()
 
 PolicyDocument PolicyKeeper::load(PolicyDocument base, const QDateTime &now)
 {
-    for (const policy::ProviderConfig &provider : base.gateway.providers)
-        m_loadedUrls.insert(provider.name, provider.baseUrls);
+    m_urls.setLoaded(base);
     QFile file(m_path);
     if (!file.exists())
         return base;
@@ -125,8 +151,7 @@ PolicyDocument PolicyKeeper::load(PolicyDocument base, const QDateTime &now)
     m_otherSections = QJsonDocument::fromJson(json).object();
     for (const QString &section : editableSections() + QStringList{kProviders})
         m_otherSections.remove(section);
-    for (const policy::ProviderConfig &provider : loaded->gateway.providers)
-        m_loadedUrls.insert(provider.name, provider.baseUrls);
+    m_urls.setLoaded(*loaded);
     return *loaded;
 }
 
@@ -144,12 +169,7 @@ QString PolicyKeeper::setAside(const QDateTime &now)
 
 void PolicyKeeper::setStarted(const PolicyDocument &started)
 {
-    m_overridden.clear();
-    for (const policy::ProviderConfig &provider : started.gateway.providers) {
-        const auto loaded = m_loadedUrls.constFind(provider.name);
-        if (loaded != m_loadedUrls.constEnd() && *loaded != provider.baseUrls)
-            m_overridden.insert(provider.name, provider.baseUrls);
-    }
+    m_urls.setStarted(started);
 }
 
 QByteArray PolicyKeeper::fileFor(const PolicyDocument &running) const
@@ -166,13 +186,7 @@ QByteArray PolicyKeeper::fileFor(const PolicyDocument &running) const
     else
         file.insert(kModels, models);
 
-    QHash<QString, QList<QUrl>> urlsToWrite;
-    for (const policy::ProviderConfig &provider : running.gateway.providers) {
-        const auto overridden = m_overridden.constFind(provider.name);
-        if (overridden != m_overridden.constEnd() && *overridden == provider.baseUrls)
-            urlsToWrite.insert(provider.name, m_loadedUrls.value(provider.name));
-    }
-    const QJsonObject providers = providersToKeep(running, urlsToWrite);
+    const QJsonObject providers = providersToKeep(running, m_urls.toWrite(running));
     if (!providers.isEmpty())
         file.insert(kProviders, providers);
     return QJsonDocument(file).toJson(QJsonDocument::Indented);

@@ -19,6 +19,24 @@ namespace tollgate::gateway {
 QJsonObject providersToKeep(const PolicyDocument &running,
                             const QHash<QString, QList<QUrl>> &urlsToWrite = {});
 
+/// The providers' base URLs as a policy file gave them, and those the start (the command line,
+/// the simulator) put in their place for one run. A file written for the running policy gives a
+/// provider that still has the start's URLs the file's again, so the next start means what the
+/// last one did.
+class StartUrls {
+public:
+    /// Records the URLs of `loaded` (later calls win, provider by provider).
+    void setLoaded(const PolicyDocument &loaded);
+    /// Records which providers the start moved away from their loaded URLs.
+    void setStarted(const PolicyDocument &started);
+    /// The URLs to write, by provider, for `running` (see providersToKeep).
+    QHash<QString, QList<QUrl>> toWrite(const PolicyDocument &running) const;
+
+private:
+    QHash<QString, QList<QUrl>> m_loaded;     ///< each provider's base URLs as loaded
+    QHash<QString, QList<QUrl>> m_overridden; ///< base URLs the start put in their place
+};
+
 /// Keeps the console's working policy as a policy file in its data folder, so that what the user
 /// applied and the providers they added are there at the next start. The file has the format
 /// `tollgated --config` reads: the editable sections and the providers (keys only as references),
@@ -69,8 +87,7 @@ private:
     QString m_path;
     bool m_writable = true;      ///< false once a broken file could not be set aside
     QJsonObject m_otherSections; ///< the file's sections the console does not edit, as read
-    QHash<QString, QList<QUrl>> m_loadedUrls; ///< each provider's base URLs as loaded
-    QHash<QString, QList<QUrl>> m_overridden; ///< base URLs the start put in their place
+    StartUrls m_urls;
     QStringList m_startIssues;
     QString m_writeProblem;
     QThreadPool m_writer;

@@ -469,6 +469,9 @@ void TestKeptPolicy::underAConfigFileProvidersAreCopiedAsJsonForIt()
     QVERIFY(!copied.contains(kCompatKey));
     const QJsonObject providers =
         QJsonDocument::fromJson(copied).object().value(u"providers").toObject();
+    // The built-in ones are at the mock only because of --anthropic-base-url: left out.
+    QVERIFY2(!providers.contains(u"anthropic") && !providers.contains(u"openai"),
+             copied.constData());
     QCOMPARE(providers.value(u"compat")
                  .toObject()
                  .value(u"key")

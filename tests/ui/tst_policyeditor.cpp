@@ -25,10 +25,12 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QJsonArray>
+#include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
 #include <QMimeData>
 #include <QPointer>
+#include <QPushButton>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QTabWidget>
@@ -694,6 +696,12 @@ void TestPolicyEditor::aFormKeepsWhatItCannotShow()
     QVERIFY(form);
     QVERIFY2(form->problemText().contains(u"colour: unknown condition"),
              qPrintable(form->problemText()));
+    // The header's pattern holds a comma: "a, b, c" would read back as three, so it is
+    // read-only, and listed with the unknown member.
+    QVERIFY(!form->editorOf(QStringLiteral("header"))->isEnabled());
+    QVERIFY(form->editorOf(QStringLiteral("user"))->isEnabled());
+    const QString kept = form->findChild<QLabel *>(QStringLiteral("keptAsWritten"))->text();
+    QVERIFY2(kept.endsWith(u"header, colour"), qPrintable(kept));
     form->editorOf("user")->findChild<QLineEdit *>()->setText(QStringLiteral("alice"));
     QTest::keyClicks(form->editorOf("user")->findChild<QLineEdit *>(), QStringLiteral(", bob"));
     form->accept();
@@ -703,10 +711,36 @@ void TestPolicyEditor::aFormKeepsWhatItCannotShow()
     QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("routes[1].match")),
              QJsonValue(expected));
 
-    // A match that is not an object is not the form's: the outcome says to edit its JSON.
+    // A match that is not an object is not the form's: the outcome says to edit its JSON, and
+    // JSON typed in the cell replaces the string.
     QVERIFY(page().setValue(QStringLiteral("routes[1].match"), QStringLiteral("anything")));
     QVERIFY(!matchForm(1));
     QVERIFY2(page().outcomeText().contains(u"F2"), qPrintable(page().outcomeText()));
+    typeInto(Page::Routes, 1, columnOf(Page::Routes, QStringLiteral("Match")),
+             QStringLiteral(R"({"api": "openai"})"));
+    QCOMPARE(policy::valueAtPath(page().document(), QStringLiteral("routes[1].match")),
+             QJsonValue(QJsonObject{{QStringLiteral("api"), QStringLiteral("openai")}}));
+
+    // No match opens as an empty one, and OK on it is no edit.
+    QVERIFY(page().setValue(QStringLiteral("routes[1].match"), QJsonValue::Undefined));
+    const int steps = page().undoStack()->count();
+    form = matchForm(1);
+    form->accept();
+    QCOMPARE(page().undoStack()->count(), steps);
+
+    // Thresholds the table would change once touched (a member it has no column for) are not
+    // the form's either.
+    page().addRow(Page::Budgets);
+    QCoreApplication::processEvents();
+    QVERIFY(
+        page().setValue(QStringLiteral("budgets[0].actions"),
+                        QJsonArray{QJsonObject{{QStringLiteral("at_percent"), 50},
+                                               {QStringLiteral("action"), QStringLiteral("alert")},
+                                               {QStringLiteral("note"), QStringLiteral("x")}}}));
+    QVERIFY(!page().openForm(
+        Page::Budgets, page()
+                           .model(Page::Budgets)
+                           ->index(0, columnOf(Page::Budgets, QStringLiteral("Thresholds")))));
 }
 
 void TestPolicyEditor::budgetThresholdsAreEditedInAForm()
@@ -741,7 +775,15 @@ void TestPolicyEditor::budgetThresholdsAreEditedInAForm()
     percentAt(0)->setValue(0);
     QVERIFY2(form->problemText().startsWith(u"row 1 at_percent: expected a number greater than 0"),
              qPrintable(form->problemText()));
-    form->removeThreshold(0);
+    // Remove takes the row being edited: focus in a row's editor makes it the current row.
+    QApplication::setActiveWindow(form);
+    percentAt(0)->setFocus();
+    QCOMPARE(form->table()->currentRow(), 0);
+    for (QPushButton *button : form->findChildren<QPushButton *>()) {
+        if (button->text() == QStringLiteral("Remove"))
+            button->click();
+    }
+    QCOMPARE(form->table()->rowCount(), 2);
     form->addThreshold(95, QStringLiteral("alert"));
     QVERIFY2(form->problemText().isEmpty(), qPrintable(form->problemText()));
     form->accept();
