@@ -4,6 +4,7 @@
 #include "policychoicedelegate.h"
 #include "policyeditcommand.h"
 #include "policysectionmodel.h"
+#include "theme.h"
 #include "thresholdsdialog.h"
 
 #include "gateway/gatewaythread.h"
@@ -33,8 +34,6 @@ namespace {
 using Shape = PolicySectionModel::Shape;
 using Kind = PolicySectionModel::Kind;
 using Column = PolicySectionModel::Column;
-
-const char *const kProblemStyle = "color: #d9534f;";
 
 PolicySectionModel *makeModel(PolicyEditorPage::Section section, QObject *parent)
 {

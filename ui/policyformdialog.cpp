@@ -1,5 +1,7 @@
 #include "policyformdialog.h"
 
+#include "theme.h"
+
 #include "policy/jsonpath.h"
 
 #include <QDialogButtonBox>
@@ -15,7 +17,7 @@ PolicyFormDialog::PolicyFormDialog(QWidget *parent)
     , m_json(new QLabel(this))
 {
     m_problems->setObjectName(QStringLiteral("formProblems"));
-    m_problems->setStyleSheet(QStringLiteral("color: #d9534f;"));
+    m_problems->setStyleSheet(QLatin1String(kProblemStyle));
     m_problems->setWordWrap(true);
     m_problems->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_json->setObjectName(QStringLiteral("formJson"));

@@ -1,5 +1,7 @@
 #include "providerspage.h"
 
+#include "theme.h"
+
 #include "gateway/gatewaythread.h"
 #include "gateway/policykeeper.h"
 #include "policy/gatewayconfig.h"
@@ -287,7 +289,7 @@ QString ProvidersPage::outcomeText() const
 void ProvidersPage::showOutcome(const QString &text, bool problem)
 {
     m_outcome->setText(text);
-    m_outcome->setStyleSheet(problem ? QStringLiteral("color: #d9534f;") : QString());
+    m_outcome->setStyleSheet(problem ? QString::fromLatin1(kProblemStyle) : QString());
 }
 
 void ProvidersPage::updateWidgets()
