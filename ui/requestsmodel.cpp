@@ -7,13 +7,16 @@
 
 #include <algorithm>
 #include <iterator>
+#include <memory>
+#include <utility>
 
 namespace tollgate::ui {
 
 namespace {
 
-// The newest ids of a snapshot that a feed record may still repeat: a record reaches the feed
-// and the log within a second of each other, far fewer rows apart than this.
+// Beyond the rows the tail holds, the newest ids of a snapshot that a feed record may still
+// repeat: a record reaches the feed and the log within a second of each other, far fewer rows
+// apart than this.
 constexpr qint64 kRecentIds = 5000;
 // Blocks asked for and not read yet; while the scroll bar is dragged only the latest matter.
 constexpr size_t kMaxWanted = 12;
@@ -72,6 +75,7 @@ void RequestsModel::append(const QList<metering::RequestRecord> &records)
         if (m_snapshotIds.contains(record.id))
             continue; // the snapshot has it already
         m_unwritten.push_front({record, {}});
+        ++m_pushed;
         if (accepts(record)) {
             m_tail.push_front(&m_unwritten.front());
             ++added;
@@ -101,8 +105,9 @@ void RequestsModel::append(const QList<metering::RequestRecord> &records)
         }
         Q_EMIT countsChanged();
     }
-    if (m_log && m_unwritten.size() >= size_t(kSnapshotAfterTailRows) && !m_snapshotting)
-        takeSnapshot();
+    if (m_log && m_unwritten.size() >= size_t(kFoldAfterTailRows) && m_storedCount >= 0 &&
+        !m_snapshotting && !m_folding)
+        fold();
 }
 
 void RequestsModel::setRunning(const QList<metering::RequestRecord> &running, qint64 nowMs)
@@ -211,27 +216,13 @@ void RequestsModel::takeSnapshot()
         return;
     }
     m_snapshotting = true;
+    m_folding = false; // a fold under the old filter is void
     const quint64 generation = m_generation;
     const store::RequestLogReader log = *m_log;
     const metering::RequestFilter filter = m_filter;
-    store::RequestLogReader::Scope scope = this->scope();
-    m_pool.start([this, generation, log, filter, scope]() mutable {
-        Snapshot snapshot;
-        const auto last = log.lastRowId();
-        if (!last) {
-            snapshot.error = last.error().message;
-        } else {
-            snapshot.upToRowId = *last;
-            scope.upToRowId = *last;
-            const auto ids = log.idsWritten(std::max<qint64>(0, *last - kRecentIds), *last);
-            const auto first = log.page(filter, scope, kBlockRows);
-            if (ids && first) {
-                snapshot.recentIds = *ids;
-                snapshot.first = *first;
-            } else {
-                snapshot.error = ids ? first.error().message : ids.error().message;
-            }
-        }
+    const store::RequestLogReader::Scope scope = this->scope();
+    m_pool.start([this, generation, log, filter, scope, feedRows = unwritten()] {
+        Snapshot snapshot = readSnapshot(log, filter, scope, feedRows);
         QMetaObject::invokeMethod(
             this,
             [this, generation, snapshot = std::move(snapshot)]() mutable {
@@ -239,6 +230,54 @@ void RequestsModel::takeSnapshot()
             },
             Qt::QueuedConnection);
     });
+}
+
+RequestsModel::Snapshot RequestsModel::readSnapshot(const store::RequestLogReader &log,
+                                                    const metering::RequestFilter &filter,
+                                                    store::RequestLogReader::Scope scope,
+                                                    const Unwritten &unwritten)
+{
+    Snapshot snapshot;
+    const auto last = log.lastRowId();
+    if (!last) {
+        snapshot.error = last.error().message;
+        return snapshot;
+    }
+    snapshot.upToRowId = *last;
+    scope.upToRowId = *last;
+    const qint64 idsFrom = std::max<qint64>(0, *last - unwritten.ids.size() - kRecentIds);
+    const auto ids = log.idsWritten(idsFrom, *last);
+    const auto first = log.page(filter, scope, kBlockRows);
+    if (ids && first) {
+        snapshot.recentIds = QSet<QString>(ids->begin(), ids->end());
+        snapshot.firstSeq = unwritten.firstSeq;
+        snapshot.written.reserve(size_t(unwritten.ids.size()));
+        for (const QString &id : unwritten.ids)
+            snapshot.written.push_back(snapshot.recentIds.contains(id));
+        snapshot.first = *first;
+    } else {
+        snapshot.error = ids ? first.error().message : ids.error().message;
+    }
+    return snapshot;
+}
+
+RequestsModel::Counts RequestsModel::countRows(const store::RequestLogReader &log,
+                                               const metering::RequestFilter &filter,
+                                               const store::RequestLogReader::Scope &scope)
+{
+    Counts counts;
+    const bool narrowed = !filter.matchesAll() || scope.completedToMs > scope.completedFromMs;
+    store::RequestLogReader::Scope all;
+    all.upToRowId = scope.upToRowId;
+    const auto total = log.count(metering::RequestFilter(), all);
+    const auto matching = narrowed ? log.count(filter, scope) : total;
+    if (total && matching) {
+        counts.total = *total;
+        counts.matching = *matching;
+    } else {
+        counts.error = total ? matching.error().message : total.error().message;
+    }
+    return counts;
 }
 
 void RequestsModel::applySnapshot(quint64 generation, Snapshot snapshot)
@@ -254,17 +293,9 @@ void RequestsModel::applySnapshot(quint64 generation, Snapshot snapshot)
         Q_EMIT countsChanged();
         return;
     }
-    m_upToRowId = snapshot.upToRowId;
-    m_snapshotIds = QSet<QString>(snapshot.recentIds.begin(), snapshot.recentIds.end());
-    m_snapshotReady = true;
+    const std::vector<bool> held = heldBy(snapshot);
     beginResetModel();
-    // The feed's records that are in the snapshot now come from it.
-    m_unwritten.erase(
-        std::remove_if(m_unwritten.begin(), m_unwritten.end(),
-                       [this](const Row &row) { return m_snapshotIds.contains(row.record.id); }),
-        m_unwritten.end());
-    rebuildTail();
-    storeBlock(0, snapshot.first, false);
+    adopt(snapshot, held);
     // Until counted, the rows shown are those read, and a block more when there are more.
     const qint64 read = snapshot.first.records.size();
     if (!snapshot.first.next) {
@@ -277,6 +308,167 @@ void RequestsModel::applySnapshot(quint64 generation, Snapshot snapshot)
     Q_EMIT countsChanged();
     startCount();
     readNextBlock();
+}
+
+RequestsModel::Unwritten RequestsModel::unwritten() const
+{
+    Unwritten unwritten;
+    unwritten.firstSeq = m_pushed - m_unwritten.size();
+    unwritten.ids.reserve(qsizetype(m_unwritten.size()));
+    for (auto it = m_unwritten.crbegin(); it != m_unwritten.crend(); ++it)
+        unwritten.ids.append(it->record.id);
+    return unwritten;
+}
+
+std::vector<bool> RequestsModel::heldBy(const Snapshot &snapshot) const
+{
+    std::vector<bool> held(m_unwritten.size());
+    for (size_t i = 0; i < m_unwritten.size(); ++i) {
+        const quint64 seq = m_pushed - 1 - i;
+        const quint64 asked = seq - snapshot.firstSeq; // wraps for rows older than the ask
+        held[i] = seq >= snapshot.firstSeq && asked < snapshot.written.size()
+                      ? snapshot.written[asked]
+                      : snapshot.recentIds.contains(m_unwritten[i].record.id);
+    }
+    return held;
+}
+
+qint64 RequestsModel::tailRowsHeld(const std::vector<bool> &held) const
+{
+    // The tail is the filtered subsequence of m_unwritten, in the same order.
+    qint64 rows = 0;
+    auto tail = m_tail.cbegin();
+    for (size_t i = 0; i < m_unwritten.size() && tail != m_tail.cend(); ++i) {
+        if (*tail == &m_unwritten[i]) {
+            rows += held[i];
+            ++tail;
+        }
+    }
+    return rows;
+}
+
+void RequestsModel::adopt(const Snapshot &snapshot, const std::vector<bool> &held)
+{
+    m_upToRowId = snapshot.upToRowId;
+    m_snapshotReady = true;
+    m_wanted.clear();
+    // The feed's records that are in the snapshot now come from it. What the snapshot replaces
+    // (after a fold 20,000 rows from the feed and their ids, and up to 12,800 rows read) is
+    // freed on a pool thread: that takes milliseconds.
+    std::deque<Row> kept;
+    for (size_t i = 0; i < m_unwritten.size(); ++i) {
+        if (!held[i])
+            kept.push_back(std::move(m_unwritten[i]));
+    }
+    auto replaced =
+        std::make_shared<Replaced>(Replaced{std::move(m_unwritten), std::move(m_snapshotIds),
+                                            std::move(m_blocks), std::move(m_cursors)});
+    m_pool.start([replaced] {});
+    m_blocks.clear();
+    m_cursors.clear();
+    m_unwritten = std::move(kept);
+    m_snapshotIds = snapshot.recentIds;
+    rebuildTail();
+    storeBlock(0, snapshot.first, false);
+}
+
+void RequestsModel::fold()
+{
+    m_folding = true;
+    const quint64 generation = m_generation;
+    const store::RequestLogReader log = *m_log;
+    const metering::RequestFilter filter = m_filter;
+    const store::RequestLogReader::Scope scope = this->scope();
+    m_pool.start([this, generation, log, filter, scope, feedRows = unwritten()] {
+        Fold fold;
+        fold.snapshot = readSnapshot(log, filter, scope, feedRows);
+        if (fold.snapshot.error.isEmpty()) {
+            store::RequestLogReader::Scope folded = scope;
+            folded.upToRowId = fold.snapshot.upToRowId;
+            fold.counts = countRows(log, filter, folded);
+            if (fold.counts.error.isEmpty()) {
+                const auto index = log.blockIndex(filter, folded, kBlockRows);
+                if (index)
+                    fold.index = *index;
+            }
+        }
+        QMetaObject::invokeMethod(
+            this,
+            [this, generation, fold = std::move(fold)]() mutable {
+                applyFold(generation, std::move(fold));
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void RequestsModel::applyFold(quint64 generation, Fold fold)
+{
+    if (generation != m_generation)
+        return; // a new filter took a snapshot of its own meanwhile
+    m_folding = false;
+    const QString error = fold.snapshot.error.isEmpty() ? fold.counts.error : fold.snapshot.error;
+    if (!error.isEmpty()) {
+        m_lastError = error; // the rows stay as they are; the next rows from the feed try again
+        return;
+    }
+    // The rows' places: the old snapshot's rows keep theirs, and so, nearly, do the ones moving
+    // from the tail into the new snapshot (the tail is in order of completion, the log in order
+    // of start). When the count stays, every row keeps its number, but a selected or current
+    // row showing another request now follows its request where it is in memory.
+    const std::vector<bool> held = heldBy(fold.snapshot);
+    const bool inPlace = fold.counts.matching - m_storedShown == tailRowsHeld(held);
+    QModelIndexList persistent;
+    QStringList persistentIds;
+    if (inPlace) {
+        persistent = persistentIndexList();
+        for (const QModelIndex &index : std::as_const(persistent)) {
+            const metering::RequestRecord *shown = record(index.row());
+            persistentIds.append(shown ? shown->id : QString());
+        }
+        Q_EMIT layoutAboutToBeChanged();
+    } else {
+        beginResetModel();
+    }
+    ++m_generation; // reads under the old snapshot are void
+    adopt(fold.snapshot, held);
+    m_storedTotal = fold.counts.total;
+    m_storedCount = fold.counts.matching;
+    m_storedShown = fold.counts.matching;
+    for (qsizetype k = 0; k < fold.index.blockStarts.size(); ++k)
+        m_cursors[k + 1] = fold.index.blockStarts.at(k);
+    if (inPlace) {
+        QModelIndexList moved;
+        for (qsizetype i = 0; i < persistent.size(); ++i) {
+            const QModelIndex &index = persistent.at(i);
+            const metering::RequestRecord *shown = record(index.row());
+            const int found =
+                persistentIds.at(i).isEmpty() || (shown && shown->id == persistentIds.at(i))
+                    ? -1
+                    : loadedRowOf(persistentIds.at(i));
+            moved.append(found < 0 ? index : this->index(found, index.column()));
+        }
+        changePersistentIndexList(persistent, moved);
+        Q_EMIT layoutChanged();
+    } else {
+        endResetModel();
+    }
+    Q_EMIT countsChanged();
+    readNextBlock();
+}
+
+int RequestsModel::loadedRowOf(const QString &id) const
+{
+    for (int row = 0; row < topRows(); ++row) {
+        if (rowAt(row)->record.id == id)
+            return row;
+    }
+    for (auto it = m_blocks.cbegin(); it != m_blocks.cend(); ++it) {
+        for (size_t i = 0; i < it->rows.size(); ++i) {
+            if (it->rows[i].record.id == id)
+                return topRows() + int(it.key() * kBlockRows + qint64(i));
+        }
+    }
+    return -1;
 }
 
 void RequestsModel::storeBlock(qint64 block, const store::RequestLogReader::Page &page,
@@ -416,18 +608,7 @@ void RequestsModel::startCount()
     const metering::RequestFilter filter = m_filter;
     const store::RequestLogReader::Scope scope = this->scope();
     m_pool.start([=] {
-        Counts counts;
-        const bool narrowed = !filter.matchesAll() || scope.completedToMs > scope.completedFromMs;
-        store::RequestLogReader::Scope all;
-        all.upToRowId = scope.upToRowId;
-        const auto total = log.count(metering::RequestFilter(), all);
-        const auto matching = narrowed ? log.count(filter, scope) : total;
-        if (total && matching) {
-            counts.total = *total;
-            counts.matching = *matching;
-        } else {
-            counts.error = total ? matching.error().message : total.error().message;
-        }
+        const Counts counts = countRows(log, filter, scope);
         QMetaObject::invokeMethod(
             this, [this, generation, counts] { applyCounts(generation, counts); },
             Qt::QueuedConnection);
@@ -539,7 +720,8 @@ qint64 RequestsModel::totalCount() const
 
 bool RequestsModel::isIdle() const
 {
-    return m_snapshotReady && !m_snapshotting && !m_reading && !m_counting && m_wanted.empty();
+    return m_snapshotReady && !m_snapshotting && !m_folding && !m_reading && !m_counting &&
+           m_wanted.empty();
 }
 
 const metering::RequestRecord *RequestsModel::record(int row) const

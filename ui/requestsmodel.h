@@ -29,7 +29,9 @@ namespace tollgate::ui {
 ///
 /// The SQLite part is a snapshot: the rows written up to a rowid when the filter was set. Rows
 /// written later never shift its row numbers; until the next snapshot they show from the tail,
-/// which drops every request the snapshot already holds (by id), so none shows twice.
+/// which drops every request the snapshot already holds (by id), so none shows twice. Once the
+/// tail is long, a fold takes a new snapshot holding the written ones: the rows keep their
+/// places (and the view its scroll position and selection) when the count stays the same.
 class RequestsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
@@ -61,8 +63,10 @@ public:
     static constexpr int kCachedBlocks = 64;
     /// Unwritten rows kept in memory at most (without a log they are all there is).
     static constexpr int kMaxTailRows = 50000;
-    /// Tail size at which a new snapshot takes the written ones into the SQLite part.
-    static constexpr int kSnapshotAfterTailRows = 5000;
+    /// Tail size at which the written ones fold into the SQLite part: a new snapshot, read and
+    /// counted in the background while the rows stay as they are, then swapped in at once. At
+    /// 5,000 requests a second that is one fold every 4 s.
+    static constexpr int kFoldAfterTailRows = 20000;
 
     /// `log` reads the SQLite request log; without one only the live tail shows.
     explicit RequestsModel(std::optional<store::RequestLogReader> log, QObject *parent = nullptr);
@@ -137,7 +141,11 @@ private:
     };
     struct Snapshot {
         qint64 upToRowId = 0;
-        QStringList recentIds;
+        QSet<QString> recentIds; // built off the GUI thread: a fold's may hold 25,000
+        // Whether the snapshot holds each of the tail's rows when it was taken (oldest first,
+        // the first being the model's row number firstSeq): looked up off the GUI thread.
+        quint64 firstSeq = 0;
+        std::vector<bool> written;
         store::RequestLogReader::Page first;
         QString error;
     };
@@ -145,6 +153,19 @@ private:
         qint64 matching = -1;
         qint64 total = -1;
         QString error;
+    };
+    /// What a new snapshot replaces, to be freed off the GUI thread.
+    struct Replaced {
+        std::deque<Row> unwritten;
+        QSet<QString> snapshotIds;
+        QHash<qint64, Block> blocks;
+        std::map<qint64, store::RequestLogReader::PageCursor> cursors;
+    };
+    /// A new snapshot of the same filter, counted and indexed: what a fold swaps in.
+    struct Fold {
+        Snapshot snapshot;
+        Counts counts;
+        store::RequestLogReader::BlockIndex index;
     };
     struct BlockRead {
         qint64 block = 0;
@@ -163,8 +184,33 @@ private:
     QSet<QString> finishedAmong(const QList<metering::RequestRecord> &running) const;
     store::RequestLogReader::Scope scope() const;
     void rebuildTail();
+    /// The ids of the rows from the feed (oldest first), and the sequence number of the first.
+    struct Unwritten {
+        QStringList ids;
+        quint64 firstSeq = 0;
+    };
+    Unwritten unwritten() const;
+    /// Reads a snapshot of `log` as it is now, and which of the `unwritten` rows it holds; its
+    /// ids cover those and the feed's next ones.
+    static Snapshot readSnapshot(const store::RequestLogReader &log,
+                                 const metering::RequestFilter &filter,
+                                 store::RequestLogReader::Scope scope, const Unwritten &unwritten);
+    static Counts countRows(const store::RequestLogReader &log,
+                            const metering::RequestFilter &filter,
+                            const store::RequestLogReader::Scope &scope);
     void takeSnapshot();
     void applySnapshot(quint64 generation, Snapshot snapshot);
+    /// Which rows from the feed `snapshot` holds (by m_unwritten's index).
+    std::vector<bool> heldBy(const Snapshot &snapshot) const;
+    /// Takes `snapshot`'s rows in place of the old snapshot's, and drops from the tail the
+    /// requests it holds (`held`, from heldBy()).
+    void adopt(const Snapshot &snapshot, const std::vector<bool> &held);
+    void fold();
+    void applyFold(quint64 generation, Fold fold);
+    /// Rows of the tail that `held` drops.
+    qint64 tailRowsHeld(const std::vector<bool> &held) const;
+    /// The row showing request `id` among the rows in memory; -1 when none does.
+    int loadedRowOf(const QString &id) const;
     void storeBlock(qint64 block, const store::RequestLogReader::Page &page, bool reversed);
     void want(qint64 block) const;
     void readNextBlock();
@@ -184,6 +230,7 @@ private:
     // those the filter accepts (the rows on top), which point into the first (a deque's elements
     // stay where they are while it grows and shrinks at its ends).
     std::deque<Row> m_unwritten;
+    quint64 m_pushed = 0; // rows ever put in m_unwritten: m_unwritten[i]'s is m_pushed - 1 - i
     std::deque<const Row *> m_tail;
     QSet<QString> m_snapshotIds; // the snapshot's newest ids: feed records to leave out
     std::vector<Row> m_running;  // in flight, newest first, filtered
@@ -201,6 +248,7 @@ private:
     mutable std::vector<qint64> m_wanted; // blocks asked for, most recent last
     bool m_reading = false;
     bool m_snapshotting = false;
+    bool m_folding = false;
     bool m_counting = false;
     bool m_countAgain = false;
     QString m_lastError;

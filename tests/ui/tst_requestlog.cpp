@@ -118,6 +118,7 @@ private Q_SLOTS:
     void runningRequestsShowUntilTheyFinish();
     void repaintLaysOutOnlyNewText();
     void laidOutTextStaysBounded();
+    void theTailFoldsIntoTheLogInPlace();
 
 private:
     testsupport::HttpTestResponse ask(const QByteArray &user);
@@ -714,6 +715,74 @@ void TestRequestLogView::laidOutTextStaysBounded()
     }
     QVERIFY(cells->layoutCount() > quint64(2 * ui::RequestCellDelegate::kLaidOutStrings));
     QVERIFY(cells->laidOutCount() <= 2 * ui::RequestCellDelegate::kLaidOutStrings);
+    table->scrollToTop();
+}
+
+void TestRequestLogView::theTailFoldsIntoTheLogInPlace()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    QTableView *table = page.table();
+    QVERIFY(settle(table, model));
+    // Looking at a stored request far down, with another selected.
+    table->scrollTo(model.index(5000, 0), QAbstractItemView::PositionAtTop);
+    QVERIFY(settle(table, model));
+    const auto idAt = [&model](int row) {
+        return model.index(row, ui::RequestsModel::Id).data(ui::RequestsModel::RawRole).toString();
+    };
+    const QString topId = idAt(table->rowAt(0));
+    table->selectionModel()->setCurrentIndex(model.index(table->rowAt(0) + 3, 0),
+                                             QItemSelectionModel::ClearAndSelect |
+                                                 QItemSelectionModel::Rows);
+    const QString selectedId = idAt(table->rowAt(0) + 3);
+    QVERIFY(page.detailText().contains(selectedId));
+
+    // Requests written to the log and brought by the feed, a tick's worth at a time, until the
+    // tail is long enough to fold into the log.
+    const int count = ui::RequestsModel::kFoldAfterTailRows;
+    const int before = model.rowCount();
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    QList<metering::RequestRecord> written;
+    for (int i = 0; i < count; ++i) {
+        metering::RequestRecord r = generated(i, nowMs);
+        r.id = QStringLiteral("fold-%1").arg(i, 6, 10, QLatin1Char('0'));
+        r.startedAtMs = nowMs + i;
+        QVERIFY(m_gateway->context()->log->append(r));
+        written.append(r);
+    }
+    m_gateway->context()->log->flush();
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy layouts(&model, &QAbstractItemModel::layoutChanged);
+    QList<int> counts; // the row count whenever the rows moved
+    QObject counting;
+    connect(&model, &QAbstractItemModel::layoutChanged, &counting,
+            [&] { counts.append(model.rowCount()); });
+    for (int i = 0; i < count; i += 1250)
+        model.append(written.mid(i, 1250));
+    QCOMPARE(model.rowCount(), before + count);
+    QTRY_COMPARE(layouts.count(), 1);
+    QVERIFY(settle(table, model));
+
+    // One move, rows in place: none lost or shown twice, the view where it was.
+    QCOMPARE(resets.count(), 0);
+    QCOMPARE(counts, QList<int>{before + count});
+    QCOMPARE(model.rowCount(), before + count);
+    QCOMPARE(model.totalCount(), model.matchingCount());
+    QCOMPARE(idAt(table->rowAt(0)), topId);
+    QCOMPARE(idAt(table->selectionModel()->currentIndex().row()), selectedId);
+    QVERIFY(page.detailText().contains(selectedId));
+    // Newest first, the folded ones above those stored before, each once.
+    table->scrollToTop();
+    QVERIFY(settle(table, model));
+    QCOMPARE(idAt(0), QStringLiteral("fold-%1").arg(count - 1, 6, 10, QLatin1Char('0')));
+    table->scrollTo(model.index(count - 20, 0), QAbstractItemView::PositionAtTop);
+    QVERIFY(settle(table, model));
+    QCOMPARE(idAt(count - 1), QStringLiteral("fold-000000"));
+    QSet<QString> ids;
+    for (int row = count - 20; row < count + 20; ++row)
+        ids.insert(idAt(row));
+    QCOMPARE(ids.size(), 40);
+    table->clearSelection();
     table->scrollToTop();
 }
 
