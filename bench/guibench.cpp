@@ -16,7 +16,9 @@
 #include "dashboardpage.h"
 #include "feedpoller.h"
 #include "mainwindow.h"
+#include "overviewpage.h"
 #include "requestsmodel.h"
+#include "requestspage.h"
 
 #include "gateway/gatewaythread.h"
 #include "mockupstream.h"
@@ -31,6 +33,7 @@
 #include <QPixmap>
 #include <QSettings>
 #include <QStandardPaths>
+#include <QTableView>
 #include <QTemporaryDir>
 #include <QTimer>
 
@@ -193,6 +196,10 @@ double guiThreadCpuSeconds(pid_t tid)
 class GuiRecorder {
 public:
     void setWindow(ui::MainWindow *window) { m_window = window; }
+    /// The widget that shows the page's data: a frame ends with the repaint that paints it, not
+    /// just any repaint (the status line's and the page's counts may be painted first, a table
+    /// after its queued geometry update).
+    void setDataWidget(const QWidget *widget) { m_dataWidget = widget; }
     void setProbe(QObject *probe) { m_probe = probe; }
     void setRecording(bool on) { m_recording = on; }
     bool recording() const { return m_recording; }
@@ -204,6 +211,8 @@ public:
         if (m_depth > 0) {
             if (type == QEvent::UpdateRequest)
                 m_current.repaint = true;
+            if (type == QEvent::Paint && showsData(receiver))
+                m_current.dataPainted = true;
             ++m_depth;
             const bool handled = handle();
             --m_depth;
@@ -292,6 +301,7 @@ private:
         qint64 startCpuNs = 0;
         int category = Other;
         bool repaint = false;
+        bool dataPainted = false;
         bool grab = false;
         bool feedTick = false;
         bool feedRecords = false;
@@ -336,8 +346,9 @@ private:
                                .arg(int(event->type()))
                                .arg(QLatin1String(receiver->metaObject()->className()));
         }
-        // Update to painted frame: from a data-driven update to the end of the next repaint,
-        // counting the GUI thread's busy time in between (not the idle gaps).
+        // Update to painted frame: from a data-driven update to the end of the next repaint of the
+        // widget showing the data, counting the GUI thread's busy time in between (not the idle
+        // gaps).
         const bool update =
             (category == FeedTick && m_current.feedRecords) || category == DashboardRefresh;
         if (update && !m_frameOpen) {
@@ -345,14 +356,22 @@ private:
             m_frameStartNs = m_current.startNs;
             m_frameBusyAtStartNs = busyNs - wall;
         }
-        if (category == Repaint && m_frameOpen) {
+        if (category == Repaint && m_current.dataPainted && m_frameOpen) {
             m_frameOpen = false;
             frameBusyNs.push_back(busyNs - m_frameBusyAtStartNs);
             frameWallNs.push_back(endNs - m_frameStartNs);
         }
     }
 
+    bool showsData(const QObject *receiver) const
+    {
+        const auto *widget = qobject_cast<const QWidget *>(receiver);
+        return widget && m_dataWidget &&
+               (widget == m_dataWidget || m_dataWidget->isAncestorOf(widget));
+    }
+
     ui::MainWindow *m_window = nullptr;
+    const QWidget *m_dataWidget = nullptr;
     QObject *m_probe = nullptr;
     bool m_recording = false;
     int m_depth = 0;
@@ -431,6 +450,18 @@ struct PhaseResult {
     Traffic streams;
     int rowsAtEnd = 0;
 };
+
+/// What shows a page's data: the log's table (its rows), or the whole page (cards, charts).
+const QWidget *dataWidget(const ui::MainWindow &window, ui::MainWindow::Page page)
+{
+    switch (page) {
+    case ui::MainWindow::Overview: return &window.overviewPage();
+    case ui::MainWindow::Dashboard: return &window.dashboardPage();
+    case ui::MainWindow::Requests: return window.requestsPage().table()->viewport();
+    case ui::MainWindow::Alerts: return &window.alertsPage();
+    default: return nullptr;
+    }
+}
 
 QString pageName(ui::MainWindow::Page page)
 {
@@ -570,6 +601,7 @@ public:
         result.page = pageName(page);
         result.rate = rate;
         m_window.showPage(page);
+        m_recorder.setDataWidget(dataWidget(m_window, page));
         // The clients connect first; the schedule starts a little later, then the warm-up.
         const qint64 startNs = LoadClient::nowNs() + (rate > 0 ? 300 * kMs : 0);
         const qint64 windowStartNs = startNs + qint64(m_settings.warmup * double(kSecond));

@@ -98,6 +98,32 @@ bool settle(QTableView *table, ui::RequestsModel &model, int timeoutMs = 10000)
     return false;
 }
 
+// Counts the window's repaints (backing-store syncs) and the paints of one widget among them.
+class RepaintCounter : public QObject {
+public:
+    RepaintCounter(QWidget *window, QWidget *watched)
+        : m_watched(watched)
+    {
+        window->installEventFilter(this);
+        watched->installEventFilter(this);
+    }
+    int repaints = 0;
+    int watchedPaints = 0;
+
+protected:
+    bool eventFilter(QObject *object, QEvent *event) override
+    {
+        if (event->type() == QEvent::UpdateRequest)
+            ++repaints;
+        else if (event->type() == QEvent::Paint && object == m_watched)
+            ++watchedPaints;
+        return false;
+    }
+
+private:
+    QWidget *m_watched;
+};
+
 } // namespace
 
 class TestRequestLogView : public QObject {
@@ -119,6 +145,7 @@ private Q_SLOTS:
     void repaintLaysOutOnlyNewText();
     void laidOutTextStaysBounded();
     void theTailFoldsIntoTheLogInPlace();
+    void newRowsArePaintedInOneRepaint();
 
 private:
     testsupport::HttpTestResponse ask(const QByteArray &user);
@@ -784,6 +811,24 @@ void TestRequestLogView::theTailFoldsIntoTheLogInPlace()
     QCOMPARE(ids.size(), 40);
     table->clearSelection();
     table->scrollToTop();
+}
+
+void TestRequestLogView::newRowsArePaintedInOneRepaint()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    QTableView *table = m_window->requestsPage().table();
+    table->scrollToTop();
+    QVERIFY(settle(table, model));
+    QTest::qWait(100);
+    // New rows change the table and the page's count: one repaint shows both.
+    RepaintCounter counter(m_window.get(), table->viewport());
+    metering::RequestRecord r = generated(0, QDateTime::currentMSecsSinceEpoch());
+    r.id = QStringLiteral("one-repaint");
+    model.append({r});
+    QTRY_VERIFY(counter.watchedPaints > 0);
+    QTest::qWait(100);
+    QCOMPARE(counter.repaints, 1);
+    QCOMPARE(counter.watchedPaints, 1);
 }
 
 QTEST_MAIN(TestRequestLogView)
