@@ -7,6 +7,7 @@
 // tollgate_ui (and through it tollgate_core): what it measures is the console itself.
 
 #include "benchtarget.h"
+#include "generatedlog.h"
 #include "latencystats.h"
 #include "loadclient.h"
 #include "processcpu.h"
@@ -85,7 +86,7 @@ void progress(const QString &message)
 /// synchronously.
 enum Category {
     FeedTick,         ///< FeedPoller's 250 ms tick: the whole of it
-    FeedBatch,        ///< ... up to the end of the batch's handlers (model, Overview input, totals)
+    FeedBatch,        ///< ... to the end of the poll's handlers (model, Overview input, totals)
     FeedViews,        ///< ... the rest: status line, and the Overview cards when shown
     DashboardRefresh, ///< DashboardPage's 1 s redraw timer: reading the window, new series data
     AlertsRefresh,    ///< AlertsPage's rule evaluation timer
@@ -99,7 +100,7 @@ const char *categoryName(int category)
 {
     switch (category) {
     case FeedTick: return "feed tick (FeedPoller, all of it)";
-    case FeedBatch: return "  batch: poll, model append, Overview input";
+    case FeedBatch: return "  batch: poll, model update, Overview input";
     case FeedViews: return "  views: status line (+ Overview cards when shown)";
     case DashboardRefresh: return "Dashboard refresh (1 s timer)";
     case AlertsRefresh: return "Alerts refresh (timer)";
@@ -241,7 +242,8 @@ public:
         return handled;
     }
 
-    /// The end of FeedPoller::recordsArrived's handlers (ours is connected after the window's).
+    /// The end of the handlers of a FeedPoller::polled with records (ours is connected after the
+    /// window's).
     void feedRecordsHandled()
     {
         m_current.feedRecordsNs = LoadClient::nowNs();
@@ -413,6 +415,7 @@ struct Settings {
     int mockThreads = 1;
     int connections = 32;
     int trafficNice = 0; ///< nice of the mock upstream's and the clients' threads
+    qint64 logRows = 0;  ///< requests in the log before the console opens
     int maxConnections = 256;
     int width = 1280;
     int height = 800;
@@ -579,8 +582,11 @@ public:
             const QPixmap frame = m_window.grab();
             Q_UNUSED(frame);
         });
-        QObject::connect(&window.feed(), &ui::FeedPoller::recordsArrived,
-                         [this] { m_recorder.feedRecordsHandled(); });
+        QObject::connect(&window.feed(), &ui::FeedPoller::polled,
+                         [this](const ui::FeedPoller::Poll &poll) {
+                             if (!poll.finished.isEmpty())
+                                 m_recorder.feedRecordsHandled();
+                         });
         QObject::connect(&window.feed(), &ui::FeedPoller::ticked,
                          [this] { m_recorder.feedTicked(); });
         app.recorder = &m_recorder;
@@ -967,6 +973,10 @@ Settings parseSettings(const QApplication &app)
          QStringLiteral("Niceness (0-19) of the mock upstream's and the clients' threads, which "
                         "in use run on other machines. Default: 0."),
          QStringLiteral("n"), QStringLiteral("0")},
+        {QStringLiteral("log-rows"),
+         QStringLiteral("Requests written to the request log before the console opens, so the "
+                        "live tail runs over a large log. Default: 0."),
+         QStringLiteral("n"), QStringLiteral("0")},
         {QStringLiteral("size"), QStringLiteral("Window size WxH. Default: 1280x800."),
          QStringLiteral("WxH"), QStringLiteral("1280x800")},
     });
@@ -1000,6 +1010,7 @@ Settings parseSettings(const QApplication &app)
     s.mockThreads = int(number("mock-threads", 1, 64));
     s.connections = int(number("connections", 1, 1024));
     s.trafficNice = int(number("traffic-nice", 0, 19));
+    s.logRows = qint64(number("log-rows", 0, 100000000));
     const QStringList size = args.value(QStringLiteral("size")).split(QLatin1Char('x'));
     if (size.size() != 2 || size[0].toInt() < 200 || size[1].toInt() < 200)
         usageError(QStringLiteral("--size: expected WxH, e.g. 1280x800"));
@@ -1035,6 +1046,8 @@ int main(int argc, char *argv[])
     QTemporaryDir dataDir;
     if (!dataDir.isValid())
         usageError(QStringLiteral("cannot create a temporary data directory"));
+    if (settings.logRows > 0 && !bench::writeGeneratedLog(dataDir.path(), settings.logRows))
+        usageError(QStringLiteral("cannot write the request log"));
     testsupport::MockUpstream mock;
     mock.setThreads(settings.mockThreads);
     mock.setJournalLimit(0);
@@ -1071,6 +1084,10 @@ int main(int argc, char *argv[])
                     "log on, default policy: every request a cache miss that is stored), the "
                     "console's MainWindow, open-loop clients on 127.0.0.1\n",
                     settings.mockThreads, settings.workers);
+        if (settings.logRows > 0)
+            std::printf("- the request log held %lld generated requests when the console "
+                        "opened\n",
+                        qlonglong(settings.logRows));
         if (settings.trafficNice != 0)
             std::printf("- the mock upstream's and the clients' threads at nice %d (they stand "
                         "for other machines); the console's and the gateway's at 0\n",

@@ -24,14 +24,19 @@ void FeedPoller::pollNow()
 {
     metering::RequestFeed::Batch batch = m_feed.since(m_lastId, kMaxPerTick);
     m_lastId = batch.lastId;
-    if (!batch.records.isEmpty() || batch.lost > 0)
-        Q_EMIT recordsArrived(batch.records, batch.lost);
+    Poll poll;
+    poll.finished = std::move(batch.records);
+    poll.lost = batch.lost;
+    poll.nowMs = QDateTime::currentMSecsSinceEpoch();
     if (m_running) {
-        const QList<metering::RequestRecord> running = m_running->snapshot();
-        if (!running.isEmpty() || m_hadRunning)
-            Q_EMIT runningPolled(running, QDateTime::currentMSecsSinceEpoch());
-        m_hadRunning = !running.isEmpty();
+        QList<metering::RequestRecord> running = m_running->snapshot();
+        const bool any = !running.isEmpty();
+        if (any || m_hadRunning)
+            poll.running = std::move(running);
+        m_hadRunning = any;
     }
+    if (!poll.finished.isEmpty() || poll.lost > 0 || poll.running)
+        Q_EMIT polled(poll);
     Q_EMIT ticked();
 }
 

@@ -5,6 +5,8 @@
 #include <QObject>
 #include <QTimer>
 
+#include <optional>
+
 namespace tollgate::metering {
 class RequestFeed;
 class RunningRequests;
@@ -29,13 +31,22 @@ public:
     /// Polls now instead of waiting for the next tick.
     void pollNow();
 
+    /// What one tick found.
+    struct Poll {
+        /// New records, oldest first.
+        QList<metering::RequestRecord> finished;
+        /// Records that left the feed before this poller read them (it fell behind).
+        quint64 lost = 0;
+        /// The requests in flight, when the poller watches them: on every tick while there are
+        /// any, and once when the last one ends.
+        std::optional<QList<metering::RequestRecord>> running;
+        qint64 nowMs = 0;
+    };
+
 Q_SIGNALS:
-    /// New records, oldest first; `lost` counts those that left the feed before this poller read
-    /// them (it fell behind).
-    void recordsArrived(const QList<tollgate::metering::RequestRecord> &records, quint64 lost);
-    /// The requests in flight, after the tick's records; on every tick while there are any, and
-    /// once when the last one ends.
-    void runningPolled(const QList<tollgate::metering::RequestRecord> &running, qint64 nowMs);
+    /// On a tick with new records, lost ones or requests in flight: all of it at once, so a
+    /// view changes once a tick.
+    void polled(const tollgate::ui::FeedPoller::Poll &poll);
     /// Once per tick, with or without records: for views that show time passing.
     void ticked();
 

@@ -138,17 +138,15 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     showFiring(m_alertsPage->firingCount());
     buildMenus();
 
-    connect(m_feed, &FeedPoller::recordsArrived, this,
-            [this](const QList<metering::RequestRecord> &records, quint64) {
-                m_requestsModel->append(records);
-                m_overviewPage->addRecords(records);
-                for (const metering::RequestRecord &r : records) {
-                    ++m_requests;
-                    m_errors += r.failed();
-                    m_spentUsd += r.costUsd;
-                }
-            });
-    connect(m_feed, &FeedPoller::runningPolled, m_requestsModel, &RequestsModel::setRunning);
+    connect(m_feed, &FeedPoller::polled, this, [this](const FeedPoller::Poll &poll) {
+        m_requestsModel->update(poll.finished, poll.running ? &*poll.running : nullptr, poll.nowMs);
+        m_overviewPage->addRecords(poll.finished);
+        for (const metering::RequestRecord &r : poll.finished) {
+            ++m_requests;
+            m_errors += r.failed();
+            m_spentUsd += r.costUsd;
+        }
+    });
     connect(m_feed, &FeedPoller::ticked, this, &MainWindow::updateStatus);
     connect(m_feed, &FeedPoller::ticked, this, [this] {
         if (m_pages->currentWidget() == m_overviewPage)

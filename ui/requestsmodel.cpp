@@ -68,105 +68,131 @@ store::RequestLogReader::Scope RequestsModel::scope() const
 
 void RequestsModel::append(const QList<metering::RequestRecord> &records)
 {
-    if (records.isEmpty())
-        return;
+    update(records, nullptr, 0);
+}
+
+void RequestsModel::update(const QList<metering::RequestRecord> &finished,
+                           const QList<metering::RequestRecord> *running, qint64 nowMs)
+{
+    std::vector<const metering::RequestRecord *> arriving; // oldest first, as they go on top
     int added = 0;
-    for (const metering::RequestRecord &record : records) {
+    for (const metering::RequestRecord &record : finished) {
         if (m_snapshotIds.contains(record.id))
             continue; // the snapshot has it already
-        m_unwritten.push_front({record, {}});
-        ++m_pushed;
-        if (accepts(record)) {
-            m_tail.push_front(&m_unwritten.front());
-            ++added;
-        }
+        arriving.push_back(&record);
+        added += accepts(record);
     }
-    // Beyond the cap the oldest unwritten rows leave (with a log they are in SQLite by now and
-    // the next snapshot brings them back).
-    int removedFromTail = 0;
-    while (m_unwritten.size() > size_t(kMaxTailRows)) {
-        if (!m_tail.empty() && m_tail.back() == &m_unwritten.back()) {
-            m_tail.pop_back();
-            ++removedFromTail;
+    int runningAll = m_runningAll;
+    std::vector<Row> nextRunning =
+        running ? runningRows(*running, finished, nowMs, &runningAll) : std::vector<Row>();
+    const int before = int(m_running.size());
+    const int after = running ? int(nextRunning.size()) : before;
+
+    // One structural change a tick, at the top: every row below moves by `net` (a table view
+    // pays for each insertion or removal with a pass over all its rows: 1,000,000 in a big
+    // log). The rows on top (running, then just finished) are then all new content.
+    const int net = after + added - before;
+    const int at = running ? 0 : before; // with the running rows as they were, under them
+    const auto apply = [&] {
+        for (const metering::RequestRecord *record : arriving) {
+            m_unwritten.push_front({*record, {}});
+            ++m_pushed;
+            if (accepts(*record))
+                m_tail.push_front(&m_unwritten.front());
         }
-        m_unwritten.pop_back();
+        if (running)
+            m_running = std::move(nextRunning);
+        m_runningAll = runningAll;
+    };
+    const bool countsMoved = net != 0 || !arriving.empty() || runningAll != m_runningAll;
+    if (net > 0) {
+        beginInsertRows({}, at, at + net - 1);
+        apply();
+        endInsertRows();
+    } else if (net < 0) {
+        beginRemoveRows({}, at, at - net - 1);
+        apply();
+        endRemoveRows();
+    } else {
+        apply();
     }
-    if (added > 0 || removedFromTail > 0) {
-        // Rows arrive at the top; the ones that left were at the bottom of the tail, which
-        // without a log is the bottom of the model.
-        if (removedFromTail > 0 && !m_log) {
-            beginResetModel();
-            endResetModel();
-        } else if (added > 0) {
-            const int first = int(m_running.size());
-            beginInsertRows({}, first, first + added - 1);
-            endInsertRows();
-            Q_EMIT rowsPrepended(added);
-        }
+    const int changed = running ? after + added : 0;
+    if (changed > 0)
+        Q_EMIT dataChanged(index(0, 0), index(changed - 1, ColumnCount - 1));
+    if (net != 0)
+        Q_EMIT rowsPrepended(net);
+    dropOldest();
+    if (countsMoved)
         Q_EMIT countsChanged();
-    }
     if (m_log && m_unwritten.size() >= size_t(kFoldAfterTailRows) && m_storedCount >= 0 &&
         !m_snapshotting && !m_folding)
         fold();
 }
 
-void RequestsModel::setRunning(const QList<metering::RequestRecord> &running, qint64 nowMs)
+void RequestsModel::dropOldest()
 {
-    const QSet<QString> finished = finishedAmong(running);
+    // Beyond the cap the oldest unwritten rows leave (with a log they are in SQLite by now and
+    // the next snapshot brings them back). Those the filter shows are the bottom of the tail.
+    const size_t excess =
+        m_unwritten.size() > size_t(kMaxTailRows) ? m_unwritten.size() - size_t(kMaxTailRows) : 0;
+    size_t shown = 0;
+    for (size_t i = 0; i < excess && shown < m_tail.size(); ++i) {
+        if (m_tail[m_tail.size() - 1 - shown] == &m_unwritten[m_unwritten.size() - 1 - i])
+            ++shown;
+    }
+    if (shown > 0)
+        beginRemoveRows({}, topRows() - int(shown), topRows() - 1);
+    m_tail.resize(m_tail.size() - shown);
+    m_unwritten.resize(m_unwritten.size() - excess);
+    if (shown > 0) {
+        endRemoveRows();
+        Q_EMIT countsChanged();
+    }
+}
+
+std::vector<RequestsModel::Row>
+RequestsModel::runningRows(const QList<metering::RequestRecord> &running,
+                           const QList<metering::RequestRecord> &finished, qint64 nowMs,
+                           int *all) const
+{
+    const QSet<QString> done = finishedAmong(running, finished);
     std::vector<Row> shown;
-    int all = 0;
+    *all = 0;
     for (auto it = running.crbegin(); it != running.crend(); ++it) {
-        if (finished.contains(it->id) || m_snapshotIds.contains(it->id))
+        if (done.contains(it->id) || m_snapshotIds.contains(it->id))
             continue;
-        ++all;
+        ++*all;
         Row row{*it, {}};
         row.record.latencyMs = double(std::max<qint64>(0, nowMs - row.record.startedAtMs));
         if (accepts(row.record))
             shown.push_back(std::move(row));
     }
-    const int before = int(m_running.size());
-    const int after = int(shown.size());
-    const bool countsMoved = before != after || all != m_runningAll;
-    m_runningAll = all;
-    if (before == after) {
-        m_running = std::move(shown);
-        if (after > 0)
-            Q_EMIT dataChanged(index(0, 0), index(after - 1, ColumnCount - 1));
-    } else {
-        if (before > 0) {
-            beginRemoveRows({}, 0, before - 1);
-            m_running.clear();
-            endRemoveRows();
-        }
-        if (after > 0) {
-            beginInsertRows({}, 0, after - 1);
-            m_running = std::move(shown);
-            endInsertRows();
-        }
-        Q_EMIT rowsPrepended(after - before);
-    }
-    if (countsMoved)
-        Q_EMIT countsChanged();
+    return shown;
 }
 
-QSet<QString> RequestsModel::finishedAmong(const QList<metering::RequestRecord> &running) const
+QSet<QString> RequestsModel::finishedAmong(const QList<metering::RequestRecord> &running,
+                                           const QList<metering::RequestRecord> &finished) const
 {
     // A request that finished may still be in the snapshot of the running ones for a moment:
-    // the feed's record, just appended, is the one to show. It is among the newest. The running
-    // ones are few and the newest many (a tick's worth at thousands a second): look the newest up
-    // among the running, not the other way round.
-    QSet<QString> finished;
+    // the feed's record (arriving with it, or just before) is the one to show. It is among the
+    // newest. The running ones are few and the newest many (a tick's worth at thousands a
+    // second): look the newest up among the running, not the other way round.
+    QSet<QString> done;
     if (running.isEmpty())
-        return finished;
+        return done;
     QSet<QString> runningIds;
     for (const metering::RequestRecord &record : running)
         runningIds.insert(record.id);
-    const size_t recent = std::min<size_t>(m_unwritten.size(), 2000);
-    for (size_t i = 0; i < recent && finished.size() < runningIds.size(); ++i) {
-        if (runningIds.contains(m_unwritten[i].record.id))
-            finished.insert(m_unwritten[i].record.id);
+    for (const metering::RequestRecord &record : finished) {
+        if (runningIds.contains(record.id))
+            done.insert(record.id);
     }
-    return finished;
+    const size_t recent = std::min<size_t>(m_unwritten.size(), 2000);
+    for (size_t i = 0; i < recent && done.size() < runningIds.size(); ++i) {
+        if (runningIds.contains(m_unwritten[i].record.id))
+            done.insert(m_unwritten[i].record.id);
+    }
+    return done;
 }
 
 void RequestsModel::setFilter(const metering::RequestFilter &filter, qint64 completedFromMs,
@@ -388,8 +414,8 @@ void RequestsModel::fold()
             fold.counts = countRows(log, filter, folded);
             if (fold.counts.error.isEmpty()) {
                 const auto index = log.blockIndex(filter, folded, kBlockRows);
-                if (index)
-                    fold.index = *index;
+                for (qsizetype k = 0; index && k < index->blockStarts.size(); ++k)
+                    fold.cursors.emplace_hint(fold.cursors.end(), k + 1, index->blockStarts.at(k));
             }
         }
         QMetaObject::invokeMethod(
@@ -434,8 +460,7 @@ void RequestsModel::applyFold(quint64 generation, Fold fold)
     m_storedTotal = fold.counts.total;
     m_storedCount = fold.counts.matching;
     m_storedShown = fold.counts.matching;
-    for (qsizetype k = 0; k < fold.index.blockStarts.size(); ++k)
-        m_cursors[k + 1] = fold.index.blockStarts.at(k);
+    m_cursors = std::move(fold.cursors);
     if (inPlace) {
         QModelIndexList moved;
         for (qsizetype i = 0; i < persistent.size(); ++i) {

@@ -74,11 +74,13 @@ public:
     const std::optional<store::RequestLogReader> &log() const { return m_log; }
     ~RequestsModel() override;
 
-    /// Adds finished requests from the feed (oldest first) to the top (under the running ones).
+    /// One poll of the feed: the requests that `finished` (oldest first) go to the top, under the
+    /// ones `running` (RunningRequests::snapshot(), when given) at `nowMs`, which show with the
+    /// time they have been running until they finish.
+    void update(const QList<metering::RequestRecord> &finished,
+                const QList<metering::RequestRecord> *running, qint64 nowMs);
+    /// Finished requests alone, the running ones left as they are.
     void append(const QList<metering::RequestRecord> &records);
-    /// The requests in flight (RunningRequests::snapshot()) at `nowMs`: shown on top with the
-    /// time they have been running, until they finish and arrive through append().
-    void setRunning(const QList<metering::RequestRecord> &running, qint64 nowMs);
     /// Whether the row is a request still running.
     bool isRunning(int row) const { return row >= 0 && row < int(m_running.size()); }
     /// Shows only the requests matching `filter` (and completed in [fromMs, toMs) when toMs >
@@ -165,7 +167,7 @@ private:
     struct Fold {
         Snapshot snapshot;
         Counts counts;
-        store::RequestLogReader::BlockIndex index;
+        std::map<qint64, store::RequestLogReader::PageCursor> cursors; // where block k starts
     };
     struct BlockRead {
         qint64 block = 0;
@@ -180,8 +182,15 @@ private:
     /// Rows above the stored ones: running, then the live tail.
     int topRows() const { return int(m_running.size()) + tailSize(); }
     bool accepts(const metering::RequestRecord &record) const;
-    /// Which of `running` the newest rows from the feed show finished already.
-    QSet<QString> finishedAmong(const QList<metering::RequestRecord> &running) const;
+    /// Which of `running` the newest rows from the feed (and `finished`) show finished already.
+    QSet<QString> finishedAmong(const QList<metering::RequestRecord> &running,
+                                const QList<metering::RequestRecord> &finished) const;
+    /// The rows `running` shows, newest first, filtered; `all` counts them unfiltered.
+    std::vector<Row> runningRows(const QList<metering::RequestRecord> &running,
+                                 const QList<metering::RequestRecord> &finished, qint64 nowMs,
+                                 int *all) const;
+    /// Lets the oldest rows from the feed go beyond kMaxTailRows.
+    void dropOldest();
     store::RequestLogReader::Scope scope() const;
     void rebuildTail();
     /// The ids of the rows from the feed (oldest first), and the sequence number of the first.

@@ -146,6 +146,7 @@ private Q_SLOTS:
     void laidOutTextStaysBounded();
     void theTailFoldsIntoTheLogInPlace();
     void newRowsArePaintedInOneRepaint();
+    void aPollMovesTheRowsOnce();
 
 private:
     testsupport::HttpTestResponse ask(const QByteArray &user);
@@ -829,6 +830,53 @@ void TestRequestLogView::newRowsArePaintedInOneRepaint()
     QTest::qWait(100);
     QCOMPARE(counter.repaints, 1);
     QCOMPARE(counter.watchedPaints, 1);
+}
+
+void TestRequestLogView::aPollMovesTheRowsOnce()
+{
+    // The live tail alone (no log): two finished requests, then three running.
+    ui::RequestsModel model(std::nullopt);
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    const auto request = [nowMs](const char *id, qint64 startedMsAgo) {
+        metering::RequestRecord r = generated(0, nowMs - startedMsAgo);
+        r.id = QLatin1String(id);
+        r.user = QLatin1String(id);
+        return r;
+    };
+    const auto users = [&model] {
+        QStringList shown;
+        for (int row = 0; row < model.rowCount(); ++row)
+            shown << model.index(row, ui::RequestsModel::User).data().toString();
+        return shown;
+    };
+    model.append({request("old-1", 5000), request("old-2", 4000)});
+    const QList<metering::RequestRecord> running = {request("run-a", 900), request("run-b", 800),
+                                                    request("run-c", 700)};
+    model.update({}, &running, nowMs);
+    QCOMPARE(users(), QStringList({"run-c", "run-b", "run-a", "old-2", "old-1"}));
+    const QPersistentModelIndex oldest = model.index(4, 0);
+
+    // A tick where two finish, one more finishes that was never seen running, one starts: the
+    // rows on top change, the ones below move down by two, in one insertion.
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
+    const QList<metering::RequestRecord> stillRunning = {request("run-a", 900),
+                                                         request("run-d", 100)};
+    model.update({request("run-b", 800), request("run-c", 700), request("new-1", 300)},
+                 &stillRunning, nowMs);
+    QCOMPARE(users(), QStringList({"run-d", "run-a", "new-1", "run-c", "run-b", "old-2", "old-1"}));
+    QCOMPARE(inserted.count() + removed.count() + resets.count(), 1);
+    QCOMPARE(oldest.row(), 6);
+    QVERIFY(model.isRunning(1) && !model.isRunning(2));
+
+    // The last two end: as many rows on top as before, so no insertion or removal at all.
+    const QList<metering::RequestRecord> noneRunning;
+    model.update({request("run-a", 900), request("run-d", 100)}, &noneRunning, nowMs);
+    QCOMPARE(users(), QStringList({"run-d", "run-a", "new-1", "run-c", "run-b", "old-2", "old-1"}));
+    QCOMPARE(inserted.count() + removed.count() + resets.count(), 1);
+    QVERIFY(!model.isRunning(0));
+    QCOMPARE(oldest.row(), 6);
 }
 
 QTEST_MAIN(TestRequestLogView)
