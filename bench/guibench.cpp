@@ -351,8 +351,10 @@ private:
         // Update to painted frame: from a data-driven update to the end of the next repaint of the
         // widget showing the data, counting the GUI thread's busy time in between (not the idle
         // gaps).
-        const bool update =
-            (category == FeedTick && m_current.feedRecords) || category == DashboardRefresh;
+        // The Dashboard's charts change on its own refresh; the other pages on the feed's tick.
+        const bool dashboard = m_window && m_dataWidget == &m_window->dashboardPage();
+        const bool update = dashboard ? category == DashboardRefresh
+                                      : category == FeedTick && m_current.feedRecords;
         if (update && !m_frameOpen) {
             m_frameOpen = true;
             m_frameStartNs = m_current.startNs;
