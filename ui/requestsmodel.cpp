@@ -124,7 +124,9 @@ void RequestsModel::update(const QList<metering::RequestRecord> &finished,
     dropOldest();
     if (countsMoved)
         Q_EMIT countsChanged();
-    if (m_log && m_unwritten.size() >= size_t(kFoldAfterTailRows) && m_storedCount >= 0 &&
+    // Counted in rows arrived since the last fold, not rows held: rows the log never writes
+    // (it dropped them, or fell behind) stay in the tail, and must not start a fold every tick.
+    if (m_log && m_pushed - m_pushedAtFold >= quint64(kFoldAfterTailRows) && m_storedCount >= 0 &&
         !m_snapshotting && !m_folding)
         fold();
 }
@@ -146,6 +148,7 @@ void RequestsModel::dropOldest()
     m_unwritten.resize(m_unwritten.size() - excess);
     if (shown > 0) {
         endRemoveRows();
+        Q_EMIT rowsPrepended(-int(shown)); // above the stored rows: a view there moves up
         Q_EMIT countsChanged();
     }
 }
@@ -389,7 +392,7 @@ void RequestsModel::adopt(const Snapshot &snapshot, const std::vector<bool> &hel
     auto replaced =
         std::make_shared<Replaced>(Replaced{std::move(m_unwritten), std::move(m_snapshotIds),
                                             std::move(m_blocks), std::move(m_cursors)});
-    m_pool.start([replaced] {});
+    m_pool.start([replaced = std::move(replaced)] {});
     m_blocks.clear();
     m_cursors.clear();
     m_unwritten = std::move(kept);
@@ -401,6 +404,7 @@ void RequestsModel::adopt(const Snapshot &snapshot, const std::vector<bool> &hel
 void RequestsModel::fold()
 {
     m_folding = true;
+    m_pushedAtFold = m_pushed;
     const quint64 generation = m_generation;
     const store::RequestLogReader log = *m_log;
     const metering::RequestFilter filter = m_filter;
@@ -446,12 +450,13 @@ void RequestsModel::applyFold(quint64 generation, Fold fold)
     QModelIndexList persistent;
     QStringList persistentIds;
     if (inPlace) {
+        // After the announcement: views (a selection model) add their persistent indexes then.
+        Q_EMIT layoutAboutToBeChanged();
         persistent = persistentIndexList();
         for (const QModelIndex &index : std::as_const(persistent)) {
             const metering::RequestRecord *shown = record(index.row());
             persistentIds.append(shown ? shown->id : QString());
         }
-        Q_EMIT layoutAboutToBeChanged();
     } else {
         beginResetModel();
     }

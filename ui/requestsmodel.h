@@ -81,6 +81,8 @@ public:
                 const QList<metering::RequestRecord> *running, qint64 nowMs);
     /// Finished requests alone, the running ones left as they are.
     void append(const QList<metering::RequestRecord> &records);
+    /// The row showing request `id` among the rows in memory; -1 when none does.
+    int loadedRowOf(const QString &id) const;
     /// Whether the row is a request still running.
     bool isRunning(int row) const { return row >= 0 && row < int(m_running.size()); }
     /// Shows only the requests matching `filter` (and completed in [fromMs, toMs) when toMs >
@@ -218,8 +220,7 @@ private:
     void applyFold(quint64 generation, Fold fold);
     /// Rows of the tail that `held` drops.
     qint64 tailRowsHeld(const std::vector<bool> &held) const;
-    /// The row showing request `id` among the rows in memory; -1 when none does.
-    int loadedRowOf(const QString &id) const;
+
     void storeBlock(qint64 block, const store::RequestLogReader::Page &page, bool reversed);
     void want(qint64 block) const;
     void readNextBlock();
@@ -239,7 +240,10 @@ private:
     // those the filter accepts (the rows on top), which point into the first (a deque's elements
     // stay where they are while it grows and shrinks at its ends).
     std::deque<Row> m_unwritten;
-    quint64 m_pushed = 0; // rows ever put in m_unwritten: m_unwritten[i]'s is m_pushed - 1 - i
+    // Rows ever put in m_unwritten. m_pushed - 1 - i numbers m_unwritten[i]: a fold captures the
+    // rows by it, and until it is applied the deque changes only at its ends.
+    quint64 m_pushed = 0;
+    quint64 m_pushedAtFold = 0; // m_pushed when the last fold started
     std::deque<const Row *> m_tail;
     QSet<QString> m_snapshotIds; // the snapshot's newest ids: feed records to leave out
     std::vector<Row> m_running;  // in flight, newest first, filtered

@@ -97,13 +97,14 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
 
     // A live tail: new rows arrive on top; a view scrolled down keeps showing the same rows.
     connect(&model, &RequestsModel::rowsPrepended, this, [this](int rows) {
+        // Laid out now rather than on the view's queued geometry update, the new rows are
+        // painted in the same repaint as the status line (one repaint a tick, not two), and the
+        // scroll bar's range has room for the move below.
+        if (isVisible())
+            m_table->doItemsLayout();
         QScrollBar *bar = m_table->verticalScrollBar();
         if (bar->value() > 0 && rows != 0)
             bar->setValue(bar->value() + rows);
-        // Laid out now rather than on the view's queued geometry update, the new rows are
-        // painted in the same repaint as the status line: one repaint a tick, not two.
-        if (isVisible())
-            m_table->doItemsLayout();
     });
     connect(&model, &RequestsModel::countsChanged, this, &RequestsPage::updateCount);
 
@@ -166,7 +167,10 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
             &RequestsPage::updateDetail);
     // A selected row still being read fills in when its page arrives.
     connect(&model, &QAbstractItemModel::dataChanged, this, [this] {
-        if (!m_selected || m_model.isRunning(m_table->selectionModel()->currentIndex().row()))
+        const int row = m_table->selectionModel()->currentIndex().row();
+        if (followSelected(row))
+            return;
+        if (!m_selected || m_model.isRunning(row))
             updateDetail();
     });
     connect(&model, &QAbstractItemModel::modelReset, this, &RequestsPage::updateDetail);
@@ -312,6 +316,22 @@ RequestsPage::~RequestsPage()
 {
     if (m_exchangeReading)
         m_exchangeReading->wait();
+}
+
+bool RequestsPage::followSelected(int row)
+{
+    // The rows on top change in place: the one selected may now show another request (a running
+    // one finished under another, say). The selection follows its request.
+    const metering::RequestRecord *shown = m_model.record(row);
+    if (!m_selected || !shown || shown->id == m_selected->id)
+        return false;
+    const int moved = m_model.loadedRowOf(m_selected->id);
+    if (moved < 0)
+        return false;
+    m_table->selectionModel()->setCurrentIndex(
+        m_model.index(moved, m_table->selectionModel()->currentIndex().column()),
+        QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    return true;
 }
 
 void RequestsPage::updateDetail()

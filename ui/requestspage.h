@@ -82,6 +82,8 @@ private:
     void applyMoment();
     void updateCount();
     void showColumnMenu(const QPoint &at);
+    /// Selects the request selected before when row `row` now shows another; whether it did.
+    bool followSelected(int row);
     void updateDetail();
     /// Reads the selected request's captured exchange off the GUI thread, then shows it.
     void readExchange(const QString &id);

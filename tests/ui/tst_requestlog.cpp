@@ -147,6 +147,7 @@ private Q_SLOTS:
     void theTailFoldsIntoTheLogInPlace();
     void newRowsArePaintedInOneRepaint();
     void aPollMovesTheRowsOnce();
+    void theSelectionFollowsARunningRequest();
 
 private:
     testsupport::HttpTestResponse ask(const QByteArray &user);
@@ -798,6 +799,8 @@ void TestRequestLogView::theTailFoldsIntoTheLogInPlace()
     QCOMPARE(model.totalCount(), model.matchingCount());
     QCOMPARE(idAt(table->rowAt(0)), topId);
     QCOMPARE(idAt(table->selectionModel()->currentIndex().row()), selectedId);
+    QCOMPARE(table->selectionModel()->selectedRows().size(), 1);
+    QCOMPARE(idAt(table->selectionModel()->selectedRows().first().row()), selectedId);
     QVERIFY(page.detailText().contains(selectedId));
     // Newest first, the folded ones above those stored before, each once.
     table->scrollToTop();
@@ -877,6 +880,46 @@ void TestRequestLogView::aPollMovesTheRowsOnce()
     QCOMPARE(inserted.count() + removed.count() + resets.count(), 1);
     QVERIFY(!model.isRunning(0));
     QCOMPARE(oldest.row(), 6);
+}
+
+void TestRequestLogView::theSelectionFollowsARunningRequest()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    ui::RequestsPage &page = m_window->requestsPage();
+    QTableView *table = page.table();
+    table->scrollToTop();
+    QVERIFY(settle(table, model));
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    const auto request = [nowMs](const char *id) {
+        metering::RequestRecord r = generated(0, nowMs - 500);
+        r.id = QLatin1String(id);
+        r.user = QLatin1String(id);
+        return r;
+    };
+    const auto currentId = [&] {
+        const metering::RequestRecord *r = model.record(table->currentIndex().row());
+        return r ? r->id : QString();
+    };
+    // Two running, the older selected (row 1).
+    const QList<metering::RequestRecord> both = {request("sel-a"), request("sel-b")};
+    model.update({}, &both, nowMs);
+    table->selectionModel()->setCurrentIndex(
+        model.index(1, 0), QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    QCOMPARE(currentId(), QStringLiteral("sel-a"));
+    // The newer one finishes: the selected one is on top now, and stays selected.
+    const QList<metering::RequestRecord> one = {request("sel-a")};
+    model.update({request("sel-b")}, &one, nowMs);
+    QCOMPARE(currentId(), QStringLiteral("sel-a"));
+    QCOMPARE(table->selectionModel()->selectedRows().size(), 1);
+    QCOMPARE(table->selectionModel()->selectedRows().first().row(), 0);
+    QVERIFY(page.detailText().contains(QStringLiteral("sel-a")));
+    // It finishes too: still selected, now as a finished request.
+    const QList<metering::RequestRecord> none;
+    model.update({request("sel-a")}, &none, nowMs);
+    QCOMPARE(currentId(), QStringLiteral("sel-a"));
+    QVERIFY(!model.isRunning(table->currentIndex().row()));
+    QVERIFY(page.detailText().contains(QStringLiteral("sel-a")));
+    table->clearSelection();
 }
 
 QTEST_MAIN(TestRequestLogView)
