@@ -90,9 +90,10 @@ void RequestsModel::update(const QList<metering::RequestRecord> &finished,
 
     // One structural change a tick, at the top: every row below moves by `net` (a table view
     // pays for each insertion or removal with a pass over all its rows: 1,000,000 in a big
-    // log). The rows on top (running, then just finished) are then all new content.
+    // log). It happens under the running rows and leaves the rows around it as they were, as
+    // the model contract asks; then the rows on top (running, then just finished) are filled in
+    // and repainted.
     const int net = after + added - before;
-    const int at = running ? 0 : before; // with the running rows as they were, under them
     const auto apply = [&] {
         for (const metering::RequestRecord *record : arriving) {
             m_unwritten.push_front({*record, {}});
@@ -105,14 +106,21 @@ void RequestsModel::update(const QList<metering::RequestRecord> &finished,
         m_runningAll = runningAll;
     };
     const bool countsMoved = net != 0 || !arriving.empty() || runningAll != m_runningAll;
-    if (net > 0) {
-        beginInsertRows({}, at, at + net - 1);
+    if (!running && added > 0) {
+        beginInsertRows({}, before, before + added - 1);
         apply();
         endInsertRows();
-    } else if (net < 0) {
-        beginRemoveRows({}, at, at - net - 1);
+    } else if (net > 0) {
+        beginInsertRows({}, before, before + net - 1);
+        m_pending = net;
+        endInsertRows();
+        m_pending = 0;
         apply();
+    } else if (net < 0) {
+        beginRemoveRows({}, before + net, before - 1);
+        m_running.resize(size_t(before + net));
         endRemoveRows();
+        apply();
     } else {
         apply();
     }
@@ -489,7 +497,8 @@ void RequestsModel::applyFold(quint64 generation, Fold fold)
 int RequestsModel::loadedRowOf(const QString &id) const
 {
     for (int row = 0; row < topRows(); ++row) {
-        if (rowAt(row)->record.id == id)
+        const Row *shown = rowAt(row);
+        if (shown && shown->record.id == id)
             return row;
     }
     for (auto it = m_blocks.cbegin(); it != m_blocks.cend(); ++it) {
@@ -764,10 +773,13 @@ const RequestsModel::Row *RequestsModel::rowAt(int row) const
 {
     if (row < 0 || row >= rowCount())
         return nullptr;
-    if (row < int(m_running.size()))
+    const int running = int(m_running.size());
+    if (row < running)
         return &m_running[size_t(row)];
+    if (row < running + m_pending)
+        return nullptr; // inserted, filled in before the tick ends
     if (row < topRows())
-        return m_tail[size_t(row) - m_running.size()];
+        return m_tail[size_t(row - running - m_pending)];
     const qint64 stored = row - topRows();
     const qint64 blockIndex = stored / kBlockRows;
     auto found = m_blocks.find(blockIndex);

@@ -182,7 +182,7 @@ private:
     static const QString &cellText(const Row &row, int column);
     int tailSize() const { return int(m_tail.size()); }
     /// Rows above the stored ones: running, then the live tail.
-    int topRows() const { return int(m_running.size()) + tailSize(); }
+    int topRows() const { return int(m_running.size()) + m_pending + tailSize(); }
     bool accepts(const metering::RequestRecord &record) const;
     /// Which of `running` the newest rows from the feed (and `finished`) show finished already.
     QSet<QString> finishedAmong(const QList<metering::RequestRecord> &running,
@@ -247,6 +247,7 @@ private:
     std::deque<const Row *> m_tail;
     QSet<QString> m_snapshotIds; // the snapshot's newest ids: feed records to leave out
     std::vector<Row> m_running;  // in flight, newest first, filtered
+    int m_pending = 0;           // rows inserted under them, filled in by the same update()
     int m_runningAll = 0;        // in flight, unfiltered
 
     // The snapshot.

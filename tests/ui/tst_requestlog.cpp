@@ -17,6 +17,7 @@
 #include "policy/gatewayconfig.h"
 #include "store/requestlog.h"
 
+#include <QAbstractItemModelTester>
 #include <QDateTime>
 #include <QDir>
 #include <QElapsedTimer>
@@ -837,8 +838,10 @@ void TestRequestLogView::newRowsArePaintedInOneRepaint()
 
 void TestRequestLogView::aPollMovesTheRowsOnce()
 {
-    // The live tail alone (no log): two finished requests, then three running.
+    // The live tail alone (no log): two finished requests, then three running. The tester checks
+    // every change against the model contract.
     ui::RequestsModel model(std::nullopt);
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
     const auto request = [nowMs](const char *id, qint64 startedMsAgo) {
         metering::RequestRecord r = generated(0, nowMs - startedMsAgo);
