@@ -74,13 +74,15 @@ void RequestsModel::append(const QList<metering::RequestRecord> &records)
 void RequestsModel::update(const QList<metering::RequestRecord> &finished,
                            const QList<metering::RequestRecord> *running, qint64 nowMs)
 {
-    std::vector<const metering::RequestRecord *> arriving; // oldest first, as they go on top
+    // Oldest first, as they go on top, and whether the filter shows them.
+    std::vector<std::pair<const metering::RequestRecord *, bool>> arriving;
     int added = 0;
     for (const metering::RequestRecord &record : finished) {
         if (m_snapshotIds.contains(record.id))
             continue; // the snapshot has it already
-        arriving.push_back(&record);
-        added += accepts(record);
+        const bool shown = accepts(record);
+        arriving.emplace_back(&record, shown);
+        added += shown;
     }
     int runningAll = m_runningAll;
     std::vector<Row> nextRunning =
@@ -95,10 +97,10 @@ void RequestsModel::update(const QList<metering::RequestRecord> &finished,
     // and repainted.
     const int net = after + added - before;
     const auto apply = [&] {
-        for (const metering::RequestRecord *record : arriving) {
+        for (const auto &[record, shown] : arriving) {
             m_unwritten.push_front({*record, {}});
             ++m_pushed;
-            if (accepts(*record))
+            if (shown)
                 m_tail.push_front(&m_unwritten.front());
         }
         if (running)
@@ -424,11 +426,8 @@ void RequestsModel::fold()
             store::RequestLogReader::Scope folded = scope;
             folded.upToRowId = fold.snapshot.upToRowId;
             fold.counts = countRows(log, filter, folded);
-            if (fold.counts.error.isEmpty()) {
-                const auto index = log.blockIndex(filter, folded, kBlockRows);
-                for (qsizetype k = 0; index && k < index->blockStarts.size(); ++k)
-                    fold.cursors.emplace_hint(fold.cursors.end(), k + 1, index->blockStarts.at(k));
-            }
+            if (fold.counts.error.isEmpty())
+                fold.cursors = readCursors(log, filter, folded);
         }
         QMetaObject::invokeMethod(
             this,
@@ -651,16 +650,13 @@ void RequestsModel::startCount()
         QMetaObject::invokeMethod(
             this, [this, generation, counts] { applyCounts(generation, counts); },
             Qt::QueuedConnection);
-        // Then where every block starts (an index-only walk of 1,000,000 rows takes about 90 ms):
-        // from then on any block, however deep, is one keyset read.
-        store::RequestLogReader::BlockIndex index;
-        if (counts.error.isEmpty()) {
-            const auto walked = log.blockIndex(filter, scope, kBlockRows);
-            if (walked)
-                index = *walked;
-        }
+        // Then where every block starts: from then on any block, however deep, is one read.
+        Cursors cursors = counts.error.isEmpty() ? readCursors(log, filter, scope) : Cursors();
         QMetaObject::invokeMethod(
-            this, [this, generation, index] { applyBlockIndex(generation, index); },
+            this,
+            [this, generation, cursors = std::move(cursors)]() mutable {
+                applyBlockIndex(generation, std::move(cursors));
+            },
             Qt::QueuedConnection);
     });
 }
@@ -678,8 +674,18 @@ void RequestsModel::applyCounts(quint64 generation, Counts counts)
     readNextBlock();
 }
 
-void RequestsModel::applyBlockIndex(quint64 generation,
-                                    const store::RequestLogReader::BlockIndex &index)
+RequestsModel::Cursors RequestsModel::readCursors(const store::RequestLogReader &log,
+                                                  const metering::RequestFilter &filter,
+                                                  const store::RequestLogReader::Scope &scope)
+{
+    Cursors cursors;
+    const auto index = log.blockIndex(filter, scope, kBlockRows);
+    for (qsizetype k = 0; index && k < index->blockStarts.size(); ++k)
+        cursors.emplace_hint(cursors.end(), k + 1, index->blockStarts.at(k));
+    return cursors;
+}
+
+void RequestsModel::applyBlockIndex(quint64 generation, Cursors cursors)
 {
     m_counting = false;
     if (generation != m_generation) {
@@ -688,8 +694,9 @@ void RequestsModel::applyBlockIndex(quint64 generation,
             startCount();
         return;
     }
-    for (qsizetype k = 0; k < index.blockStarts.size(); ++k)
-        m_cursors[k + 1] = index.blockStarts.at(k);
+    // The walk holds every cursor the blocks read so far have found, and the rest.
+    if (!cursors.empty())
+        m_cursors = std::move(cursors);
 }
 
 void RequestsModel::setStoredCount(qint64 count)

@@ -158,18 +158,20 @@ private:
         qint64 total = -1;
         QString error;
     };
+    /// Where block k starts, for k >= 1: any block is then one keyset read.
+    using Cursors = std::map<qint64, store::RequestLogReader::PageCursor>;
     /// What a new snapshot replaces, to be freed off the GUI thread.
     struct Replaced {
         std::deque<Row> unwritten;
         QSet<QString> snapshotIds;
         QHash<qint64, Block> blocks;
-        std::map<qint64, store::RequestLogReader::PageCursor> cursors;
+        Cursors cursors;
     };
     /// A new snapshot of the same filter, counted and indexed: what a fold swaps in.
     struct Fold {
         Snapshot snapshot;
         Counts counts;
-        std::map<qint64, store::RequestLogReader::PageCursor> cursors; // where block k starts
+        Cursors cursors;
     };
     struct BlockRead {
         qint64 block = 0;
@@ -209,6 +211,11 @@ private:
     static Counts countRows(const store::RequestLogReader &log,
                             const metering::RequestFilter &filter,
                             const store::RequestLogReader::Scope &scope);
+    /// One walk over the matches in order (an index-only walk of 1,000,000 rows takes about
+    /// 90 ms); empty when it fails.
+    static Cursors readCursors(const store::RequestLogReader &log,
+                               const metering::RequestFilter &filter,
+                               const store::RequestLogReader::Scope &scope);
     void takeSnapshot();
     void applySnapshot(quint64 generation, Snapshot snapshot);
     /// Which rows from the feed `snapshot` holds (by m_unwritten's index).
@@ -227,7 +234,7 @@ private:
     void applyBlock(quint64 generation, BlockRead read);
     void startCount();
     void applyCounts(quint64 generation, Counts counts);
-    void applyBlockIndex(quint64 generation, const store::RequestLogReader::BlockIndex &index);
+    void applyBlockIndex(quint64 generation, Cursors cursors);
     void setStoredCount(qint64 count);
 
     std::optional<store::RequestLogReader> m_log;
@@ -257,7 +264,7 @@ private:
     qint64 m_storedTotal = -1; // all rows in the snapshot
     qint64 m_storedShown = 0;  // rows below the tail that rowCount() includes
     mutable QHash<qint64, Block> m_blocks;
-    std::map<qint64, store::RequestLogReader::PageCursor> m_cursors; // where block k starts
+    Cursors m_cursors;
     mutable quint64 m_useClock = 0;
     mutable std::vector<qint64> m_wanted; // blocks asked for, most recent last
     bool m_reading = false;
