@@ -88,7 +88,8 @@ enum Category {
     FeedTick,         ///< FeedPoller's 250 ms tick: the whole of it
     FeedBatch,        ///< ... to the end of the poll's handlers (model, Overview input, totals)
     FeedViews,        ///< ... the rest: status line, and the Overview cards when shown
-    DashboardRefresh, ///< DashboardPage's 1 s redraw timer: reading the window, new series data
+    DashboardRefresh, ///< DashboardPage's timers: the 1 s redraw (reading the window, the first
+                      ///< chart's points) and the steps plotting the others
     AlertsRefresh,    ///< AlertsPage's rule evaluation timer
     Repaint,          ///< a backing-store sync (UpdateRequest): painting the dirty widgets
     Grab,             ///< this benchmark's own full-window paint (QWidget::grab)
@@ -102,7 +103,7 @@ const char *categoryName(int category)
     case FeedTick: return "feed tick (FeedPoller, all of it)";
     case FeedBatch: return "  batch: poll, model update, Overview input";
     case FeedViews: return "  views: status line (+ Overview cards when shown)";
-    case DashboardRefresh: return "Dashboard refresh (1 s timer)";
+    case DashboardRefresh: return "Dashboard refresh (1 s timer, a chart a step)";
     case AlertsRefresh: return "Alerts refresh (timer)";
     case Repaint: return "repaint (UpdateRequest: dirty widgets)";
     case Grab: return "full-window paint (grab, once a second)";
@@ -192,6 +193,11 @@ double guiThreadCpuSeconds(pid_t tid)
     return double(fields[11].toLongLong() + fields[12].toLongLong()) / double(ticksPerSecond);
 }
 
+QString ms(qint64 ns, int decimals = 2)
+{
+    return QString::number(double(ns) / 1e6, 'f', decimals);
+}
+
 /// Watches every event the GUI thread's loop delivers: how long each took and what it was,
 /// how late a 16 ms probe timer fires, and how long an update takes to reach the screen.
 class GuiRecorder {
@@ -228,8 +234,7 @@ public:
             if (receiver == m_probe)
                 m_current.category = Probe;
             else if (auto *timer = qobject_cast<QTimer *>(receiver); timer && m_window) {
-                if (timer->parent() == &m_window->dashboardPage() &&
-                    timer->interval() == ui::DashboardPage::kRedrawIntervalMs)
+                if (timer->parent() == &m_window->dashboardPage())
                     m_current.category = DashboardRefresh;
                 else if (timer->parent() == &m_window->alertsPage())
                     m_current.category = AlertsRefresh;
@@ -280,9 +285,12 @@ public:
             d = Durations();
         frameBusyNs.clear();
         frameWallNs.clear();
+        framesExcluded = 0;
         busyNs = 0;
         longestOtherNs = 0;
         longestOther.clear();
+        worstFrameNs = 0;
+        worstFrame.clear();
         m_frameOpen = false;
     }
 
@@ -291,9 +299,12 @@ public:
     std::array<Durations, CategoryCount> durations;
     std::vector<qint64> frameBusyNs; ///< an update to the end of the repaint that shows it: busy
     std::vector<qint64> frameWallNs; ///< ... and wall clock
+    qint64 framesExcluded = 0;       ///< frames that held one of the benchmark's grabs
     qint64 busyNs = 0;               ///< all deliveries, summed
     qint64 longestOtherNs = 0;
     QString longestOther;
+    qint64 worstFrameNs = 0;
+    QString worstFrame; ///< what the GUI thread did in it
 
 private:
     static constexpr int Probe = CategoryCount;
@@ -355,16 +366,47 @@ private:
         const bool dashboard = m_window && m_dataWidget == &m_window->dashboardPage();
         const bool update = dashboard ? category == DashboardRefresh
                                       : category == FeedTick && m_current.feedRecords;
+        if (category == Grab && m_frameOpen)
+            m_frameHeldGrab = true;
         if (update && !m_frameOpen) {
             m_frameOpen = true;
+            m_frameHeldGrab = false;
             m_frameStartNs = m_current.startNs;
             m_frameBusyAtStartNs = busyNs - wall;
+            m_frameParts = {};
+        }
+        if (m_frameOpen) {
+            m_frameParts[size_t(category)].wallNs += wall;
+            m_frameParts[size_t(category)].cpuNs += cpu;
         }
         if (category == Repaint && m_current.dataPainted && m_frameOpen) {
             m_frameOpen = false;
-            frameBusyNs.push_back(busyNs - m_frameBusyAtStartNs);
-            frameWallNs.push_back(endNs - m_frameStartNs);
+            // As with the probes: a frame that waited for this benchmark's own grab measures the
+            // benchmark.
+            if (m_frameHeldGrab) {
+                ++framesExcluded;
+            } else {
+                frameBusyNs.push_back(busyNs - m_frameBusyAtStartNs);
+                frameWallNs.push_back(endNs - m_frameStartNs);
+                if (frameBusyNs.back() > worstFrameNs)
+                    describeWorstFrame(frameBusyNs.back());
+            }
         }
+    }
+
+    /// What the GUI thread did in the worst frame so far: wall and CPU ms by category.
+    void describeWorstFrame(qint64 busy)
+    {
+        worstFrameNs = busy;
+        QStringList parts;
+        for (int category = 0; category < CategoryCount; ++category) {
+            const FramePart &part = m_frameParts[size_t(category)];
+            if (part.wallNs > 0)
+                parts << QStringLiteral("%1 %2 (CPU %3)")
+                             .arg(QLatin1String(shortName(category)), ms(part.wallNs),
+                                  ms(part.cpuNs));
+        }
+        worstFrame = parts.join(QStringLiteral(", "));
     }
 
     bool showsData(const QObject *receiver) const
@@ -384,6 +426,12 @@ private:
     qint64 m_probeArmedNs = 0;
     qint64 m_lastGrabEndNs = 0;
     bool m_frameOpen = false;
+    bool m_frameHeldGrab = false;
+    struct FramePart {
+        qint64 wallNs = 0;
+        qint64 cpuNs = 0;
+    };
+    std::array<FramePart, CategoryCount> m_frameParts{}; // the open frame's busy time
     qint64 m_frameStartNs = 0;
     qint64 m_frameBusyAtStartNs = 0;
 };
@@ -445,9 +493,12 @@ struct PhaseResult {
     std::array<Durations, CategoryCount> durations;
     std::vector<qint64> frameBusyNs;
     std::vector<qint64> frameWallNs;
+    qint64 framesExcluded = 0;
     qint64 busyNs = 0;
     qint64 longestOtherNs = 0;
     QString longestOther;
+    qint64 worstFrameNs = 0;
+    QString worstFrame; ///< what the GUI thread did in it
     double guiCpuSeconds = -1;
     double processCpuSeconds = -1;
     std::map<QString, double> threadCpuSeconds;
@@ -653,9 +704,12 @@ public:
         result.durations = std::move(m_recorder.durations);
         result.frameBusyNs = std::move(m_recorder.frameBusyNs);
         result.frameWallNs = std::move(m_recorder.frameWallNs);
+        result.framesExcluded = m_recorder.framesExcluded;
         result.busyNs = m_recorder.busyNs;
         result.longestOtherNs = m_recorder.longestOtherNs;
         result.longestOther = m_recorder.longestOther;
+        result.worstFrameNs = m_recorder.worstFrameNs;
+        result.worstFrame = m_recorder.worstFrame;
         m_recorder.reset();
         // Let the clients finish their last requests; the GUI keeps running meanwhile.
         while ((messages && !messages->done()) || (streams && !streams->done()))
@@ -686,11 +740,6 @@ private:
 };
 
 // ---- report -------------------------------------------------------------------------------
-
-QString ms(qint64 ns, int decimals = 2)
-{
-    return QString::number(double(ns) / 1e6, 'f', decimals);
-}
 
 QString percent(double part, double whole)
 {
@@ -827,19 +876,27 @@ QString report(const std::vector<PhaseResult> &phases, const Settings &settings,
         if (!p.frameBusyNs.empty()) {
             const LatencyStats busy(p.frameBusyNs);
             const LatencyStats wall(p.frameWallNs);
-            line(QStringLiteral("| %1 | %2 | update → painted frame: busy (wall p50 %3, p99 %4) | "
-                                "%5 | %6 | %7 | %8 | | |")
+            line(QStringLiteral("| %1 | %2 | update → painted frame: busy (wall p50 %3, p99 %4; "
+                                "%9 left out: held the grab) | %5 | %6 | %7 | %8 | | |")
                      .arg(phaseLabel(p), p.page, ms(wall.percentileNs(0.5)),
                           ms(wall.percentileNs(0.99)))
                      .arg(busy.count())
-                     .arg(ms(busy.percentileNs(0.5)), ms(busy.percentileNs(0.99)),
-                          ms(busy.maxNs())));
+                     .arg(ms(busy.percentileNs(0.5)), ms(busy.percentileNs(0.99)), ms(busy.maxNs()))
+                     .arg(p.framesExcluded));
         }
     }
     line(QStringLiteral("\nLongest \"other\" event per phase:"));
     for (const PhaseResult &p : phases)
         line(QStringLiteral("- %1, %2: %3 ms (%4)")
                  .arg(phaseLabel(p), p.page, ms(p.longestOtherNs), p.longestOther));
+    line(QStringLiteral(
+        "\nThe worst update → painted frame per phase, busy ms, and the GUI thread's work "
+        "in it, wall ms (CPU):"));
+    for (const PhaseResult &p : phases) {
+        if (p.worstFrameNs > 0)
+            line(QStringLiteral("- %1, %2: %3 ms: %4")
+                     .arg(phaseLabel(p), p.page, ms(p.worstFrameNs), p.worstFrame));
+    }
     line({});
 
     line(QStringLiteral("### Load / idle, same page"));

@@ -3,10 +3,13 @@
 #include "common/expected.h"
 #include "metering/trafficseries.h"
 
+#include <QList>
+#include <QPointF>
 #include <QWidget>
 
 #include <array>
 #include <functional>
+#include <vector>
 
 class QAbstractAxis;
 class QButtonGroup;
@@ -25,7 +28,8 @@ class TimeChartView;
 /// The charts: cost, latency, errors, requests by model, cache hits and tokens over the last
 /// 5 minutes, hour, day or week. Each redraw reads one window of the traffic series (a copy of
 /// at most a few hundred buckets), once a second while the page is shown, however many requests
-/// pass. Hovering a chart tells what happened in that bucket; clicking it asks for its requests.
+/// pass, and plots the charts one a frame. Hovering a chart tells what happened in that bucket;
+/// clicking it asks for its requests.
 class DashboardPage : public QWidget {
     Q_OBJECT
 public:
@@ -36,12 +40,15 @@ public:
     /// The models drawn by name in the requests chart; the rest are summed as "other".
     static constexpr int kModelLines = 5;
     static constexpr int kRedrawIntervalMs = 1000;
+    /// While traffic passes the charts are redrawn one after the other, this far apart: each is
+    /// painted in a frame of its own.
+    static constexpr int kChartStepMs = 16;
 
     DashboardPage(const metering::TrafficSeries &traffic, Clock clock, QWidget *parent = nullptr);
 
     void setWindow(Window window);
     Window window() const { return m_window; }
-    /// Reads the window again and redraws every chart.
+    /// Reads the window again and redraws every chart at once.
     void refresh();
     void setSimulated(bool simulated);
 
@@ -81,14 +88,24 @@ private:
     void addChart(Chart chart, const QString &title, const QStringList &leftSeries,
                   const QString &leftUnit, const QStringList &rightSeries = {},
                   const QString &rightUnit = {});
-    void draw();
-    void drawCost();
-    void drawLatency();
-    void drawErrors();
-    void drawRequestsByModel();
-    void drawCacheHits();
-    void drawTokens();
-    void finishAxes(ChartParts &parts);
+    /// The points of each line of a chart, in the order the chart's series were added.
+    using Lines = std::vector<QList<QPointF>>;
+    /// The live redraw: reads the window, then plots the charts a step apart.
+    void redraw();
+    void plotNext();
+    /// Reads the window (m_shown) and shows its totals.
+    void read();
+    void plot(Chart chart);
+    Lines costLines() const;
+    Lines latencyLines() const;
+    Lines errorLines() const;
+    Lines requestsByModelLines(); // also names and shows the models' series
+    Lines cacheLines() const;
+    Lines tokenLines() const;
+    void plot(ChartParts &parts, const Lines &lines);
+    static double largest(const ChartParts &parts, const Lines &lines, QValueAxis *axis);
+    void setTimeAxis(ChartParts &parts) const;
+    void setValueAxis(const ChartParts &parts, QValueAxis *axis, double top);
     void applyChartTheme();
     void showBucket(qint64 atMs, const QPoint &globalPosition);
     void openBucket(qint64 atMs);
@@ -110,6 +127,8 @@ private:
     SimulatedBanner *m_simulatedBanner;
     QWidget *m_grid;
     QTimer *m_redraw;
+    QTimer *m_nextChart;
+    int m_nextToPlot = ChartCount;
     QValueAxis *m_niceNumbers; ///< in no chart: works out the value axes' nice ranges
 };
 

@@ -43,6 +43,36 @@ QList<QLineSeries *> seriesOf(const ui::DashboardPage &page, ui::DashboardPage::
     return lines;
 }
 
+/// What happens to the Dashboard's charts, in order: "plot 2" when chart 2 gets new points,
+/// "paint 2" when its view is painted.
+class ChartEvents : public QObject {
+public:
+    explicit ChartEvents(const ui::DashboardPage &page)
+    {
+        for (int chart = 0; chart < ui::DashboardPage::ChartCount; ++chart) {
+            const auto which = ui::DashboardPage::Chart(chart);
+            connect(seriesOf(page, which).first(), &QXYSeries::pointsReplaced, this,
+                    [this, chart] { events.append(QStringLiteral("plot %1").arg(chart)); });
+            QWidget *viewport = page.chartView(which)->viewport();
+            viewport->installEventFilter(this);
+            m_viewports.append(viewport);
+        }
+    }
+    QStringList events;
+
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override
+    {
+        const qsizetype chart = m_viewports.indexOf(watched);
+        if (event->type() == QEvent::Paint && chart >= 0)
+            events.append(QStringLiteral("paint %1").arg(chart));
+        return false;
+    }
+
+private:
+    QList<QObject *> m_viewports;
+};
+
 } // namespace
 
 class TestConsole : public QObject {
@@ -60,6 +90,7 @@ private Q_SLOTS:
     void cardsSurviveARestart();
     void dashboardChartsTheTraffic();
     void dashboardWindowsSwitch();
+    void theLiveRedrawPaintsAChartAFrame();
     void clickingAChartOpensThoseRequests();
     void dashboardExportsCsvAndPng();
     void alertsFireAndResolve();
@@ -355,6 +386,33 @@ void TestConsole::dashboardWindowsSwitch()
         // Every window holds the whole test's traffic: it is younger than five minutes.
         QVERIFY(page.shown().totals.requests >= requests);
     }
+}
+
+void TestConsole::theLiveRedrawPaintsAChartAFrame()
+{
+    using Chart = ui::DashboardPage::Chart;
+    ui::DashboardPage &page = m_window->dashboardPage();
+    m_window->showPage(ui::MainWindow::Dashboard); // plots all at once, then runs its timer
+    ChartEvents charts(page);
+    const auto last = QStringLiteral("plot %1").arg(ui::DashboardPage::ChartCount - 1);
+    QTRY_VERIFY_WITH_TIMEOUT(charts.events.contains(last), 5000);
+    QTRY_VERIFY(charts.events.size() > charts.events.lastIndexOf(last) + 1); // and a paint
+
+    // One timed redraw: every chart gets its points in turn, and each chart on screen is painted
+    // before the next one gets its own, so no frame carries all six.
+    const QStringList redraw = charts.events.mid(charts.events.indexOf(QStringLiteral("plot 0")));
+    int painted = 0;
+    for (int chart = 0; chart < ui::DashboardPage::ChartCount; ++chart) {
+        const qsizetype plotted = redraw.indexOf(QStringLiteral("plot %1").arg(chart));
+        QVERIFY2(plotted >= 0, qPrintable(redraw.join(", ")));
+        if (page.chartView(Chart(chart))->viewport()->visibleRegion().isEmpty())
+            continue; // scrolled away: nothing to paint
+        const qsizetype paint = redraw.indexOf(QStringLiteral("paint %1").arg(chart), plotted);
+        const qsizetype next = redraw.indexOf(QStringLiteral("plot %1").arg(chart + 1), plotted);
+        QVERIFY2(paint > plotted && (next < 0 || paint < next), qPrintable(redraw.join(", ")));
+        ++painted;
+    }
+    QVERIFY2(painted >= 2, qPrintable(redraw.join(", ")));
 }
 
 void TestConsole::clickingAChartOpensThoseRequests()
