@@ -354,8 +354,16 @@ RequestsModel::Unwritten RequestsModel::unwritten() const
     Unwritten unwritten;
     unwritten.firstSeq = m_pushed - m_unwritten.size();
     unwritten.ids.reserve(qsizetype(m_unwritten.size()));
-    for (auto it = m_unwritten.crbegin(); it != m_unwritten.crend(); ++it)
+    unwritten.shown.resize(m_unwritten.size());
+    // The tail is the shown rows of m_unwritten, in the same order.
+    auto tail = m_tail.crbegin();
+    for (auto it = m_unwritten.crbegin(); it != m_unwritten.crend(); ++it) {
         unwritten.ids.append(it->record.id);
+        if (tail != m_tail.crend() && *tail == &*it) {
+            unwritten.shown[size_t(unwritten.ids.size() - 1)] = true;
+            ++tail;
+        }
+    }
     return unwritten;
 }
 
@@ -411,6 +419,40 @@ void RequestsModel::adopt(const Snapshot &snapshot, const std::vector<bool> &hel
     storeBlock(0, snapshot.first, false);
 }
 
+std::optional<std::pair<int, int>> RequestsModel::storedRowsOnScreen() const
+{
+    // The stored blocks views asked for last: those on screen.
+    std::vector<std::pair<quint64, qint64>> recent; // usedAt, block
+    for (auto it = m_blocks.cbegin(); it != m_blocks.cend(); ++it)
+        recent.emplace_back(it->usedAt, it.key());
+    if (recent.empty())
+        return std::nullopt;
+    const size_t kept = std::min<size_t>(recent.size(), kBlocksOnScreen);
+    std::partial_sort(recent.begin(), recent.begin() + qsizetype(kept), recent.end(),
+                      std::greater<>());
+    qint64 first = recent.front().second;
+    qint64 last = first;
+    for (size_t i = 1; i < kept; ++i) {
+        first = std::min(first, recent[i].second);
+        last = std::max(last, recent[i].second);
+    }
+    return std::pair{topRows() + int(first * kBlockRows),
+                     topRows() + int((last + 1) * kBlockRows) - 1};
+}
+
+std::vector<qint64> RequestsModel::blocksOf(std::pair<int, int> rows, int top, qint64 stored)
+{
+    // A block either side: the rows moving in from the tail are in order of completion, the
+    // snapshot's in order of start, so a row can land a few places from where it was.
+    const qint64 first = std::max<qint64>(0, (rows.first - top) / kBlockRows - 1);
+    const qint64 last =
+        std::min<qint64>((rows.second - top) / kBlockRows + 1, (stored - 1) / kBlockRows);
+    std::vector<qint64> blocks;
+    for (qint64 block = first; block <= last && int(blocks.size()) < kBlocksOnScreen + 2; ++block)
+        blocks.push_back(block);
+    return blocks;
+}
+
 void RequestsModel::fold()
 {
     m_folding = true;
@@ -419,7 +461,8 @@ void RequestsModel::fold()
     const store::RequestLogReader log = *m_log;
     const metering::RequestFilter filter = m_filter;
     const store::RequestLogReader::Scope scope = this->scope();
-    m_pool.start([this, generation, log, filter, scope, feedRows = unwritten()] {
+    m_pool.start([this, generation, log, filter, scope, feedRows = unwritten(),
+                  onScreen = storedRowsOnScreen(), above = int(m_running.size()) + m_pending] {
         Fold fold;
         fold.snapshot = readSnapshot(log, filter, scope, feedRows);
         if (fold.snapshot.error.isEmpty()) {
@@ -428,6 +471,17 @@ void RequestsModel::fold()
             fold.counts = countRows(log, filter, folded);
             if (fold.counts.error.isEmpty())
                 fold.cursors = readCursors(log, filter, folded);
+            if (onScreen && fold.counts.error.isEmpty()) {
+                // Where those rows are in the new snapshot: under the rows it leaves on top.
+                int top = above;
+                for (size_t i = 0; i < feedRows.shown.size(); ++i)
+                    top += feedRows.shown[i] && !fold.snapshot.written[i];
+                for (const qint64 block : blocksOf(*onScreen, top, fold.counts.matching)) {
+                    fold.blocks.push_back(
+                        readBlock(log, filter, folded,
+                                  blockQuery(block, fold.cursors, fold.counts.matching)));
+                }
+            }
         }
         QMetaObject::invokeMethod(
             this,
@@ -473,6 +527,10 @@ void RequestsModel::applyFold(quint64 generation, Fold fold)
     m_storedCount = fold.counts.matching;
     m_storedShown = fold.counts.matching;
     m_cursors = std::move(fold.cursors);
+    for (const BlockRead &read : fold.blocks) {
+        if (read.error.isEmpty())
+            storeBlock(read.block, read.page, read.reversed);
+    }
     if (inPlace) {
         QModelIndexList moved;
         for (qsizetype i = 0; i < persistent.size(); ++i) {
@@ -558,6 +616,49 @@ void RequestsModel::want(qint64 block) const
     }
 }
 
+RequestsModel::BlockQuery RequestsModel::blockQuery(qint64 block, const Cursors &cursors,
+                                                    qint64 storedCount)
+{
+    // The nearest start known at or before the block, or a walk from the older end when that is
+    // shorter (only once the count tells where the end is).
+    BlockQuery query;
+    query.block = block;
+    query.skip = block * kBlockRows;
+    auto known = cursors.upper_bound(block);
+    if (known != cursors.begin()) {
+        --known;
+        query.after = known->second;
+        query.skip = (block - known->first) * kBlockRows;
+    }
+    if (storedCount >= 0) {
+        const qint64 fromEnd = storedCount - (block + 1) * kBlockRows;
+        if (std::max<qint64>(0, fromEnd) < query.skip) {
+            query.oldestFirst = true;
+            query.after.reset();
+            query.skip = std::max<qint64>(0, fromEnd);
+            query.limit = int(std::min<qint64>(kBlockRows, storedCount - block * kBlockRows));
+        }
+    }
+    return query;
+}
+
+RequestsModel::BlockRead RequestsModel::readBlock(const store::RequestLogReader &log,
+                                                  const metering::RequestFilter &filter,
+                                                  const store::RequestLogReader::Scope &scope,
+                                                  const BlockQuery &query)
+{
+    BlockRead read;
+    read.block = query.block;
+    read.reversed = query.oldestFirst;
+    const auto page = log.page(filter, scope, std::max(1, query.limit), query.after, query.skip,
+                               query.oldestFirst);
+    if (page)
+        read.page = *page;
+    else
+        read.error = page.error().message;
+    return read;
+}
+
 void RequestsModel::readNextBlock()
 {
     if (m_reading || !m_log || !m_snapshotReady)
@@ -572,41 +673,14 @@ void RequestsModel::readNextBlock()
     if (block < 0)
         return;
 
-    // The nearest start known at or before the block, or a walk from the older end when that is
-    // shorter (only once the count tells where the end is).
-    std::optional<store::RequestLogReader::PageCursor> after;
-    qint64 skip = block * kBlockRows;
-    auto known = m_cursors.upper_bound(block);
-    if (known != m_cursors.begin()) {
-        --known;
-        after = known->second;
-        skip = (block - known->first) * kBlockRows;
-    }
-    bool oldestFirst = false;
-    int limit = kBlockRows;
-    if (m_storedCount >= 0) {
-        const qint64 fromEnd = m_storedCount - (block + 1) * kBlockRows;
-        if (std::max<qint64>(0, fromEnd) < skip) {
-            oldestFirst = true;
-            after.reset();
-            skip = std::max<qint64>(0, fromEnd);
-            limit = int(std::min<qint64>(kBlockRows, m_storedCount - block * kBlockRows));
-        }
-    }
+    const BlockQuery query = blockQuery(block, m_cursors, m_storedCount);
     m_reading = true;
     const quint64 generation = m_generation;
     const store::RequestLogReader log = *m_log;
     const metering::RequestFilter filter = m_filter;
     const store::RequestLogReader::Scope scope = this->scope();
     m_pool.start([=] {
-        BlockRead read;
-        read.block = block;
-        read.reversed = oldestFirst;
-        const auto page = log.page(filter, scope, std::max(1, limit), after, skip, oldestFirst);
-        if (page)
-            read.page = *page;
-        else
-            read.error = page.error().message;
+        BlockRead read = readBlock(log, filter, scope, query);
         QMetaObject::invokeMethod(
             this,
             [this, generation, read = std::move(read)]() mutable {

@@ -167,17 +167,27 @@ private:
         QHash<qint64, Block> blocks;
         Cursors cursors;
     };
-    /// A new snapshot of the same filter, counted and indexed: what a fold swaps in.
-    struct Fold {
-        Snapshot snapshot;
-        Counts counts;
-        Cursors cursors;
-    };
     struct BlockRead {
         qint64 block = 0;
         store::RequestLogReader::Page page;
         bool reversed = false;
         QString error;
+    };
+    /// How to read a block: from the nearest known start before it, or from the older end.
+    struct BlockQuery {
+        qint64 block = 0;
+        std::optional<store::RequestLogReader::PageCursor> after;
+        qint64 skip = 0;
+        int limit = kBlockRows;
+        bool oldestFirst = false;
+    };
+    /// A new snapshot of the same filter, counted and indexed, with the blocks of the rows on
+    /// screen read already: what a fold swaps in.
+    struct Fold {
+        Snapshot snapshot;
+        Counts counts;
+        Cursors cursors;
+        std::vector<BlockRead> blocks;
     };
 
     const Row *rowAt(int row) const;
@@ -200,6 +210,7 @@ private:
     /// The ids of the rows from the feed (oldest first), and the sequence number of the first.
     struct Unwritten {
         QStringList ids;
+        std::vector<bool> shown; // in the tail: the filter accepts it
         quint64 firstSeq = 0;
     };
     Unwritten unwritten() const;
@@ -223,11 +234,23 @@ private:
     /// Takes `snapshot`'s rows in place of the old snapshot's, and drops from the tail the
     /// requests it holds (`held`, from heldBy()).
     void adopt(const Snapshot &snapshot, const std::vector<bool> &held);
+    /// Stored blocks read with a fold: those views asked for last, the ones on screen.
+    static constexpr int kBlocksOnScreen = 2;
+    /// The model rows of the stored blocks views asked for last; none when no block is loaded.
+    std::optional<std::pair<int, int>> storedRowsOnScreen() const;
+    /// The blocks of a new snapshot of `stored` rows that hold model `rows` when `top` rows are
+    /// above it, and one either side.
+    static std::vector<qint64> blocksOf(std::pair<int, int> rows, int top, qint64 stored);
     void fold();
     void applyFold(quint64 generation, Fold fold);
     /// Rows of the tail that `held` drops.
     qint64 tailRowsHeld(const std::vector<bool> &held) const;
 
+    static BlockQuery blockQuery(qint64 block, const Cursors &cursors, qint64 storedCount);
+    static BlockRead readBlock(const store::RequestLogReader &log,
+                               const metering::RequestFilter &filter,
+                               const store::RequestLogReader::Scope &scope,
+                               const BlockQuery &query);
     void storeBlock(qint64 block, const store::RequestLogReader::Page &page, bool reversed);
     void want(qint64 block) const;
     void readNextBlock();
