@@ -210,9 +210,8 @@ void DashboardPage::setWindow(Window window)
 void DashboardPage::refresh()
 {
     read();
-    m_nextChart->stop();
-    for (int chart = 0; chart < ChartCount; ++chart)
-        plot(Chart(chart));
+    m_nextToPlot = 0;
+    finishRedraw();
 }
 
 void DashboardPage::redraw()
@@ -230,6 +229,13 @@ void DashboardPage::plotNext()
     plot(Chart(m_nextToPlot++));
     if (m_nextToPlot < ChartCount)
         m_nextChart->start();
+}
+
+void DashboardPage::finishRedraw()
+{
+    m_nextChart->stop();
+    while (m_nextToPlot < ChartCount)
+        plot(Chart(m_nextToPlot++));
 }
 
 void DashboardPage::read()
@@ -367,6 +373,7 @@ DashboardPage::Lines DashboardPage::tokenLines() const
 
 void DashboardPage::plot(ChartParts &parts, const Lines &lines)
 {
+    Q_ASSERT(lines.size() == size_t(parts.series.size()));
     // Qt Charts maps and strokes every line of a chart again at once on each change of an axis'
     // range, and the time axis moves on every redraw. So the lines are emptied first, the axes
     // set while there is nothing to lay out, and each line laid out once, on its final axes.
@@ -503,6 +510,7 @@ TimeChartView *DashboardPage::chartView(Chart chart) const
 
 Expected<QString> DashboardPage::exportCsv(const QString &path)
 {
+    finishRedraw(); // the file holds what the charts show
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
         return Error(tr("cannot write %1: %2").arg(path, file.errorString()));
@@ -514,6 +522,7 @@ Expected<QString> DashboardPage::exportCsv(const QString &path)
 
 Expected<QString> DashboardPage::exportPng(const QString &path)
 {
+    finishRedraw(); // no chart a step behind the others
     if (!m_grid->grab().save(path, "PNG"))
         return Error(tr("cannot write %1").arg(path));
     return path;

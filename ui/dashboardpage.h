@@ -11,7 +11,6 @@
 #include <functional>
 #include <vector>
 
-class QAbstractAxis;
 class QButtonGroup;
 class QChart;
 class QDateTimeAxis;
@@ -93,6 +92,8 @@ private:
     /// The live redraw: reads the window, then plots the charts a step apart.
     void redraw();
     void plotNext();
+    /// Plots at once the charts the live redraw has not reached yet.
+    void finishRedraw();
     /// Reads the window (m_shown) and shows its totals.
     void read();
     void plot(Chart chart);

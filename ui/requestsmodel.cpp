@@ -399,6 +399,7 @@ void RequestsModel::adopt(const Snapshot &snapshot, const std::vector<bool> &hel
     m_upToRowId = snapshot.upToRowId;
     m_snapshotReady = true;
     m_wanted.clear();
+    m_storedOnScreen.reset(); // numbered in the old snapshot: the next paint tells again
     // The feed's records that are in the snapshot now come from it. What the snapshot replaces
     // (after a fold 20,000 rows from the feed and their ids, and up to 12,800 rows read) is
     // freed on a pool thread: that takes milliseconds.
@@ -419,36 +420,34 @@ void RequestsModel::adopt(const Snapshot &snapshot, const std::vector<bool> &hel
     storeBlock(0, snapshot.first, false);
 }
 
+void RequestsModel::setRowsOnScreen(int first, int last)
+{
+    // Kept as stored rows, which rows arriving on top do not move.
+    if (first < 0 || last < std::max(first, topRows()))
+        m_storedOnScreen.reset();
+    else
+        m_storedOnScreen = {std::max(first, topRows()) - topRows(), last - topRows()};
+}
+
 std::optional<std::pair<int, int>> RequestsModel::storedRowsOnScreen() const
 {
-    // The stored blocks views asked for last: those on screen.
-    std::vector<std::pair<quint64, qint64>> recent; // usedAt, block
-    for (auto it = m_blocks.cbegin(); it != m_blocks.cend(); ++it)
-        recent.emplace_back(it->usedAt, it.key());
-    if (recent.empty())
+    if (!m_storedOnScreen)
         return std::nullopt;
-    const size_t kept = std::min<size_t>(recent.size(), kBlocksOnScreen);
-    std::partial_sort(recent.begin(), recent.begin() + qsizetype(kept), recent.end(),
-                      std::greater<>());
-    qint64 first = recent.front().second;
-    qint64 last = first;
-    for (size_t i = 1; i < kept; ++i) {
-        first = std::min(first, recent[i].second);
-        last = std::max(last, recent[i].second);
-    }
-    return std::pair{topRows() + int(first * kBlockRows),
-                     topRows() + int((last + 1) * kBlockRows) - 1};
+    return std::pair{topRows() + m_storedOnScreen->first, topRows() + m_storedOnScreen->second};
 }
 
 std::vector<qint64> RequestsModel::blocksOf(std::pair<int, int> rows, int top, qint64 stored)
 {
-    // A block either side: the rows moving in from the tail are in order of completion, the
-    // snapshot's in order of start, so a row can land a few places from where it was.
-    const qint64 first = std::max<qint64>(0, (rows.first - top) / kBlockRows - 1);
-    const qint64 last =
-        std::min<qint64>((rows.second - top) / kBlockRows + 1, (stored - 1) / kBlockRows);
+    // A row either side: the rows moving in from the tail are in order of completion, the
+    // snapshot's in order of start, so a row can land a few places from where it was. Block 0
+    // comes with the snapshot.
+    constexpr int kNear = 20;
+    const qint64 first = std::max<qint64>(1, (rows.first - top - kNear) / kBlockRows);
+    const qint64 last = std::min<qint64>(
+        (rows.second - top + kNear) / kBlockRows,
+        std::min<qint64>((stored - 1) / kBlockRows, first + kBlocksReadWithAFold - 1));
     std::vector<qint64> blocks;
-    for (qint64 block = first; block <= last && int(blocks.size()) < kBlocksOnScreen + 2; ++block)
+    for (qint64 block = first; block <= last; ++block)
         blocks.push_back(block);
     return blocks;
 }
@@ -530,6 +529,8 @@ void RequestsModel::applyFold(quint64 generation, Fold fold)
     for (const BlockRead &read : fold.blocks) {
         if (read.error.isEmpty())
             storeBlock(read.block, read.page, read.reversed);
+        else
+            m_lastError = read.error; // read again when shown
     }
     if (inPlace) {
         QModelIndexList moved;

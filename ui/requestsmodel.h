@@ -83,6 +83,9 @@ public:
     void append(const QList<metering::RequestRecord> &records);
     /// The row showing request `id` among the rows in memory; -1 when none does.
     int loadedRowOf(const QString &id) const;
+    /// The rows a view shows, first to last (it tells on each paint): a fold reads their blocks
+    /// with its new snapshot, so they show at once after it.
+    void setRowsOnScreen(int first, int last);
     /// Whether the row is a request still running.
     bool isRunning(int row) const { return row >= 0 && row < int(m_running.size()); }
     /// Shows only the requests matching `filter` (and completed in [fromMs, toMs) when toMs >
@@ -234,12 +237,12 @@ private:
     /// Takes `snapshot`'s rows in place of the old snapshot's, and drops from the tail the
     /// requests it holds (`held`, from heldBy()).
     void adopt(const Snapshot &snapshot, const std::vector<bool> &held);
-    /// Stored blocks read with a fold: those views asked for last, the ones on screen.
-    static constexpr int kBlocksOnScreen = 2;
-    /// The model rows of the stored blocks views asked for last; none when no block is loaded.
+    /// Stored blocks a fold reads at most: those under the rows on screen.
+    static constexpr int kBlocksReadWithAFold = 4;
+    /// The model rows on screen that are stored rows; none when no stored row is.
     std::optional<std::pair<int, int>> storedRowsOnScreen() const;
     /// The blocks of a new snapshot of `stored` rows that hold model `rows` when `top` rows are
-    /// above it, and one either side.
+    /// above it (give or take a few rows), block 0 left out: it comes with the snapshot.
     static std::vector<qint64> blocksOf(std::pair<int, int> rows, int top, qint64 stored);
     void fold();
     void applyFold(quint64 generation, Fold fold);
@@ -276,9 +279,10 @@ private:
     quint64 m_pushedAtFold = 0; // m_pushed when the last fold started
     std::deque<const Row *> m_tail;
     QSet<QString> m_snapshotIds; // the snapshot's newest ids: feed records to leave out
-    std::vector<Row> m_running;  // in flight, newest first, filtered
-    int m_pending = 0;           // rows inserted under them, filled in by the same update()
-    int m_runningAll = 0;        // in flight, unfiltered
+    std::optional<std::pair<int, int>> m_storedOnScreen; // stored rows a view showed last
+    std::vector<Row> m_running;                          // in flight, newest first, filtered
+    int m_pending = 0;    // rows inserted under them, filled in by the same update()
+    int m_runningAll = 0; // in flight, unfiltered
 
     // The snapshot.
     bool m_snapshotReady = false;

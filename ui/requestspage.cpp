@@ -107,6 +107,7 @@ RequestsPage::RequestsPage(RequestsModel &model, ConsoleSettings &settings, QWid
             bar->setValue(bar->value() + rows);
     });
     connect(&model, &RequestsModel::countsChanged, this, &RequestsPage::updateCount);
+    m_table->viewport()->installEventFilter(this); // tells the model the rows on screen
 
     m_clearMoment->setText(tr("Show all times"));
     connect(m_clearMoment, &QToolButton::clicked, this, &RequestsPage::clearMoment);
@@ -316,6 +317,15 @@ RequestsPage::~RequestsPage()
 {
     if (m_exchangeReading)
         m_exchangeReading->wait();
+}
+
+bool RequestsPage::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == m_table->viewport() && event->type() == QEvent::Paint) {
+        const int last = m_table->rowAt(m_table->viewport()->height() - 1);
+        m_model.setRowsOnScreen(m_table->rowAt(0), last >= 0 ? last : m_model.rowCount() - 1);
+    }
+    return QWidget::eventFilter(watched, event);
 }
 
 bool RequestsPage::followSelected(int row)

@@ -77,6 +77,9 @@ Q_SIGNALS:
     /// The selected request's captured exchange was read (or found missing) and shown.
     void exchangeShown(const QString &id, bool captured);
 
+protected:
+    bool eventFilter(QObject *watched, QEvent *event) override;
+
 private:
     void applyFilter(const QString &text);
     void applyMoment();
