@@ -86,8 +86,9 @@ void progress(const QString &message)
 /// synchronously.
 enum Category {
     FeedTick,         ///< FeedPoller's 250 ms tick: the whole of it
-    FeedBatch,        ///< ... to the end of the poll's handlers (model, Overview input, totals)
-    FeedViews,        ///< ... the rest: status line, and the Overview cards when shown
+    FeedBatch,        ///< ... to the end of the poll's handlers (Overview input, totals)
+    FeedViews,        ///< ... the rest: the request log's rows (the poll's keeper), the status
+                      ///< line, and the Overview cards when shown
     DashboardRefresh, ///< DashboardPage's timers: the 1 s redraw (reading the window, the first
                       ///< chart's points) and the steps plotting the others
     AlertsRefresh,    ///< AlertsPage's rule evaluation timer
@@ -101,8 +102,8 @@ const char *categoryName(int category)
 {
     switch (category) {
     case FeedTick: return "feed tick (FeedPoller, all of it)";
-    case FeedBatch: return "  batch: poll, model update, Overview input";
-    case FeedViews: return "  views: status line (+ Overview cards when shown)";
+    case FeedBatch: return "  batch: poll, Overview input, totals";
+    case FeedViews: return "  log rows and views: log model, status line (+ Overview cards)";
     case DashboardRefresh: return "Dashboard refresh (1 s timer, a chart a step)";
     case AlertsRefresh: return "Alerts refresh (timer)";
     case Repaint: return "repaint (UpdateRequest: dirty widgets)";

@@ -35,8 +35,11 @@ void FeedPoller::pollNow()
             poll.running = std::move(running);
         m_hadRunning = any;
     }
-    if (!poll.finished.isEmpty() || poll.lost > 0 || poll.running)
+    if (!poll.finished.isEmpty() || poll.lost > 0 || poll.running) {
         Q_EMIT polled(poll);
+        if (m_keeper)
+            m_keeper(std::move(poll));
+    }
     Q_EMIT ticked();
 }
 

@@ -5,6 +5,7 @@
 #include <QObject>
 #include <QTimer>
 
+#include <functional>
 #include <optional>
 
 namespace tollgate::metering {
@@ -43,9 +44,15 @@ public:
         qint64 nowMs = 0;
     };
 
+    /// Who keeps the records: the request log's model. It is handed each poll once the handlers
+    /// of polled() have seen it, so the records are moved to it, not copied (a tick carries 1,250
+    /// at 5,000 req/s, and copying them was a third of the tick).
+    using Keeper = std::function<void(Poll &&poll)>;
+    void setKeeper(Keeper keeper) { m_keeper = std::move(keeper); }
+
 Q_SIGNALS:
     /// On a tick with new records, lost ones or requests in flight: all of it at once, so a
-    /// view changes once a tick.
+    /// view changes once a tick. The keeper takes it after.
     void polled(const tollgate::ui::FeedPoller::Poll &poll);
     /// Once per tick, with or without records: for views that show time passing.
     void ticked();
@@ -56,6 +63,7 @@ private:
     bool m_hadRunning = false;
     QTimer m_timer;
     quint64 m_lastId = 0;
+    Keeper m_keeper;
 };
 
 } // namespace tollgate::ui

@@ -139,13 +139,16 @@ MainWindow::MainWindow(gateway::GatewayThread &gateway, QWidget *parent)
     buildMenus();
 
     connect(m_feed, &FeedPoller::polled, this, [this](const FeedPoller::Poll &poll) {
-        m_requestsModel->update(poll.finished, poll.running ? &*poll.running : nullptr, poll.nowMs);
         m_overviewPage->addRecords(poll.finished);
         for (const metering::RequestRecord &r : poll.finished) {
             ++m_requests;
             m_errors += r.failed();
             m_spentUsd += r.costUsd;
         }
+    });
+    m_feed->setKeeper([this](FeedPoller::Poll &&poll) {
+        m_requestsModel->update(std::move(poll.finished), poll.running ? &*poll.running : nullptr,
+                                poll.nowMs);
     });
     connect(m_feed, &FeedPoller::ticked, this, &MainWindow::updateStatus);
     connect(m_feed, &FeedPoller::ticked, this, [this] {

@@ -71,13 +71,14 @@ void RequestsModel::append(const QList<metering::RequestRecord> &records)
     update(records, nullptr, 0);
 }
 
-void RequestsModel::update(const QList<metering::RequestRecord> &finished,
+void RequestsModel::update(QList<metering::RequestRecord> finished,
                            const QList<metering::RequestRecord> *running, qint64 nowMs)
 {
-    // Oldest first, as they go on top, and whether the filter shows them.
-    std::vector<std::pair<const metering::RequestRecord *, bool>> arriving;
+    // Oldest first, as they go on top, and whether the filter shows them. They are moved into
+    // their rows: when the list is the caller's to give (the feed's), nothing is copied.
+    std::vector<std::pair<metering::RequestRecord *, bool>> arriving;
     int added = 0;
-    for (const metering::RequestRecord &record : finished) {
+    for (metering::RequestRecord &record : finished) {
         if (m_snapshotIds.contains(record.id))
             continue; // the snapshot has it already
         const bool shown = accepts(record);
@@ -98,7 +99,7 @@ void RequestsModel::update(const QList<metering::RequestRecord> &finished,
     const int net = after + added - before;
     const auto apply = [&] {
         for (const auto &[record, shown] : arriving) {
-            m_unwritten.push_front({*record, {}});
+            m_unwritten.push_front({std::move(*record), {}});
             ++m_pushed;
             if (shown)
                 m_tail.push_front(&m_unwritten.front());

@@ -77,7 +77,7 @@ public:
     /// One poll of the feed: the requests that `finished` (oldest first) go to the top, under the
     /// ones `running` (RunningRequests::snapshot(), when given) at `nowMs`, which show with the
     /// time they have been running until they finish.
-    void update(const QList<metering::RequestRecord> &finished,
+    void update(QList<metering::RequestRecord> finished,
                 const QList<metering::RequestRecord> *running, qint64 nowMs);
     /// Finished requests alone, the running ones left as they are.
     void append(const QList<metering::RequestRecord> &records);
