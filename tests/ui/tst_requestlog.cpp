@@ -13,6 +13,7 @@
 
 #include "gateway/gatewaythread.h"
 #include "httptestclient.h"
+#include "metering/requestfeed.h"
 #include "mockupstream.h"
 #include "policy/gatewayconfig.h"
 #include "store/requestlog.h"
@@ -148,6 +149,7 @@ private Q_SLOTS:
     void theTailFoldsIntoTheLogInPlace();
     void newRowsArePaintedInOneRepaint();
     void aPollMovesTheRowsOnce();
+    void theKeeperTakesThePollAfterItsReaders();
     void theSelectionFollowsARunningRequest();
 
 private:
@@ -844,6 +846,40 @@ void TestRequestLogView::newRowsArePaintedInOneRepaint()
     QTest::qWait(100);
     QCOMPARE(counter.repaints, 1);
     QCOMPARE(counter.watchedPaints, 1);
+}
+
+void TestRequestLogView::theKeeperTakesThePollAfterItsReaders()
+{
+    // The request log's model keeps a poll's records by moving them out of it: every handler of
+    // polled() must have read them first.
+    metering::RequestFeed feed;
+    feed.setCapacity(10);
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    for (const char *id : {"kept-1", "kept-2", "kept-3"}) {
+        metering::RequestRecord r = generated(0, nowMs);
+        r.id = QLatin1String(id);
+        feed.append(r);
+    }
+    ui::FeedPoller poller(feed);
+    ui::RequestsModel model(std::nullopt);
+    QStringList read;
+    connect(&poller, &ui::FeedPoller::polled, this, [&read](const ui::FeedPoller::Poll &poll) {
+        for (const metering::RequestRecord &r : poll.finished)
+            read.append(r.id);
+    });
+    QStringList readWhenKept;
+    poller.setKeeper([&](ui::FeedPoller::Poll &&poll) {
+        readWhenKept = read;
+        model.update(std::move(poll.finished), nullptr, poll.nowMs);
+    });
+    poller.pollNow();
+    const QStringList ids{QStringLiteral("kept-1"), QStringLiteral("kept-2"),
+                          QStringLiteral("kept-3")};
+    QCOMPARE(readWhenKept, ids);
+    QCOMPARE(model.rowCount(), 3);
+    for (int row = 0; row < 3; ++row) // newest first, whole
+        QCOMPARE(model.record(row)->id, ids[2 - row]);
+    QCOMPARE(model.record(0)->usedModel, generated(0, nowMs).usedModel);
 }
 
 void TestRequestLogView::aPollMovesTheRowsOnce()
