@@ -4,6 +4,7 @@
 #include "metering/runningrequests.h"
 
 #include <QDateTime>
+#include <QScopedValueRollback>
 
 namespace tollgate::ui {
 
@@ -22,6 +23,11 @@ FeedPoller::FeedPoller(metering::RequestFeed &feed, metering::RunningRequests *r
 
 void FeedPoller::pollNow()
 {
+    // A handler that spins an event loop must not start a newer poll inside this one: the
+    // keeper would get the newer records first.
+    if (m_polling)
+        return;
+    const QScopedValueRollback polling(m_polling, true);
     metering::RequestFeed::Batch batch = m_feed.since(m_lastId, kMaxPerTick);
     m_lastId = batch.lastId;
     Poll poll;

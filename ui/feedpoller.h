@@ -46,7 +46,8 @@ public:
 
     /// Who keeps the records: the request log's model. It is handed each poll once the handlers
     /// of polled() have seen it, so the records are moved to it, not copied (a tick carries 1,250
-    /// at 5,000 req/s, and copying them was a third of the tick).
+    /// at 5,000 req/s, and copying them was a third of the tick). A handler connected queued
+    /// would hold a copy of the poll, and the move would copy after all.
     using Keeper = std::function<void(Poll &&poll)>;
     void setKeeper(Keeper keeper) { m_keeper = std::move(keeper); }
 
@@ -64,6 +65,7 @@ private:
     QTimer m_timer;
     quint64 m_lastId = 0;
     Keeper m_keeper;
+    bool m_polling = false;
 };
 
 } // namespace tollgate::ui

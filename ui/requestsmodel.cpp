@@ -241,6 +241,7 @@ void RequestsModel::takeSnapshot()
     m_blocks.clear();
     m_cursors.clear();
     m_wanted.clear();
+    m_onScreen.reset();
     m_storedCount = -1;
     m_storedTotal = -1;
     m_storedShown = 0;
@@ -400,7 +401,7 @@ void RequestsModel::adopt(const Snapshot &snapshot, const std::vector<bool> &hel
     m_upToRowId = snapshot.upToRowId;
     m_snapshotReady = true;
     m_wanted.clear();
-    m_storedOnScreen.reset(); // numbered in the old snapshot: the next paint tells again
+    m_onScreen.reset(); // the next paint tells again
     // The feed's records that are in the snapshot now come from it. What the snapshot replaces
     // (after a fold 20,000 rows from the feed and their ids, and up to 12,800 rows read) is
     // freed on a pool thread: that takes milliseconds.
@@ -423,25 +424,26 @@ void RequestsModel::adopt(const Snapshot &snapshot, const std::vector<bool> &hel
 
 void RequestsModel::setRowsOnScreen(int first, int last)
 {
-    // Kept as stored rows, which rows arriving on top do not move.
-    if (first < 0 || last < std::max(first, topRows()))
-        m_storedOnScreen.reset();
+    // Kept from the first stored row (negative in the tail): a view scrolled down moves with the
+    // rows arriving on top, and so does that.
+    if (first < 0 || last < first)
+        m_onScreen.reset();
     else
-        m_storedOnScreen = {std::max(first, topRows()) - topRows(), last - topRows()};
+        m_onScreen = {first - topRows(), last - topRows()};
 }
 
-std::optional<std::pair<int, int>> RequestsModel::storedRowsOnScreen() const
+std::optional<std::pair<int, int>> RequestsModel::rowsOnScreen() const
 {
-    if (!m_storedOnScreen)
+    if (!m_onScreen)
         return std::nullopt;
-    return std::pair{topRows() + m_storedOnScreen->first, topRows() + m_storedOnScreen->second};
+    return std::pair{topRows() + m_onScreen->first, topRows() + m_onScreen->second};
 }
 
 std::vector<qint64> RequestsModel::blocksOf(std::pair<int, int> rows, int top, qint64 stored)
 {
-    // A row either side: the rows moving in from the tail are in order of completion, the
-    // snapshot's in order of start, so a row can land a few places from where it was. Block 0
-    // comes with the snapshot.
+    // 20 rows either side: the rows moving in from the tail are in order of completion, the
+    // snapshot's in order of start, so a row can land a few places from where it was. Rows
+    // left in the tail need no block, and block 0 comes with the snapshot.
     constexpr int kNear = 20;
     const qint64 first = std::max<qint64>(1, (rows.first - top - kNear) / kBlockRows);
     const qint64 last = std::min<qint64>(
@@ -462,7 +464,7 @@ void RequestsModel::fold()
     const metering::RequestFilter filter = m_filter;
     const store::RequestLogReader::Scope scope = this->scope();
     m_pool.start([this, generation, log, filter, scope, feedRows = unwritten(),
-                  onScreen = storedRowsOnScreen(), above = int(m_running.size()) + m_pending] {
+                  onScreen = rowsOnScreen(), above = int(m_running.size()) + m_pending] {
         Fold fold;
         fold.snapshot = readSnapshot(log, filter, scope, feedRows);
         if (fold.snapshot.error.isEmpty()) {

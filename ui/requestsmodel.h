@@ -239,10 +239,11 @@ private:
     void adopt(const Snapshot &snapshot, const std::vector<bool> &held);
     /// Stored blocks a fold reads at most: those under the rows on screen.
     static constexpr int kBlocksReadWithAFold = 4;
-    /// The model rows on screen that are stored rows; none when no stored row is.
-    std::optional<std::pair<int, int>> storedRowsOnScreen() const;
+    /// The model rows on screen, as the last paint told; none before one.
+    std::optional<std::pair<int, int>> rowsOnScreen() const;
     /// The blocks of a new snapshot of `stored` rows that hold model `rows` when `top` rows are
-    /// above it (give or take a few rows), block 0 left out: it comes with the snapshot.
+    /// above it (give or take a few rows; those still above it need none), block 0 left out: it
+    /// comes with the snapshot.
     static std::vector<qint64> blocksOf(std::pair<int, int> rows, int top, qint64 stored);
     void fold();
     void applyFold(quint64 generation, Fold fold);
@@ -279,10 +280,11 @@ private:
     quint64 m_pushedAtFold = 0; // m_pushed when the last fold started
     std::deque<const Row *> m_tail;
     QSet<QString> m_snapshotIds; // the snapshot's newest ids: feed records to leave out
-    std::optional<std::pair<int, int>> m_storedOnScreen; // stored rows a view showed last
-    std::vector<Row> m_running;                          // in flight, newest first, filtered
-    int m_pending = 0;    // rows inserted under them, filled in by the same update()
-    int m_runningAll = 0; // in flight, unfiltered
+    // The rows a view showed last, counted from the first stored row (negative in the tail).
+    std::optional<std::pair<int, int>> m_onScreen;
+    std::vector<Row> m_running; // in flight, newest first, filtered
+    int m_pending = 0;          // rows inserted under them, filled in by the same update()
+    int m_runningAll = 0;       // in flight, unfiltered
 
     // The snapshot.
     bool m_snapshotReady = false;

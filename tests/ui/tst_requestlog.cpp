@@ -147,6 +147,7 @@ private Q_SLOTS:
     void repaintLaysOutOnlyNewText();
     void laidOutTextStaysBounded();
     void theTailFoldsIntoTheLogInPlace();
+    void aFoldShowsTheTailRowsOnScreen();
     void newRowsArePaintedInOneRepaint();
     void aPollMovesTheRowsOnce();
     void theKeeperTakesThePollAfterItsReaders();
@@ -827,6 +828,54 @@ void TestRequestLogView::theTailFoldsIntoTheLogInPlace()
         ids.insert(idAt(row));
     QCOMPARE(ids.size(), 40);
     table->clearSelection();
+    table->scrollToTop();
+}
+
+void TestRequestLogView::aFoldShowsTheTailRowsOnScreen()
+{
+    ui::RequestsModel &model = m_window->requestsModel();
+    QTableView *table = m_window->requestsPage().table();
+    QVERIFY(settle(table, model));
+    // Requests written to the log and brought by the feed in two halves: the view is scrolled
+    // into the first half, still the live tail, when the second makes the tail fold.
+    const int count = ui::RequestsModel::kFoldAfterTailRows;
+    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
+    QList<metering::RequestRecord> written;
+    for (int i = 0; i < count; ++i) {
+        metering::RequestRecord r = generated(i, nowMs);
+        r.id = QStringLiteral("tail-%1").arg(i, 6, 10, QLatin1Char('0'));
+        r.startedAtMs = nowMs + count + i; // after the last test's, which started up to 20 s on
+        QVERIFY(m_gateway->context()->log->append(r));
+        written.append(r);
+    }
+    m_gateway->context()->log->flush();
+    for (int i = 0; i < count / 2; i += 1250)
+        model.append(written.mid(i, 1250));
+    table->scrollTo(model.index(count / 4, 0), QAbstractItemView::PositionAtTop);
+    QVERIFY(settle(table, model));
+    const QString topId = model.index(table->rowAt(0), ui::RequestsModel::Id)
+                              .data(ui::RequestsModel::RawRole)
+                              .toString();
+    QVERIFY2(topId.startsWith(QStringLiteral("tail-")), qPrintable(topId));
+
+    QSignalSpy layouts(&model, &QAbstractItemModel::layoutChanged);
+    bool onScreenLoaded = false;
+    QObject watching;
+    connect(&model, &QAbstractItemModel::layoutChanged, &watching, [&] {
+        const int last = table->rowAt(table->viewport()->height() - 1);
+        onScreenLoaded = table->rowAt(0) >= 0 && last >= table->rowAt(0);
+        for (int row = table->rowAt(0); row <= last; ++row)
+            onScreenLoaded = onScreenLoaded && model.isLoaded(row);
+    });
+    for (int i = count / 2; i < count; i += 1250)
+        model.append(written.mid(i, 1250));
+    QTRY_COMPARE(layouts.count(), 1);
+    // The rows on screen went from the tail into the log, and were read with the fold.
+    QVERIFY(onScreenLoaded);
+    QCOMPARE(model.index(table->rowAt(0), ui::RequestsModel::Id)
+                 .data(ui::RequestsModel::RawRole)
+                 .toString(),
+             topId);
     table->scrollToTop();
 }
 
