@@ -79,6 +79,18 @@ const ui::RequestCellDelegate *cellDelegate(const QTableView *table)
     return qobject_cast<const ui::RequestCellDelegate *>(table->itemDelegate());
 }
 
+// Whether every row the view shows is in memory (none shows "…" while it is read).
+bool rowsOnScreenLoaded(const QTableView *table, const ui::RequestsModel &model)
+{
+    const int bottom = table->rowAt(table->viewport()->height() - 1);
+    const int last = bottom >= 0 ? bottom : model.rowCount() - 1;
+    for (int row = std::max(0, table->rowAt(0)); row <= last; ++row) {
+        if (!model.isLoaded(row))
+            return false;
+    }
+    return true;
+}
+
 // Waits until every read the model asked for is answered, asking again for the rows the view
 // shows (a paint asks for them).
 bool settle(QTableView *table, ui::RequestsModel &model, int timeoutMs = 10000)
@@ -88,16 +100,26 @@ bool settle(QTableView *table, ui::RequestsModel &model, int timeoutMs = 10000)
     while (timer.elapsed() < timeoutMs) {
         table->viewport()->repaint();
         QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
-        const int top = table->rowAt(0);
-        const int bottom = table->rowAt(table->viewport()->height() - 1);
-        bool loaded = model.isIdle() && model.matchingCount() >= 0;
-        for (int row = std::max(0, top); loaded && row <= bottom && row >= 0; ++row)
-            loaded = model.isLoaded(row);
-        if (loaded)
+        if (model.isIdle() && model.matchingCount() >= 0 && rowsOnScreenLoaded(table, model))
             return true;
         QTest::qWait(2);
     }
     return false;
+}
+
+// The request id the row shows.
+QString idAt(const ui::RequestsModel &model, int row)
+{
+    return model.index(row, ui::RequestsModel::Id).data(ui::RequestsModel::RawRole).toString();
+}
+
+// Hands `records` to the model as the feed would at 5,000 requests a second: a tick's worth at a
+// time.
+void feedInTicks(ui::RequestsModel &model, const QList<metering::RequestRecord> &records)
+{
+    constexpr int kPerTick = 1250;
+    for (qsizetype i = 0; i < records.size(); i += kPerTick)
+        model.append(records.mid(i, kPerTick));
 }
 
 // Counts the window's repaints (backing-store syncs) and the paints of one widget among them.
@@ -155,6 +177,10 @@ private Q_SLOTS:
 
 private:
     testsupport::HttpTestResponse ask(const QByteArray &user);
+    /// `count` requests written to the gateway's log and flushed, oldest first: ids
+    /// `prefix`-000000 on, started 1 ms apart from `firstStartMs`. Empty when a write fails.
+    QList<metering::RequestRecord> writeToLog(const QString &prefix, int count,
+                                              qint64 firstStartMs);
 
     QTemporaryDir m_dataDir;
     qint64 m_newestMs = 0;
@@ -202,6 +228,22 @@ void TestRequestLogView::cleanupTestCase()
 {
     m_window.reset();
     m_gateway.reset();
+}
+
+QList<metering::RequestRecord> TestRequestLogView::writeToLog(const QString &prefix, int count,
+                                                              qint64 firstStartMs)
+{
+    QList<metering::RequestRecord> written;
+    for (int i = 0; i < count; ++i) {
+        metering::RequestRecord r = generated(i, firstStartMs);
+        r.id = QStringLiteral("%1-%2").arg(prefix).arg(i, 6, 10, QLatin1Char('0'));
+        r.startedAtMs = firstStartMs + i;
+        if (!m_gateway->context()->log->append(r))
+            return {};
+        written.append(r);
+    }
+    m_gateway->context()->log->flush();
+    return written;
 }
 
 testsupport::HttpTestResponse TestRequestLogView::ask(const QByteArray &user)
@@ -760,14 +802,11 @@ void TestRequestLogView::theTailFoldsIntoTheLogInPlace()
     // Looking at a stored request far down, with another selected.
     table->scrollTo(model.index(5000, 0), QAbstractItemView::PositionAtTop);
     QVERIFY(settle(table, model));
-    const auto idAt = [&model](int row) {
-        return model.index(row, ui::RequestsModel::Id).data(ui::RequestsModel::RawRole).toString();
-    };
-    const QString topId = idAt(table->rowAt(0));
+    const QString topId = idAt(model, table->rowAt(0));
     table->selectionModel()->setCurrentIndex(model.index(table->rowAt(0) + 3, 0),
                                              QItemSelectionModel::ClearAndSelect |
                                                  QItemSelectionModel::Rows);
-    const QString selectedId = idAt(table->rowAt(0) + 3);
+    const QString selectedId = idAt(model, table->rowAt(0) + 3);
     QVERIFY(page.detailText().contains(selectedId));
     // A block far from the screen read last (as the detail pane or an export would): what a fold
     // reads with it is what is on screen, not what was read last.
@@ -777,16 +816,9 @@ void TestRequestLogView::theTailFoldsIntoTheLogInPlace()
     // tail is long enough to fold into the log.
     const int count = ui::RequestsModel::kFoldAfterTailRows;
     const int before = model.rowCount();
-    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
-    QList<metering::RequestRecord> written;
-    for (int i = 0; i < count; ++i) {
-        metering::RequestRecord r = generated(i, nowMs);
-        r.id = QStringLiteral("fold-%1").arg(i, 6, 10, QLatin1Char('0'));
-        r.startedAtMs = nowMs + i;
-        QVERIFY(m_gateway->context()->log->append(r));
-        written.append(r);
-    }
-    m_gateway->context()->log->flush();
+    const QList<metering::RequestRecord> written =
+        writeToLog(QStringLiteral("fold"), count, QDateTime::currentMSecsSinceEpoch());
+    QCOMPARE(written.size(), count);
     QSignalSpy resets(&model, &QAbstractItemModel::modelReset);
     QSignalSpy layouts(&model, &QAbstractItemModel::layoutChanged);
     QList<int> counts;           // the row count whenever the rows moved
@@ -794,13 +826,9 @@ void TestRequestLogView::theTailFoldsIntoTheLogInPlace()
     QObject counting;
     connect(&model, &QAbstractItemModel::layoutChanged, &counting, [&] {
         counts.append(model.rowCount());
-        const int last = table->rowAt(table->viewport()->height() - 1);
-        onScreenLoaded = table->rowAt(0) >= 0 && last >= table->rowAt(0);
-        for (int row = table->rowAt(0); row <= last; ++row)
-            onScreenLoaded = onScreenLoaded && model.isLoaded(row);
+        onScreenLoaded = table->rowAt(0) >= 0 && rowsOnScreenLoaded(table, model);
     });
-    for (int i = 0; i < count; i += 1250)
-        model.append(written.mid(i, 1250));
+    feedInTicks(model, written);
     QCOMPARE(model.rowCount(), before + count);
     QTRY_COMPARE(layouts.count(), 1);
     QVERIFY(settle(table, model));
@@ -811,21 +839,21 @@ void TestRequestLogView::theTailFoldsIntoTheLogInPlace()
     QVERIFY(onScreenLoaded); // read with the fold: no row on screen waits for a read
     QCOMPARE(model.rowCount(), before + count);
     QCOMPARE(model.totalCount(), model.matchingCount());
-    QCOMPARE(idAt(table->rowAt(0)), topId);
-    QCOMPARE(idAt(table->selectionModel()->currentIndex().row()), selectedId);
+    QCOMPARE(idAt(model, table->rowAt(0)), topId);
+    QCOMPARE(idAt(model, table->selectionModel()->currentIndex().row()), selectedId);
     QCOMPARE(table->selectionModel()->selectedRows().size(), 1);
-    QCOMPARE(idAt(table->selectionModel()->selectedRows().first().row()), selectedId);
+    QCOMPARE(idAt(model, table->selectionModel()->selectedRows().first().row()), selectedId);
     QVERIFY(page.detailText().contains(selectedId));
     // Newest first, the folded ones above those stored before, each once.
     table->scrollToTop();
     QVERIFY(settle(table, model));
-    QCOMPARE(idAt(0), QStringLiteral("fold-%1").arg(count - 1, 6, 10, QLatin1Char('0')));
+    QCOMPARE(idAt(model, 0), QStringLiteral("fold-%1").arg(count - 1, 6, 10, QLatin1Char('0')));
     table->scrollTo(model.index(count - 20, 0), QAbstractItemView::PositionAtTop);
     QVERIFY(settle(table, model));
-    QCOMPARE(idAt(count - 1), QStringLiteral("fold-000000"));
+    QCOMPARE(idAt(model, count - 1), QStringLiteral("fold-000000"));
     QSet<QString> ids;
     for (int row = count - 20; row < count + 20; ++row)
-        ids.insert(idAt(row));
+        ids.insert(idAt(model, row));
     QCOMPARE(ids.size(), 40);
     table->clearSelection();
     table->scrollToTop();
@@ -839,43 +867,26 @@ void TestRequestLogView::aFoldShowsTheTailRowsOnScreen()
     // Requests written to the log and brought by the feed in two halves: the view is scrolled
     // into the first half, still the live tail, when the second makes the tail fold.
     const int count = ui::RequestsModel::kFoldAfterTailRows;
-    const qint64 nowMs = QDateTime::currentMSecsSinceEpoch();
-    QList<metering::RequestRecord> written;
-    for (int i = 0; i < count; ++i) {
-        metering::RequestRecord r = generated(i, nowMs);
-        r.id = QStringLiteral("tail-%1").arg(i, 6, 10, QLatin1Char('0'));
-        r.startedAtMs = nowMs + count + i; // after the last test's, which started up to 20 s on
-        QVERIFY(m_gateway->context()->log->append(r));
-        written.append(r);
-    }
-    m_gateway->context()->log->flush();
-    for (int i = 0; i < count / 2; i += 1250)
-        model.append(written.mid(i, 1250));
+    // Started after the last test's requests, which start up to 20 s on.
+    const QList<metering::RequestRecord> written =
+        writeToLog(QStringLiteral("tail"), count, QDateTime::currentMSecsSinceEpoch() + count);
+    QCOMPARE(written.size(), count);
+    feedInTicks(model, written.mid(0, count / 2));
     table->scrollTo(model.index(count / 4, 0), QAbstractItemView::PositionAtTop);
     QVERIFY(settle(table, model));
-    const QString topId = model.index(table->rowAt(0), ui::RequestsModel::Id)
-                              .data(ui::RequestsModel::RawRole)
-                              .toString();
+    const QString topId = idAt(model, table->rowAt(0));
     QVERIFY2(topId.startsWith(QStringLiteral("tail-")), qPrintable(topId));
 
     QSignalSpy layouts(&model, &QAbstractItemModel::layoutChanged);
     bool onScreenLoaded = false;
     QObject watching;
-    connect(&model, &QAbstractItemModel::layoutChanged, &watching, [&] {
-        const int last = table->rowAt(table->viewport()->height() - 1);
-        onScreenLoaded = table->rowAt(0) >= 0 && last >= table->rowAt(0);
-        for (int row = table->rowAt(0); row <= last; ++row)
-            onScreenLoaded = onScreenLoaded && model.isLoaded(row);
-    });
-    for (int i = count / 2; i < count; i += 1250)
-        model.append(written.mid(i, 1250));
+    connect(&model, &QAbstractItemModel::layoutChanged, &watching,
+            [&] { onScreenLoaded = table->rowAt(0) >= 0 && rowsOnScreenLoaded(table, model); });
+    feedInTicks(model, written.mid(count / 2));
     QTRY_COMPARE(layouts.count(), 1);
     // The rows on screen went from the tail into the log, and were read with the fold.
     QVERIFY(onScreenLoaded);
-    QCOMPARE(model.index(table->rowAt(0), ui::RequestsModel::Id)
-                 .data(ui::RequestsModel::RawRole)
-                 .toString(),
-             topId);
+    QCOMPARE(idAt(model, table->rowAt(0)), topId);
     table->scrollToTop();
 }
 
